@@ -1,0 +1,47 @@
+/**
+ * `tessera` command line: `generate`, `bench`, `packs`. Usage errors exit 2, runtime failures 1, Ctrl-C 130.
+ */
+import { runBench } from './bench.ts';
+import { runGenerate } from './generate.ts';
+import { runPacks } from './packs.ts';
+import { CliError } from './args.ts';
+
+const USAGE = `usage: tessera <command> [options]
+
+commands:
+  generate   generate audio from a text prompt into a WAV file (npm run generate -- --help)
+  bench      measure engine stages on the built-in packs (npm run bench:engine)
+  packs      write a built-in model pack to a folder (npm run build:packs -- --help)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'generate':
+      return runGenerate(rest);
+    case 'bench':
+      return runBench(rest);
+    case 'packs':
+      return runPacks(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new CliError(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const usage = error instanceof CliError;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`\nerror: ${message}\n`);
+    if (process.env.TESSERA_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = usage ? 2 : error instanceof Error && error.name === 'CancelledError' ? 130 : 1;
+  },
+);

@@ -1,0 +1,147 @@
+/**
+ * The `audioldm` family adapter: the contract of research/audioldm.md §3 over four injected sessions.
+ * text_encoder (input_ids, attention_mask → text_embeds, L2-normalised), unet (sample, timestep, class_labels →
+ * noise_pred), vae_decoder (latent → mel), vocoder (mel → waveform).
+ */
+import type { AudioLdmManifest } from '../../contract/manifest.ts';
+import type { ModelSession } from '../runtime/session.ts';
+import { concatBatch, f32, i64, reshape, sliceBatch, type F32, type Tensor } from '../tensor/tensor.ts';
+
+/** Turns text into token ids (the pack's tokenizer.json, loaded by the host). */
+export interface PromptTokenizer {
+  /** Token ids including the special start/end tokens, at most `maxLength` long. */
+  encode(text: string): number[];
+  /** The token strings for `ids` (used to report words the model does not know). */
+  tokens(text: string): string[];
+}
+
+/** The four sessions of an audioldm pack. */
+export interface AudioLdmSessions {
+  textEncoder: ModelSession;
+  unet: ModelSession;
+  vaeDecoder: ModelSession;
+  vocoder: ModelSession;
+}
+
+/** Prompt embeddings and what the tokenizer could not map. */
+export interface EncodedPrompts {
+  /** [n, textEmbedDim], one row per prompt in order. */
+  embeds: F32;
+  /** Words of the prompts that became the unknown token, in order of appearance, without repeats. */
+  unknownWords: string[];
+}
+
+/** A loaded audioldm-family model. Holds sessions; the host owns their lifetime. */
+export class AudioLdmModel {
+  constructor(
+    readonly manifest: AudioLdmManifest,
+    readonly sessions: AudioLdmSessions,
+    private readonly tokenizer: PromptTokenizer,
+  ) {}
+
+  /** Latent frames for `seconds`: T_lat = 8·ceil(seconds / 0.32) (research/audioldm.md §2, "Recommended"). */
+  latentFramesFor(seconds: number): number {
+    const { timeMultiple, framesPerSecond } = this.manifest.latent;
+    // Round the quotient to 9 decimals first so 10.24 / 0.32 is 32, not 32.000000000000004.
+    const blocks = Math.ceil(Number(((seconds * framesPerSecond) / timeMultiple).toFixed(9)));
+    return timeMultiple * Math.max(1, blocks);
+  }
+
+  /** Output samples for `seconds`: round(seconds · sampleRate). */
+  samplesFor(seconds: number): number {
+    return Math.round(seconds * this.manifest.audio.sampleRate);
+  }
+
+  /** Latent tensor dims for T latent frames and a batch. */
+  latentDims(frames: number, batch = 1): number[] {
+    return [batch, this.manifest.latent.channels, frames, this.manifest.latent.frequencyBins];
+  }
+
+  /** Encodes prompts in one batch, padded only to the longest prompt (padding is inert, §3.1). */
+  async encodePrompts(prompts: readonly string[]): Promise<EncodedPrompts> {
+    const { maxLength, padId, unkId } = this.manifest.tokenizer;
+    const ids = prompts.map((p) => this.tokenizer.encode(p).slice(0, maxLength));
+    const width = Math.max(...ids.map((r) => r.length));
+    const flat: number[] = [];
+    const mask: number[] = [];
+    for (const row of ids) {
+      for (let i = 0; i < width; i++) {
+        flat.push(i < row.length ? row[i] : padId);
+        mask.push(i < row.length ? 1 : 0);
+      }
+    }
+    const unknownWords: string[] = [];
+    if (unkId !== undefined) {
+      prompts.forEach((p, r) => {
+        const words = p.toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
+        const tokens = this.tokenizer.tokens(p);
+        ids[r].forEach((id, i) => {
+          if (id !== unkId) return;
+          // Token i of the row (after the start token) corresponds to word i − 1 for whole-word vocabularies;
+          // fall back to the token text for subword tokenizers.
+          const word = words[i - 1] ?? tokens[i] ?? '?';
+          if (!unknownWords.includes(word)) unknownWords.push(word);
+        });
+      });
+    }
+    const out = await this.sessions.textEncoder.run({
+      input_ids: i64(flat, [prompts.length, width]),
+      attention_mask: i64(mask, [prompts.length, width]),
+    });
+    return { embeds: asF32(out.text_embeds, 'text_embeds'), unknownWords };
+  }
+
+  /**
+   * Guided noise prediction for a batch of latents at timestep t. With guidance g > 1 the UNet runs once on
+   * [uncond rows, cond rows] and returns ε_u + g·(ε_c − ε_u) (research/audioldm.md §4); otherwise only cond rows.
+   * `uncond` and `cond` hold one embedding row per latent row.
+   */
+  async predictNoise(sample: F32, timestep: number, cond: F32, uncond: F32, guidance: number): Promise<F32> {
+    const rows = sample.dims[0];
+    const useCfg = guidance > 1;
+    const batch = useCfg ? concatBatch([sample, sample]) : sample;
+    const labels = useCfg ? concatBatch([uncond, cond]) : cond;
+    const n = batch.dims[0];
+    const out = await this.sessions.unet.run({
+      sample: batch,
+      timestep: f32(new Float32Array(n).fill(timestep), [n]),
+      class_labels: labels,
+    });
+    const eps = asF32(out.noise_pred, 'noise_pred');
+    if (!useCfg) return eps;
+    const u = sliceBatch(eps, 0, rows).data;
+    const c = sliceBatch(eps, rows, 2 * rows).data;
+    const guided = new Float32Array(u.length);
+    for (let i = 0; i < u.length; i++) guided[i] = u[i] + guidance * (c[i] - u[i]);
+    return f32(guided, sample.dims);
+  }
+
+  /** VAE decode: latent [B, C, T, Fq] → mel [B, 1, 4T, mels]. The scaling factor is inside the graph. */
+  async decode(latent: F32): Promise<F32> {
+    const out = await this.sessions.vaeDecoder.run({ latent });
+    return asF32(out.mel, 'mel');
+  }
+
+  /** Vocoder: mel [B, 1, F, mels] → waveform [B, hop·F + extra]. */
+  async vocode(mel: F32): Promise<F32> {
+    const [b, , frames, bins] = mel.dims;
+    const out = await this.sessions.vocoder.run({ mel: reshape(mel, [b, frames, bins]) });
+    return asF32(out.waveform, 'waveform');
+  }
+
+  /** Seconds spent inside ONNX Runtime across the four sessions. */
+  runtimeSeconds(): number {
+    const s = this.sessions;
+    return s.textEncoder.runSeconds() + s.unet.runSeconds() + s.vaeDecoder.runSeconds() + s.vocoder.runSeconds();
+  }
+
+  /** Releases all sessions. */
+  async dispose(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((s: ModelSession) => s.dispose()));
+  }
+}
+
+function asF32(t: Tensor | undefined, name: string): F32 {
+  if (!t || t.type !== 'float32') throw new Error(`model output '${name}' is ${t ? t.type : 'missing'}, expected float32`);
+  return t as F32;
+}

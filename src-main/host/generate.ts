@@ -1,0 +1,146 @@
+/**
+ * Generate one take to a WAV file: resolve and open the model, run text-to-audio, write atomically.
+ * Shared by the CLI and (later) the job queue. Nothing is ever left at the output path on failure.
+ */
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { InvalidRequestError } from '../engine/errors.ts';
+import type { AudioLdmModel } from '../engine/families/audioldm.ts';
+import { checkRequest, textToAudio, type Progress, type TextToAudioRequest, type TextToAudioResult } from '../engine/pipelines/text-to-audio.ts';
+import type { DevicePreference } from '../engine/runtime/session.ts';
+import { resolvePack } from './packs/builtin.ts';
+import { openAudioLdmModel } from './packs/load.ts';
+import { encodeWav, type WavFormat } from './wav.ts';
+
+/** Output sample formats for takes. */
+export const OUTPUT_FORMATS: readonly WavFormat[] = ['float32', 'pcm16', 'pcm24'];
+
+/** Everything a generation to file needs; unset generation settings take the model's defaults. */
+export interface GenerateOptions {
+  prompt: string;
+  negativePrompt?: string;
+  seconds: number;
+  out: string;
+  model: string;
+  seed: number;
+  steps?: number;
+  guidance?: number;
+  sampler?: TextToAudioRequest['sampler'];
+  eta?: number;
+  device: DevicePreference;
+  format: WavFormat;
+  cacheDir?: string;
+  onProgress?: (p: Progress) => void;
+  /** Called once the model is open, with the provider it runs on. */
+  onModelReady?: (info: { id: string; version: string; provider: string; fallbackReason?: string }) => void;
+  signal?: AbortSignal;
+}
+
+/** What a finished generation reports (the CLI prints it as one JSON line). */
+export interface GenerateSummary {
+  out: string;
+  model: string;
+  modelVersion: string;
+  prompt: string;
+  seed: number;
+  seconds: number;
+  samples: number;
+  sampleRate: number;
+  steps: number;
+  guidance: number;
+  sampler: string;
+  eta: number;
+  device: string;
+  fallbackReason?: string;
+  unknownWords: string[];
+  stages: { load: number; encode: number; denoise: number; decode: number; vocode: number; write: number };
+}
+
+/** Checks that `out` can be written before any heavy work: parent folder exists and is writable, not a folder. */
+export async function checkOutputPath(out: string): Promise<string> {
+  const path = resolve(out);
+  if (extname(path).toLowerCase() !== '.wav') {
+    throw new InvalidRequestError('out', out, `output '${out}' must end in .wav (Tessera writes WAV files)`);
+  }
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new InvalidRequestError('out', out, `output '${out}' is a folder; give a file name such as ${out}/take.wav`);
+  const parent = dirname(path);
+  const dirInfo = await stat(parent).catch(() => undefined);
+  if (!dirInfo?.isDirectory()) throw new InvalidRequestError('out', out, `cannot write '${out}': folder ${parent} does not exist; create it first`);
+  try {
+    await access(parent, constants.W_OK);
+    if (existing) await access(path, constants.W_OK);
+  } catch {
+    throw new InvalidRequestError('out', out, `cannot write '${out}': permission denied; choose another location`);
+  }
+  return path;
+}
+
+/** Runs one generation and writes the WAV; returns the summary. */
+export async function generateToFile(o: GenerateOptions): Promise<GenerateSummary> {
+  const out = await checkOutputPath(o.out);
+  const t0 = performance.now();
+  const pack = await resolvePack(o.model, o.cacheDir);
+  const d = pack.manifest.defaults;
+  const request: TextToAudioRequest = {
+    prompt: o.prompt,
+    negativePrompt: o.negativePrompt,
+    seconds: o.seconds,
+    seed: o.seed,
+    steps: o.steps ?? d.steps,
+    guidance: o.guidance ?? d.guidance,
+    sampler: o.sampler ?? d.sampler,
+    eta: o.eta ?? d.eta,
+  };
+  // Reject bad requests before loading any session.
+  checkRequest(pack.manifest, request);
+  const model: AudioLdmModel = await openAudioLdmModel(pack, { device: o.device });
+  try {
+    const provider = model.sessions.unet.provider;
+    const fallbackReason = model.sessions.unet.fallbackReason;
+    o.onModelReady?.({ id: pack.manifest.id, version: pack.manifest.version, provider, fallbackReason });
+    const load = (performance.now() - t0) / 1000;
+    const result: TextToAudioResult = await textToAudio(model, request, { onProgress: o.onProgress, signal: o.signal });
+    const tw = performance.now();
+    const parameters = {
+      generator: 'Tessera',
+      model: pack.manifest.id,
+      modelVersion: pack.manifest.version,
+      ...request,
+      negativePrompt: request.negativePrompt ?? '',
+      device: provider,
+    };
+    const bytes = encodeWav([result.audio], result.sampleRate, o.format, {
+      INAM: o.prompt.slice(0, 200),
+      ICMT: JSON.stringify(parameters),
+      ISFT: 'Tessera',
+    });
+    await writeFileAtomic(out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return {
+      out,
+      model: pack.manifest.id,
+      modelVersion: pack.manifest.version,
+      prompt: o.prompt,
+      seed: request.seed,
+      seconds: request.seconds,
+      samples: result.audio.length,
+      sampleRate: result.sampleRate,
+      steps: request.steps,
+      guidance: request.guidance,
+      sampler: request.sampler,
+      eta: request.eta,
+      device: provider,
+      ...(fallbackReason ? { fallbackReason } : {}),
+      unknownWords: result.unknownWords,
+      stages: { load, ...pick(result.timings), write: (performance.now() - tw) / 1000 },
+    };
+  } finally {
+    await model.dispose();
+  }
+}
+
+function pick(t: TextToAudioResult['timings']): Pick<TextToAudioResult['timings'], 'encode' | 'denoise' | 'decode' | 'vocode'> {
+  return { encode: t.encode, denoise: t.denoise, decode: t.decode, vocode: t.vocode };
+}

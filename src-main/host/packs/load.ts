@@ -1,0 +1,115 @@
+/**
+ * Loading a model pack folder: manifest validation, file presence and sha256, tokenizer, and sessions whose
+ * graphs are checked against the manifest. Every failure names the pack, the file and what to do.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { parseManifest, type AudioLdmComponentName, type Manifest } from '../../contract/manifest.ts';
+import { AudioLdmModel, type PromptTokenizer } from '../../engine/families/audioldm.ts';
+import { openSession, type DevicePreference, type ModelSession } from '../../engine/runtime/session.ts';
+import { probeProviders } from '../runtime-probe.ts';
+
+/** A pack folder whose files were all found and verified. */
+export interface VerifiedPack {
+  dir: string;
+  manifest: Manifest;
+}
+
+/** A pack could not be loaded; the message says which file and why. */
+export class PackError extends Error {
+  override name = 'PackError';
+}
+
+/** sha256 of a file, streamed (packs hold files of several GB). */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Reads and validates `dir/manifest.json`, then checks every file's presence and sha256. */
+export async function verifyPack(dirIn: string): Promise<VerifiedPack> {
+  const dir = resolve(dirIn);
+  const manifestPath = join(dir, 'manifest.json');
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+  } catch (e) {
+    throw new PackError(`model pack ${dir}: cannot read manifest.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is this a Tessera model pack folder?`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new PackError(`model pack ${dir}: manifest.json is not valid JSON (${(e as Error).message})`);
+  }
+  const manifest = parseManifest(json, `model pack ${dir}`);
+  const files = [manifest.tokenizer, ...Object.values(manifest.components)];
+  const problems: string[] = [];
+  for (const { file, sha256 } of files) {
+    const path = join(dir, file);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) {
+      problems.push(`${file}: missing`);
+      continue;
+    }
+    const actual = await sha256File(path);
+    if (actual !== sha256) problems.push(`${file}: sha256 ${actual} does not match the manifest's ${sha256} (${info.size} bytes; truncated or modified?)`);
+  }
+  if (problems.length > 0) {
+    throw new PackError(`model pack '${manifest.id}' in ${dir} is damaged:\n  - ${problems.join('\n  - ')}\nReinstall or re-export the pack.`);
+  }
+  return { dir, manifest };
+}
+
+/** Loads a pack's tokenizer.json with @huggingface/tokenizers. */
+export async function loadTokenizer(pack: VerifiedPack): Promise<PromptTokenizer> {
+  const path = join(pack.dir, pack.manifest.tokenizer.file);
+  let json: object;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8')) as object;
+  } catch (e) {
+    throw new PackError(`model pack '${pack.manifest.id}': ${pack.manifest.tokenizer.file} is not valid JSON (${(e as Error).message})`);
+  }
+  const tokenizer = new Tokenizer(json, {});
+  return {
+    encode: (text) => tokenizer.encode(text).ids,
+    tokens: (text) => tokenizer.encode(text).tokens,
+  };
+}
+
+/** Options for opening a model. */
+export interface OpenModelOptions {
+  device: DevicePreference;
+  intraOpThreads?: number;
+}
+
+/** Opens the four sessions of a verified audioldm pack; closes whatever opened if one fails. */
+export async function openAudioLdmModel(pack: VerifiedPack, options: OpenModelOptions): Promise<AudioLdmModel> {
+  const names: AudioLdmComponentName[] = ['textEncoder', 'unet', 'vaeDecoder', 'vocoder'];
+  const opened: ModelSession[] = [];
+  const installed = probeProviders();
+  try {
+    for (const name of names) {
+      const spec = pack.manifest.components[name];
+      opened.push(
+        await openSession(join(pack.dir, spec.file), {
+          name: `${pack.manifest.id}/${spec.file}`,
+          device: options.device,
+          intraOpThreads: options.intraOpThreads,
+          platform: process.platform,
+          installed,
+          expected: spec,
+        }),
+      );
+    }
+    const [textEncoder, unet, vaeDecoder, vocoder] = opened;
+    return new AudioLdmModel(pack.manifest, { textEncoder, unet, vaeDecoder, vocoder }, await loadTokenizer(pack));
+  } catch (e) {
+    await Promise.all(opened.map((s) => s.dispose()));
+    throw e;
+  }
+}

@@ -1,0 +1,66 @@
+/** Writing a generated pack to disk: sha256s filled in, validated, written atomically. */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseManifest, type Manifest } from '../../contract/manifest.ts';
+import type { BuiltPack } from '../../packs/types.ts';
+import { verifyPack, type VerifiedPack } from './load.ts';
+
+/** Completes a built pack's manifest with the sha256 of each file and validates it. */
+export function finalizeManifest(built: BuiltPack): Manifest {
+  const hash = (file: string): string => {
+    const bytes = built.files[file];
+    if (!bytes) throw new Error(`built pack '${built.manifest.id}' has no file '${file}'`);
+    return createHash('sha256').update(bytes).digest('hex');
+  };
+  const c = built.manifest.components;
+  return parseManifest(
+    {
+      ...built.manifest,
+      tokenizer: { ...built.manifest.tokenizer, sha256: hash(built.manifest.tokenizer.file) },
+      components: {
+        textEncoder: { ...c.textEncoder, sha256: hash(c.textEncoder.file) },
+        unet: { ...c.unet, sha256: hash(c.unet.file) },
+        vaeDecoder: { ...c.vaeDecoder, sha256: hash(c.vaeDecoder.file) },
+        vocoder: { ...c.vocoder, sha256: hash(c.vocoder.file) },
+      },
+    },
+    `built-in pack '${built.manifest.id}'`,
+  );
+}
+
+/** Writes a built pack into `dir` atomically (temp folder + rename); an existing identical pack is kept. */
+export async function writePack(built: BuiltPack, dir: string): Promise<VerifiedPack> {
+  const manifest = finalizeManifest(built);
+  const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+  const existing = await readFile(join(dir, 'manifest.json'), 'utf8').catch(() => undefined);
+  if (existing === manifestText) {
+    try {
+      return await verifyPack(dir);
+    } catch {
+      // Damaged copy: rebuild below.
+    }
+  }
+  const parent = join(dir, '..');
+  await mkdir(parent, { recursive: true });
+  const temp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
+  await mkdir(temp);
+  try {
+    for (const [name, bytes] of Object.entries(built.files)) await writeFile(join(temp, name), bytes, { flush: true });
+    await writeFile(join(temp, 'manifest.json'), manifestText, { flush: true });
+    const old = `${dir}.old-${randomBytes(6).toString('hex')}`;
+    if (await stat(dir).catch(() => undefined)) await rename(dir, old).catch(() => undefined);
+    try {
+      await rename(temp, dir);
+    } catch (e) {
+      // Another process installed the same pack at the same moment: use theirs if it is identical.
+      const theirs = await readFile(join(dir, 'manifest.json'), 'utf8').catch(() => undefined);
+      if (theirs !== manifestText) throw e;
+    }
+    await rm(old, { recursive: true, force: true });
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+  return verifyPack(dir);
+}
+

@@ -1,0 +1,159 @@
+/**
+ * A small ONNX graph builder: the project's own way to produce model packs without Python.
+ *
+ * Protobuf encoding comes from `onnx-proto` (the generated protobufjs module of the official onnx.proto that
+ * onnxruntime-web used); this file only keeps names unique and turns typed arrays into TensorProtos. Output bytes
+ * depend only on the calls made, so the same recipe always produces the same file (and the same sha256).
+ */
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/** Element types the builder emits (ONNX TensorProto.DataType codes). */
+export type ElemType = 'float32' | 'int64' | 'int32' | 'bool';
+
+const ELEM_CODE: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
+
+/** A dimension: a fixed size or a symbolic name such as `"B"` or `"T"`. */
+export type Dim = number | string;
+
+/** Attribute values accepted by {@link GraphBuilder.op}. */
+export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: ConstTensor };
+
+/** Data for an initializer or constant. */
+export type ConstTensor =
+  | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  | { type: 'int64'; data: BigInt64Array; dims: readonly number[] }
+  | { type: 'int32'; data: Int32Array; dims: readonly number[] };
+
+/** One graph under construction. Names returned by the methods are the tensor names to pass to later ops. */
+export class GraphBuilder {
+  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  private readonly used = new Set<string>();
+  private counter = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly opset = 17,
+  ) {}
+
+  /** A fresh tensor name with a readable prefix. */
+  fresh(prefix: string): string {
+    let name = `${prefix}_${this.counter++}`;
+    while (this.used.has(name)) name = `${prefix}_${this.counter++}`;
+    this.used.add(name);
+    return name;
+  }
+
+  private claim(name: string): string {
+    if (this.used.has(name)) throw new Error(`graph '${this.name}': tensor name '${name}' is already used`);
+    this.used.add(name);
+    return name;
+  }
+
+  /** Declares a graph input. */
+  input(name: string, type: ElemType, dims: readonly Dim[]): string {
+    this.inputs.push(valueInfo(this.claim(name), type, dims));
+    return name;
+  }
+
+  /** Declares `value` as a graph output named `name` (adds an Identity when the names differ). */
+  output(value: string, name: string, type: ElemType, dims: readonly Dim[]): string {
+    if (value !== name) this.nodes.push({ opType: 'Identity', input: [value], output: [this.claim(name)], name: `out_${name}` });
+    this.outputs.push(valueInfo(name, type, dims));
+    return name;
+  }
+
+  /** Adds a weight or constant tensor; returns its name. */
+  init(prefix: string, t: ConstTensor): string {
+    const name = this.fresh(prefix);
+    this.initializers.push(tensorProto(name, t));
+    return name;
+  }
+
+  /** float32 initializer from any numeric array. */
+  f32(prefix: string, data: ArrayLike<number>, dims: readonly number[]): string {
+    return this.init(prefix, { type: 'float32', data: Float32Array.from(data), dims });
+  }
+
+  /** int64 initializer (shapes, axes, indices). */
+  i64(prefix: string, data: readonly number[], dims: readonly number[] = [data.length]): string {
+    return this.init(prefix, { type: 'int64', data: BigInt64Array.from(data.map((v) => BigInt(v))), dims });
+  }
+
+  /** float32 scalar constant. */
+  scalar(value: number): string {
+    return this.f32('c', [value], []);
+  }
+
+  /** Appends a node with one output and returns that output's name. */
+  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, prefix = opType.toLowerCase()): string {
+    return this.opN(opType, inputs, 1, attrs, prefix)[0];
+  }
+
+  /** Appends a node with `count` outputs. An empty string in `inputs` marks an omitted optional input. */
+  opN(opType: string, inputs: readonly string[], count: number, attrs: Record<string, AttrValue> = {}, prefix = opType.toLowerCase()): string[] {
+    const outputs = Array.from({ length: count }, () => this.fresh(prefix));
+    this.nodes.push({
+      opType,
+      input: [...inputs],
+      output: outputs,
+      name: `${outputs[0]}_node`,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outputs;
+  }
+
+  /** Serialises the graph to ONNX model bytes. */
+  toBytes(docString = ''): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'tessera-graph-builder',
+      producerVersion: '1',
+      docString,
+      opsetImport: [{ domain: '', version: this.opset }],
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        input: this.inputs,
+        output: this.outputs,
+        initializer: this.initializers,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function valueInfo(name: string, type: ElemType, dims: readonly Dim[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: ELEM_CODE[type],
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function tensorProto(name: string, t: ConstTensor): onnxProto.onnx.ITensorProto {
+  // NOTE: raw_data is little-endian by the ONNX spec; typed arrays are little-endian on every platform we ship.
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name, dataType: ELEM_CODE[t.type], dims: [...t.dims], rawData: bytes.slice() };
+}
+
+function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new Error(`attribute '${name}': ${v} is not an integer; use { float: ${v} }`);
+    return { name, type: T.INT, i: v };
+  }
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if ('float' in v) return { name, type: T.FLOAT, f: v.float };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  return { name, type: T.TENSOR, t: tensorProto(`${name}_value`, v.tensor) };
+}

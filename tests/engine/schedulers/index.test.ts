@@ -1,0 +1,49 @@
+import { describe, it, expect } from 'vitest';
+import { createScheduler, isSamplerName, SAMPLERS } from '../../../src-main/engine/schedulers/index.ts';
+import type { SamplerName } from '../../../src-main/engine/schedulers/index.ts';
+import type { NoiseScheduleConfig } from '../../../src-main/engine/schedulers/types.ts';
+
+const AUDIOLDM: NoiseScheduleConfig = {
+  trainTimesteps: 1000,
+  betaStart: 0.0015,
+  betaEnd: 0.0195,
+  betaSchedule: 'scaled_linear',
+  predictionType: 'epsilon',
+  timestepSpacing: 'leading',
+  stepsOffset: 1,
+  setAlphaToOne: false,
+};
+
+describe('createScheduler', () => {
+  it('builds every listed sampler', () => {
+    expect(SAMPLERS).toEqual(['ddim', 'dpmpp-2m']);
+    for (const name of SAMPLERS) {
+      const sch = createScheduler(name, AUDIOLDM, 10);
+      expect(sch.name).toBe(name);
+      expect(sch.timesteps).toHaveLength(10);
+    }
+  });
+
+  it('passes each sampler its own options', () => {
+    expect(createScheduler('ddim', AUDIOLDM, 10, { eta: 1 }).needsNoise(0)).toBe(true);
+    expect(createScheduler('ddim', AUDIOLDM, 10).needsNoise(0)).toBe(false);
+    expect(createScheduler('dpmpp-2m', AUDIOLDM, 10, { timestepSpacing: 'trailing' }).timesteps.at(-1)).toBe(99);
+  });
+
+  it('names an unknown sampler and the allowed set', () => {
+    const bogus = 'euler' as SamplerName; // as if from an unchecked settings file
+    expect(() => createScheduler(bogus, AUDIOLDM, 10)).toThrow(
+      /unknown sampler "euler"; expected one of ddim, dpmpp-2m/,
+    );
+    expect(isSamplerName('euler')).toBe(false);
+    expect(isSamplerName('dpmpp-2m')).toBe(true);
+  });
+
+  it('rejects bad step counts for any sampler', () => {
+    for (const name of SAMPLERS) {
+      expect(() => createScheduler(name, AUDIOLDM, 0)).toThrow(/steps must be an integer from 1 to 1000.*got 0/);
+      expect(() => createScheduler(name, AUDIOLDM, 1001)).toThrow(/got 1001/);
+      expect(() => createScheduler(name, AUDIOLDM, 2.5)).toThrow(/got 2\.5/);
+    }
+  });
+});
