@@ -59,6 +59,7 @@ interface WaveFmt {
   sampleRate: number;
   blockAlign: number;
   bitsPerSample: number;
+  cbSize: number;
   subformat: number[];
 }
 
@@ -86,7 +87,12 @@ export function encodeWav(
     fmt.audioFormat = FORMAT_EXTENSIBLE;
     fmt.subformat[0] = format === 'float32' ? FORMAT_IEEE_FLOAT : FORMAT_PCM;
   }
-  if (format === 'float32') Object.assign(wav.fact, { chunkId: 'fact', chunkSize: 4, dwSampleLength: frames });
+  if (format === 'float32') {
+    // Non-PCM formats carry cbSize in an 18-byte fmt chunk (WAVEFORMATEX); wavefile writes 16 bytes, which sox and
+    // others report as a header missing its extended part.
+    if (fmt.chunkSize === 16) Object.assign(fmt, { chunkSize: 18, cbSize: 0 });
+    Object.assign(wav.fact, { chunkId: 'fact', chunkSize: 4, dwSampleLength: frames });
+  }
   for (const [id, value] of Object.entries(tags)) {
     // Value + terminating NUL must have even byte length; one more NUL pads it (readers stop at the first).
     wav.setTag(id, utf8Length(value) % 2 === 0 ? `${value}\0` : value);

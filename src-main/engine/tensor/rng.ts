@@ -5,10 +5,11 @@
  * - Seeds are integers in [0, 2^32). SplitMix32-style mixing expands the seed into the 128-bit state of
  *   xoshiro128** (Blackman & Vigna 2018), the uniform generator. All of it is 32-bit integer arithmetic with
  *   `Math.imul` and unsigned shifts, which is exact in every JavaScript engine.
- * - Uniforms u ∈ (0, 1) take 53 bits from two outputs: (hi·2^21 + lo>>>11 + 0.5) / 2^53 (never 0 or 1).
- * - Normals by the Box–Muller transform in float64: z0 = √(−2 ln u1)·cos(2π u2), z1 = √(−2 ln u1)·sin(2π u2),
- *   then rounded to float32. NOTE: V8's Math.log/cos/sin are ports of fdlibm and give the same bits on every
- *   platform V8 runs on (Electron, Node); a different JS engine might differ in the last float64 bit.
+ * - Uniforms u ∈ (0, 1) take 53 bits from two outputs: ((a>>>11)·2^32 + b + 0.5) / 2^53 (never 0 or 1).
+ * - Normals by Marsaglia's polar method in float64: draw v1, v2 = 2·(x + 0.5)/2^32 − 1 from one 32-bit output
+ *   each until 0 < s = v1² + v2² < 1, then z0 = v1·√(−2 ln s / s), z1 = v2·√(−2 ln s / s) (z0 first), rounded
+ *   to float32. No trigonometry, one log per pair. NOTE: V8's Math.log is a port of fdlibm and gives the same
+ *   bits on every platform V8 runs on (Electron, Node); a different JS engine might differ in the last bit.
  */
 
 /** Largest accepted seed + 1. */
@@ -70,20 +71,39 @@ export function createRng(seed: number, stream = 0): Rng {
     const lo = uint32(); // 32 bits
     return (hi * 2 ** 32 + lo + 0.5) / 2 ** 53;
   };
+  // 32-bit output → (−1, 1), never exactly ±1 or 0.
+  const signed = (): number => ((uint32() + 0.5) / 2 ** 32) * 2 - 1;
+  const pair = (out: Float32Array | number[], at: number): void => {
+    let v1: number;
+    let v2: number;
+    let q: number;
+    do {
+      v1 = signed();
+      v2 = signed();
+      q = v1 * v1 + v2 * v2;
+    } while (q >= 1 || q === 0);
+    const f = Math.sqrt((-2 * Math.log(q)) / q);
+    out[at] = v1 * f;
+    out[at + 1] = v2 * f;
+  };
+  const buffer = [0, 0];
   const normal = (): number => {
     if (spare !== undefined) {
       const s = spare;
       spare = undefined;
       return s;
     }
-    const r = Math.sqrt(-2 * Math.log(uniform()));
-    const theta = 2 * Math.PI * uniform();
-    spare = r * Math.sin(theta);
-    return r * Math.cos(theta);
+    pair(buffer, 0);
+    spare = buffer[1];
+    return buffer[0];
   };
+  /** Same sequence as calling normal() n times (a pending spare is used first). */
   const normals = (n: number): Float32Array => {
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = normal();
+    let i = 0;
+    if (n > 0 && spare !== undefined) out[i++] = normal();
+    for (; i + 1 < n; i += 2) pair(out, i);
+    if (i < n) out[i] = normal();
     return out;
   };
   return { uniform, normal, normals, uint32 };

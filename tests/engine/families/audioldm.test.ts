@@ -1,0 +1,72 @@
+/** The audioldm family adapter over the sketch pack's real sessions: length maths, prompt encoding, guidance. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
+import { createRng } from '../../../src-main/engine/tensor/rng.ts';
+import { f32, sliceBatch } from '../../../src-main/engine/tensor/tensor.ts';
+import { openBuiltin } from '../../helpers/packs.ts';
+
+let model: AudioLdmModel;
+beforeAll(async () => {
+  model = await openBuiltin('sketch');
+});
+afterAll(async () => model?.dispose());
+
+describe('length maths (research/audioldm.md §2, "Recommended")', () => {
+  it.each([
+    [2.5, 64, 40000],
+    [5, 128, 80000],
+    [8, 200, 128000],
+    [10, 256, 160000],
+    [10.24, 256, 163840],
+    [20, 504, 320000],
+    [0.01, 8, 160],
+  ])('%s s → T_lat %i, %i samples', (seconds, frames, samples) => {
+    expect(model.latentFramesFor(seconds)).toBe(frames);
+    expect(model.samplesFor(seconds)).toBe(samples);
+  });
+
+  it('the vocoder returns 160·F + 32 samples for F = 4·T_lat mel frames', async () => {
+    const latent = f32(new Float32Array(8 * 16 * 16), [1, 8, 16, 16]);
+    const mel = await model.decode(latent);
+    expect(mel.dims).toEqual([1, 1, 64, 64]);
+    expect((await model.vocode(mel)).dims).toEqual([1, 160 * 64 + 32]);
+  });
+});
+
+describe('encodePrompts', () => {
+  it('returns L2-normalised rows; "" embeds to zero; padding to the batch is inert', async () => {
+    const { embeds } = await model.encodePrompts(['', 'low drone', 'bright tone with some noise']);
+    const norm = (r: number) => Math.hypot(...sliceBatch(embeds, r, r + 1).data);
+    expect(norm(0)).toBe(0);
+    expect(norm(1)).toBeCloseTo(1, 6);
+    expect(norm(2)).toBeCloseTo(1, 6);
+    const alone = await model.encodePrompts(['low drone']);
+    expect(Array.from(sliceBatch(embeds, 1, 2).data)).toEqual(Array.from(alone.embeds.data));
+  });
+});
+
+describe('predictNoise and classifier-free guidance', () => {
+  it('g > 1 equals ε_u + g·(ε_c − ε_u) from separate conditional and unconditional calls', async () => {
+    const { embeds } = await model.encodePrompts(['noise', 'low drone']);
+    const uncond = sliceBatch(embeds, 0, 1);
+    const cond = sliceBatch(embeds, 1, 2);
+    const x = f32(createRng(3).normals(8 * 8 * 16), [1, 8, 8, 16]);
+    const guided = await model.predictNoise(x, 501, cond, uncond, 3);
+    const epsC = await model.predictNoise(x, 501, cond, uncond, 1);
+    const epsU = await model.predictNoise(x, 501, uncond, cond, 1);
+    let worst = 0;
+    for (let i = 0; i < guided.data.length; i++) worst = Math.max(worst, Math.abs(guided.data[i] - (epsU.data[i] + 3 * (epsC.data[i] - epsU.data[i]))));
+    expect(worst).toBeLessThan(1e-5);
+    expect(Array.from(epsC.data)).not.toEqual(Array.from(epsU.data));
+  });
+
+  it('g ≤ 1 uses the conditional branch only: the unconditional embedding has no effect', async () => {
+    const { embeds } = await model.encodePrompts(['', 'wind', 'rain']);
+    const x = f32(createRng(4).normals(8 * 8 * 16), [1, 8, 8, 16]);
+    const cond = sliceBatch(embeds, 2, 3);
+    const a = await model.predictNoise(x, 1, cond, sliceBatch(embeds, 0, 1), 0.5);
+    const b = await model.predictNoise(x, 1, cond, sliceBatch(embeds, 1, 2), 0.5);
+    expect(a.dims).toEqual([1, 8, 8, 16]);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+  });
+});
