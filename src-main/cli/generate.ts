@@ -1,9 +1,12 @@
 /** `npm run generate -- --prompt "…" --duration 8 --out take.wav [options]` */
 import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { SAMPLERS } from '../engine/schedulers/index.ts';
-import { MAX_STEPS, type Progress } from '../engine/pipelines/text-to-audio.ts';
+import { DEFAULT_MAX_SECONDS, DEFAULT_TILING, DEFAULT_TRANSITION, MAX_STEPS, type Progress, type Region, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
+import { TILING_METHODS } from '../engine/longform/windows.ts';
+import { parseGenerationRequest, type GenerationRequestFile } from '../contract/generation.ts';
 import { DEVICES } from '../engine/runtime/session.ts';
 import { generateToFile, OUTPUT_FORMATS } from '../host/generate.ts';
 import { DEFAULT_MODEL } from '../host/packs/builtin.ts';
@@ -11,10 +14,15 @@ import { SEED_LIMIT } from '../engine/tensor/rng.ts';
 import { CliError, joinNegativeValues, parseChoice, parseNumber } from './args.ts';
 
 export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duration SECONDS --out FILE.wav [options]
+       npm run generate -- --region START:END:PROMPT [--region …] --out FILE.wav [options]
+       npm run generate -- --request REQUEST.json --out FILE.wav [options]
 
-  --prompt TEXT            what to hear (required)
+  --prompt TEXT            what to hear, for the whole piece
   --negative-prompt TEXT   what to steer away from (default: empty)
-  --duration SECONDS       length in seconds, > 0 and at most the model's window (sketch: 10.24) (required)
+  --region START:END:TEXT  a time region in seconds with its own prompt; repeat to cover the piece in order,
+                           e.g. --region "0:60:low drone" --region "60:180:noise"
+  --request FILE.json      a request file (duration, prompt or regions, settings); flags override its fields
+  --duration SECONDS       length in seconds, > 0 (default with regions: the last region's end)
   --out FILE.wav           output WAV file; written atomically, nothing is left there on failure (required)
   --model ID|DIR           built-in model (sketch, shape-s) or a model pack folder (default: ${DEFAULT_MODEL})
   --seed N                 integer 0..${SEED_LIMIT - 1}; same seed, same settings → identical file (default: random)
@@ -22,6 +30,11 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
   --guidance G             classifier-free guidance ≥ 0; ≤ 1 disables it (default: the model's, sketch: 2.5)
   --sampler NAME           ${SAMPLERS.join(' | ')} (default: the model's, sketch: ddim)
   --eta E                  DDIM η ≥ 0; 0 is deterministic given the seed's noise (default: 0)
+  --method NAME            tiling beyond the model's window: ${TILING_METHODS.join(' | ')} (default: auto)
+  --transition SECONDS     crossfade between regions, centred on each boundary (default: ${DEFAULT_TRANSITION})
+  --stride RATIO           MultiDiffusion stride as a fraction of the window, (0, 1] (default: ${DEFAULT_TILING.strideRatio})
+  --window-batch N         window evaluations per UNet call (default: ${DEFAULT_TILING.windowBatch})
+  --max-duration SECONDS   refuse longer pieces (default: ${DEFAULT_MAX_SECONDS})
   --device NAME            ${DEVICES.join(' | ')} (default: auto; falls back to cpu with the reason)
   --format NAME            ${OUTPUT_FORMATS.join(' | ')} WAV samples (default: float32)
   --quiet                  no progress bar
@@ -29,6 +42,32 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
 
 Prints one JSON line on success: the seed used, duration, per-stage seconds and the device.
 `;
+
+/** Parses `START:END:PROMPT` (seconds; the prompt may itself contain colons). */
+export function parseRegion(raw: string, index: number): Region {
+  const match = /^\s*([^:]+):([^:]+):(.*)$/s.exec(raw);
+  if (!match) throw new CliError(`--region #${index + 1} "${raw}" is not START:END:PROMPT (seconds), e.g. "0:60:low drone"`);
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  if (!Number.isFinite(start) || !Number.isFinite(end)) {
+    throw new CliError(`--region #${index + 1} "${raw}": START and END must be numbers of seconds, got "${match[1]}" and "${match[2]}"`);
+  }
+  return { start, end, prompt: match[3].trim() };
+}
+
+async function readRequestFile(path: string): Promise<GenerationRequestFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`--request ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return parseGenerationRequest(JSON.parse(text), `--request ${path}`);
+  } catch (e) {
+    throw new CliError(e instanceof SyntaxError ? `--request ${path} is not valid JSON: ${e.message}` : (e as Error).message);
+  }
+}
 
 /** Runs the generate command; returns the exit status. */
 export async function runGenerate(argv: string[]): Promise<number> {
@@ -41,14 +80,21 @@ export async function runGenerate(argv: string[]): Promise<number> {
       options: {
         prompt: { type: 'string' },
         'negative-prompt': { type: 'string' },
+        region: { type: 'string', multiple: true },
+        request: { type: 'string' },
         duration: { type: 'string' },
         out: { type: 'string' },
-        model: { type: 'string', default: DEFAULT_MODEL },
+        model: { type: 'string' },
         seed: { type: 'string' },
         steps: { type: 'string' },
         guidance: { type: 'string' },
         sampler: { type: 'string' },
         eta: { type: 'string' },
+        method: { type: 'string' },
+        transition: { type: 'string' },
+        stride: { type: 'string' },
+        'window-batch': { type: 'string' },
+        'max-duration': { type: 'string' },
         device: { type: 'string', default: 'auto' },
         format: { type: 'string', default: 'float32' },
         quiet: { type: 'boolean', default: false },
@@ -63,17 +109,29 @@ export async function runGenerate(argv: string[]): Promise<number> {
     process.stdout.write(GENERATE_HELP);
     return 0;
   }
-  if (v.prompt === undefined) throw new CliError(`--prompt is required\n\n${GENERATE_HELP}`);
-  if (v.duration === undefined) throw new CliError('--duration is required (seconds, e.g. --duration 8)');
+  const file: GenerationRequestFile = v.request !== undefined ? await readRequestFile(v.request) : {};
+  const flagRegions = v.region?.map(parseRegion);
+  const prompt = v.prompt ?? (flagRegions ? undefined : file.prompt);
+  const regions = flagRegions ?? (v.prompt !== undefined ? undefined : file.regions);
+  if (prompt !== undefined && regions !== undefined) throw new CliError('give either --prompt or --region (or a request file with one of them), not both');
+  if (prompt === undefined && regions === undefined) throw new CliError(`--prompt or --region is required\n\n${GENERATE_HELP}`);
   if (v.out === undefined) throw new CliError('--out is required (a .wav file path, e.g. --out take.wav)');
-  const seconds = parseNumber('duration', v.duration, (n) => n > 0, 'a number of seconds greater than 0, e.g. 8') ?? 0;
-  const seed = parseNumber('seed', v.seed, (n) => Number.isInteger(n) && n >= 0 && n < SEED_LIMIT, `an integer from 0 to ${SEED_LIMIT - 1}`) ?? randomInt(0, 2 ** 32 - 1);
-  const steps = parseNumber('steps', v.steps, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STEPS, `a whole number from 1 to ${MAX_STEPS}`);
-  const guidance = parseNumber('guidance', v.guidance, (n) => n >= 0, 'a number ≥ 0 (e.g. 2.5; ≤ 1 disables guidance)');
-  const eta = parseNumber('eta', v.eta, (n) => n >= 0, 'a number ≥ 0 (0 = deterministic DDIM)');
-  const sampler = parseChoice('sampler', v.sampler, SAMPLERS);
+  const lastEnd = regions && regions.length > 0 ? regions[regions.length - 1].end : undefined;
+  const seconds = parseNumber('duration', v.duration, (n) => n > 0, 'a number of seconds greater than 0, e.g. 8') ?? file.duration ?? lastEnd;
+  if (seconds === undefined) throw new CliError('--duration is required (seconds, e.g. --duration 8)');
+  const seed = parseNumber('seed', v.seed, (n) => Number.isInteger(n) && n >= 0 && n < SEED_LIMIT, `an integer from 0 to ${SEED_LIMIT - 1}`) ?? file.seed ?? randomInt(0, 2 ** 32 - 1);
+  const steps = parseNumber('steps', v.steps, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STEPS, `a whole number from 1 to ${MAX_STEPS}`) ?? file.steps;
+  const guidance = parseNumber('guidance', v.guidance, (n) => n >= 0, 'a number ≥ 0 (e.g. 2.5; ≤ 1 disables guidance)') ?? file.guidance;
+  const eta = parseNumber('eta', v.eta, (n) => n >= 0, 'a number ≥ 0 (0 = deterministic DDIM)') ?? file.eta;
+  const transition = parseNumber('transition', v.transition, (n) => n >= 0, 'a number of seconds ≥ 0, e.g. 2') ?? file.transition;
+  const strideRatio = parseNumber('stride', v.stride, (n) => n > 0 && n <= 1, 'a fraction of the window in (0, 1], e.g. 0.5') ?? file.tiling?.strideRatio;
+  const windowBatch = parseNumber('window-batch', v['window-batch'], (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1') ?? file.tiling?.windowBatch;
+  const maxSeconds = parseNumber('max-duration', v['max-duration'], (n) => n > 0, 'a number of seconds > 0') ?? DEFAULT_MAX_SECONDS;
+  const sampler = parseChoice('sampler', v.sampler, SAMPLERS) ?? file.sampler;
+  const method = parseChoice('method', v.method, TILING_METHODS) ?? file.method ?? 'auto';
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
   const format = parseChoice('format', v.format, OUTPUT_FORMATS) ?? 'float32';
+  const tiling: TilingOptions = { ...file.tiling, ...(strideRatio !== undefined ? { strideRatio } : {}), ...(windowBatch !== undefined ? { windowBatch } : {}) };
 
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
@@ -81,11 +139,16 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const bar = !v.quiet && process.stderr.isTTY ? progressBar() : undefined;
   try {
     const summary = await generateToFile({
-      prompt: v.prompt,
-      negativePrompt: v['negative-prompt'],
+      prompt,
+      negativePrompt: v['negative-prompt'] ?? file.negativePrompt,
+      regions,
+      transition,
+      method,
+      tiling,
+      maxSeconds,
       seconds,
       out: v.out,
-      model: v.model,
+      model: v.model ?? file.model ?? DEFAULT_MODEL,
       seed,
       steps,
       guidance,
@@ -111,17 +174,18 @@ export async function runGenerate(argv: string[]): Promise<number> {
   }
 }
 
-/** A terminal progress bar over the denoising steps with ETA (stderr, only on a TTY). */
+/** A terminal progress bar over the denoising steps (with window and chunk detail) and ETA; stderr, TTY only. */
 function progressBar(): { update(p: Progress): void; stop(): void } {
   const bar = new cliProgress.SingleBar(
-    { format: ' {stage} |{bar}| {value}/{total} steps | {elapsed}s elapsed | ETA {eta_s}s', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    { format: ' {stage} |{bar}| {value}/{total} steps{detail} | {elapsed}s elapsed | ETA {eta_s}s', stream: process.stderr, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   let stopped = false;
   return {
     update(p) {
-      const payload = { stage: p.stage.padEnd(7), elapsed: p.elapsed.toFixed(1), eta_s: p.eta === undefined ? '?' : p.eta.toFixed(1) };
+      const detail = p.windows !== undefined ? ` · window ${p.window ?? 0}/${p.windows}` : p.chunks !== undefined ? ` · chunk ${p.chunk ?? 0}/${p.chunks}` : '';
+      const payload = { stage: p.stage.padEnd(7), detail, elapsed: p.elapsed.toFixed(1), eta_s: p.eta === undefined ? '?' : p.eta.toFixed(1) };
       if (!started) {
         bar.start(p.steps, p.step, payload);
         started = true;

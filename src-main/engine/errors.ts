@@ -12,11 +12,6 @@ export class InvalidRequestError extends Error {
   }
 }
 
-/** The request needs long-form generation, which this engine version does not have yet. */
-export class LongFormUnavailableError extends InvalidRequestError {
-  override name = 'LongFormUnavailableError';
-}
-
 /** The caller's AbortSignal fired; the work stopped between steps. */
 export class CancelledError extends Error {
   override name = 'CancelledError';

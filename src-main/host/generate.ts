@@ -8,7 +8,8 @@ import { dirname, extname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { InvalidRequestError } from '../engine/errors.ts';
 import type { AudioLdmModel } from '../engine/families/audioldm.ts';
-import { checkRequest, textToAudio, type Progress, type TextToAudioRequest, type TextToAudioResult } from '../engine/pipelines/text-to-audio.ts';
+import { checkRequest, textToAudio, type Progress, type Region, type TextToAudioRequest, type TextToAudioResult, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
+import type { TilingMethod } from '../engine/longform/windows.ts';
 import type { DevicePreference } from '../engine/runtime/session.ts';
 import { resolvePack } from './packs/builtin.ts';
 import { openAudioLdmModel } from './packs/load.ts';
@@ -19,8 +20,14 @@ export const OUTPUT_FORMATS: readonly WavFormat[] = ['float32', 'pcm16', 'pcm24'
 
 /** Everything a generation to file needs; unset generation settings take the model's defaults. */
 export interface GenerateOptions {
-  prompt: string;
+  /** One prompt for the whole piece, or `regions`. */
+  prompt?: string;
   negativePrompt?: string;
+  regions?: Region[];
+  transition?: number;
+  method?: TilingMethod;
+  tiling?: TilingOptions;
+  maxSeconds?: number;
   seconds: number;
   out: string;
   model: string;
@@ -43,7 +50,9 @@ export interface GenerateSummary {
   out: string;
   model: string;
   modelVersion: string;
-  prompt: string;
+  prompt?: string;
+  regions?: Region[];
+  method: TilingMethod;
   seed: number;
   seconds: number;
   samples: number;
@@ -55,6 +64,9 @@ export interface GenerateSummary {
   device: string;
   fallbackReason?: string;
   unknownWords: string[];
+  /** Window × condition evaluations summed over steps, and UNet rows (× CFG). */
+  evaluations: number;
+  unetRows: number;
   stages: { load: number; encode: number; denoise: number; decode: number; vocode: number; write: number };
 }
 
@@ -85,8 +97,10 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
   const pack = await resolvePack(o.model, o.cacheDir);
   const d = pack.manifest.defaults;
   const request: TextToAudioRequest = {
-    prompt: o.prompt,
-    negativePrompt: o.negativePrompt,
+    ...(o.regions ? { regions: o.regions } : { prompt: o.prompt, negativePrompt: o.negativePrompt }),
+    transition: o.transition,
+    method: o.method ?? 'auto',
+    tiling: o.tiling,
     seconds: o.seconds,
     seed: o.seed,
     steps: o.steps ?? d.steps,
@@ -95,25 +109,25 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
     eta: o.eta ?? d.eta,
   };
   // Reject bad requests before loading any session.
-  checkRequest(pack.manifest, request);
+  checkRequest(pack.manifest, request, o.maxSeconds);
   const model: AudioLdmModel = await openAudioLdmModel(pack, { device: o.device });
   try {
     const provider = model.sessions.unet.provider;
     const fallbackReason = model.sessions.unet.fallbackReason;
     o.onModelReady?.({ id: pack.manifest.id, version: pack.manifest.version, provider, fallbackReason });
     const load = (performance.now() - t0) / 1000;
-    const result: TextToAudioResult = await textToAudio(model, request, { onProgress: o.onProgress, signal: o.signal });
+    const result: TextToAudioResult = await textToAudio(model, request, { onProgress: o.onProgress, signal: o.signal, maxSeconds: o.maxSeconds });
     const tw = performance.now();
     const parameters = {
       generator: 'Tessera',
       model: pack.manifest.id,
       modelVersion: pack.manifest.version,
       ...request,
-      negativePrompt: request.negativePrompt ?? '',
       device: provider,
     };
+    const title = request.regions ? request.regions.map((r) => r.prompt).join(' → ') : (request.prompt ?? '');
     const bytes = encodeWav([result.audio], result.sampleRate, o.format, {
-      INAM: o.prompt.slice(0, 200),
+      INAM: title.slice(0, 200),
       ICMT: JSON.stringify(parameters),
       ISFT: 'Tessera',
     });
@@ -122,7 +136,8 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       out,
       model: pack.manifest.id,
       modelVersion: pack.manifest.version,
-      prompt: o.prompt,
+      ...(request.regions ? { regions: request.regions } : { prompt: request.prompt }),
+      method: request.method ?? 'auto',
       seed: request.seed,
       seconds: request.seconds,
       samples: result.audio.length,
@@ -134,6 +149,8 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       device: provider,
       ...(fallbackReason ? { fallbackReason } : {}),
       unknownWords: result.unknownWords,
+      evaluations: result.evaluationsPerStep.reduce((a, b) => a + b, 0),
+      unetRows: result.unetRows,
       stages: { load, ...pick(result.timings), write: (performance.now() - tw) / 1000 },
     };
   } finally {

@@ -83,7 +83,7 @@ describe('bad input: clear message, non-zero exit, nothing at --out', () => {
   const cases: Array<[string, string[], RegExp, number]> = [
     ['zero duration', ['--duration', '0'], /--duration "0" is not valid: expected a number of seconds greater than 0/, 2],
     ['NaN duration', ['--duration', 'abc'], /--duration "abc" is not valid/, 2],
-    ['duration beyond the limit', ['--duration', '20'], /duration 20 s is longer than the model's native window of 10\.24 s; long-form generation is not yet available/, 1],
+    ['duration beyond the limit', ['--duration', '1201'], /duration 1201 s is longer than the maximum of 1200 s/, 1],
     ['steps < 1', ['--steps', '0'], /--steps "0" is not valid: expected a whole number from 1 to 1000/, 2],
     ['steps > 1000', ['--steps', '1001'], /--steps "1001"/, 2],
     ['negative guidance', ['--guidance', '-1'], /--guidance "-1" is not valid/, 2],

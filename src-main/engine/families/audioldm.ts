@@ -101,13 +101,7 @@ export class AudioLdmModel {
     const useCfg = guidance > 1;
     const batch = useCfg ? concatBatch([sample, sample]) : sample;
     const labels = useCfg ? concatBatch([uncond, cond]) : cond;
-    const n = batch.dims[0];
-    const out = await this.sessions.unet.run({
-      sample: batch,
-      timestep: f32(new Float32Array(n).fill(timestep), [n]),
-      class_labels: labels,
-    });
-    const eps = asF32(out.noise_pred, 'noise_pred');
+    const eps = await this.runUnet(batch, timestep, labels);
     if (!useCfg) return eps;
     const u = sliceBatch(eps, 0, rows).data;
     const c = sliceBatch(eps, rows, 2 * rows).data;
@@ -116,17 +110,35 @@ export class AudioLdmModel {
     return f32(guided, sample.dims);
   }
 
+  /** One UNet call: sample [N, C, T, Fq] at one timestep with labels [N, D] → ε [N, C, T, Fq]. */
+  async runUnet(sample: F32, timestep: number, labels: F32): Promise<F32> {
+    const n = sample.dims[0];
+    const out = await this.sessions.unet.run({ sample, timestep: f32(new Float32Array(n).fill(timestep), [n]), class_labels: labels });
+    return asF32(out.noise_pred, 'noise_pred');
+  }
+
   /** VAE decode: latent [B, C, T, Fq] → mel [B, 1, 4T, mels]. The scaling factor is inside the graph. */
   async decode(latent: F32): Promise<F32> {
     const out = await this.sessions.vaeDecoder.run({ latent });
     return asF32(out.mel, 'mel');
   }
 
-  /** Vocoder: mel [B, 1, F, mels] → waveform [B, hop·F + extra]. */
-  async vocode(mel: F32): Promise<F32> {
+  /**
+   * Vocoder: mel [B, 1, F, mels] → waveform [B, hop·F + extra]. `sampleOffset` is the absolute index of the first
+   * output sample; it reaches graphs that declare the optional `sample_offset` input (position-dependent synthesis,
+   * e.g. the sketch pack) and is irrelevant to convolutional vocoders such as HiFi-GAN.
+   */
+  async vocode(mel: F32, sampleOffset = 0): Promise<F32> {
     const [b, , frames, bins] = mel.dims;
-    const out = await this.sessions.vocoder.run({ mel: reshape(mel, [b, frames, bins]) });
+    const feeds: Record<string, Tensor> = { mel: reshape(mel, [b, frames, bins]) };
+    if (this.vocoderTakesOffset) feeds.sample_offset = i64(new Array<number>(b).fill(sampleOffset), [b]);
+    const out = await this.sessions.vocoder.run(feeds);
     return asF32(out.waveform, 'waveform');
+  }
+
+  /** Whether the vocoder declares the optional `sample_offset` input. */
+  get vocoderTakesOffset(): boolean {
+    return this.sessions.vocoder.signature.inputs.some((t) => t.name === 'sample_offset');
   }
 
   /** Seconds spent inside ONNX Runtime across the four sessions. */

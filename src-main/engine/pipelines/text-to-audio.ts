@@ -1,19 +1,51 @@
 /**
- * Text-to-audio for one native window, as a numbered sequence (diffusers pipeline habit):
- * 1 check inputs → 2 encode prompts → 3 prepare latents → 4 denoise → 5 decode → 6 vocode → 7 trim.
+ * Text-to-audio of any length, as a numbered sequence (diffusers pipeline habit):
+ * 1 check inputs → 2 encode prompts → 3 prepare latents → 4 denoise (tiled along time) → 5 decode (chunked) →
+ * 6 vocode (chunked) → 7 trim. A piece no longer than the model's native window is one window: plain sampling.
  */
 import type { AudioLdmManifest } from '../../contract/manifest.ts';
-import { CancelledError, InvalidRequestError, LongFormUnavailableError, throwIfAborted } from '../errors.ts';
+import { CancelledError, InvalidRequestError, throwIfAborted } from '../errors.ts';
 import type { AudioLdmModel } from '../families/audioldm.ts';
+import { decodeChunked, vocodeChunked } from '../longform/decode.ts';
+import { checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
+import { planJobs, predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
+import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, TILING_METHODS, WINDOW_WEIGHTS, windowProfile, type TilingMethod, type WindowWeights } from '../longform/windows.ts';
 import { createScheduler, SAMPLERS, type SamplerName } from '../schedulers/index.ts';
-import { createRng, checkSeed } from '../tensor/rng.ts';
+import { checkSeed, createRng } from '../tensor/rng.ts';
 import { allFinite, f32, maxAbs, sliceBatch, type F32 } from '../tensor/tensor.ts';
+
+export type { Region } from '../longform/regions.ts';
+
+/** How windows tile the piece. Defaults in {@link DEFAULT_TILING}. */
+export interface TilingOptions {
+  /** MultiDiffusion stride as a fraction of the window (0 < r ≤ 1; ½ = 50 % overlap). */
+  strideRatio?: number;
+  /** MultiDiffusion window weights. */
+  weights?: WindowWeights;
+  /** Window × condition jobs per UNet call. */
+  windowBatch?: number;
+  /** `auto` only: how many final steps use MultiDiffusion after SpotDiffusion. */
+  finalMultiSteps?: number;
+}
+
+/** Tiling defaults (docs/BENCHMARKS.md records the measurements behind them). */
+export const DEFAULT_TILING: Required<TilingOptions> = { strideRatio: 0.5, weights: 'tapered', windowBatch: 2, finalMultiSteps: 2 };
+
+/** Default and hard limits of a request. */
+export const DEFAULT_MAX_SECONDS = 20 * 60;
+/** Default crossfade between regions, seconds. */
+export const DEFAULT_TRANSITION = 2;
 
 /** What to generate. Seconds in documents; frames and samples only inside the engine. */
 export interface TextToAudioRequest {
-  prompt: string;
+  /** One prompt for the whole piece (shorthand for a single region); give this or `regions`. */
+  prompt?: string;
   /** Conditions the unconditional branch of guidance; default "" (research/audioldm.md §1 defaults). */
   negativePrompt?: string;
+  /** Time regions with their own prompts, covering [0, seconds] in order without gaps or overlaps. */
+  regions?: Region[];
+  /** Seconds of raised-cosine crossfade centred on each region boundary (default 2). */
+  transition?: number;
   seconds: number;
   seed: number;
   steps: number;
@@ -21,17 +53,26 @@ export interface TextToAudioRequest {
   sampler: SamplerName;
   /** DDIM η (0 = deterministic given the initial noise). Ignored by DPM-Solver++. */
   eta: number;
+  /** Tiling along time for pieces longer than the native window (default `auto`). */
+  method?: TilingMethod;
+  tiling?: TilingOptions;
 }
 
-/** Progress of a generation, reported once per stage change and once per denoising step. */
+/** Progress of a generation. */
 export interface Progress {
   stage: 'encode' | 'denoise' | 'decode' | 'vocode';
   /** Steps done in the denoise stage (0 before the first). */
   step: number;
   steps: number;
+  /** Window × condition evaluations done within the current step, and their number. */
+  window?: number;
+  windows?: number;
+  /** Chunks done in the decode or vocode stage, and their number. */
+  chunk?: number;
+  chunks?: number;
   /** Seconds since the start. */
   elapsed: number;
-  /** Estimated seconds left, from the mean step time so far (undefined before the first step). */
+  /** Estimated seconds left for denoising, from the mean evaluation time so far. */
   eta?: number;
 }
 
@@ -41,6 +82,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Clock in milliseconds (injected for tests; default performance.now). */
   now?: () => number;
+  /** Longest accepted piece in seconds (default 20 min). */
+  maxSeconds?: number;
 }
 
 /** The generated audio and how it was made. */
@@ -54,28 +97,38 @@ export interface TextToAudioResult {
   timings: { encode: number; denoise: number; decode: number; vocode: number; total: number };
   /** Seconds inside ONNX Runtime `run` during this generation. */
   runtimeSeconds: number;
+  /** UNet rows evaluated (windows × conditions × CFG rows, summed over steps). */
+  unetRows: number;
+  /** Window × condition evaluations per step. */
+  evaluationsPerStep: number[];
   /** Prompt words the model's vocabulary does not know. */
   unknownWords: string[];
   /** True if the latent exceeded ±100 and was clamped to ±10 before decoding ([O-ldm] safety net). */
   clamped: boolean;
+  /** Seconds where tiled windows had edges at the last step (for seam metrics). */
+  seams: number[];
 }
 
 /** Steps accepted by every sampler (the training schedule has 1000 timesteps). */
 export const MAX_STEPS = 1000;
 
+/** The regions a request describes (its `regions`, or one region from `prompt`). */
+export function requestRegions(r: TextToAudioRequest): Region[] {
+  if (r.regions !== undefined && r.prompt !== undefined) {
+    throw new InvalidRequestError('prompt', r.prompt, 'give either prompt or regions, not both');
+  }
+  if (r.regions !== undefined) return r.regions;
+  if (typeof r.prompt !== 'string') throw new InvalidRequestError('prompt', r.prompt, 'prompt must be a string (or give regions)');
+  return [{ start: 0, end: r.seconds, prompt: r.prompt, negativePrompt: r.negativePrompt }];
+}
+
 /** 1. Checks a request against the model; throws InvalidRequestError naming the field. */
-export function checkRequest(manifest: AudioLdmManifest, r: TextToAudioRequest): void {
-  const windowSeconds = manifest.latent.nativeWindowFrames / manifest.latent.framesPerSecond;
-  if (typeof r.prompt !== 'string') throw new InvalidRequestError('prompt', r.prompt, 'prompt must be a string');
+export function checkRequest(manifest: AudioLdmManifest, r: TextToAudioRequest, maxSeconds = DEFAULT_MAX_SECONDS): void {
   if (!Number.isFinite(r.seconds) || r.seconds <= 0) {
     throw new InvalidRequestError('seconds', r.seconds, `duration ${r.seconds} s is not a positive number of seconds; pass e.g. 8`);
   }
-  if (r.seconds > windowSeconds + 1e-9) {
-    throw new LongFormUnavailableError(
-      'seconds',
-      r.seconds,
-      `duration ${r.seconds} s is longer than the model's native window of ${windowSeconds} s; long-form generation is not yet available in this version - use at most ${windowSeconds} s`,
-    );
+  if (r.seconds > maxSeconds + 1e-9) {
+    throw new InvalidRequestError('seconds', r.seconds, `duration ${r.seconds} s is longer than the maximum of ${maxSeconds} s; shorten the piece or raise the maximum`);
   }
   if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > MAX_STEPS) {
     throw new InvalidRequestError('steps', r.steps, `steps ${r.steps} must be a whole number from 1 to ${MAX_STEPS}; ${manifest.defaults.steps} is the model's default`);
@@ -92,82 +145,137 @@ export function checkRequest(manifest: AudioLdmManifest, r: TextToAudioRequest):
   } catch (e) {
     throw new InvalidRequestError('seed', r.seed, (e as Error).message);
   }
+  if (r.method !== undefined && !TILING_METHODS.includes(r.method)) {
+    throw new InvalidRequestError('method', r.method, `method '${String(r.method)}' is unknown; use one of: ${TILING_METHODS.join(', ')}`);
+  }
+  const t = { ...DEFAULT_TILING, ...r.tiling };
+  if (!(t.strideRatio > 0 && t.strideRatio <= 1)) throw new InvalidRequestError('tiling.strideRatio', t.strideRatio, `stride ratio ${t.strideRatio} must be in (0, 1]; 0.5 means 50 % overlap`);
+  if (!WINDOW_WEIGHTS.includes(t.weights)) throw new InvalidRequestError('tiling.weights', t.weights, `window weights '${String(t.weights)}' must be one of: ${WINDOW_WEIGHTS.join(', ')}`);
+  if (!Number.isInteger(t.windowBatch) || t.windowBatch < 1) throw new InvalidRequestError('tiling.windowBatch', t.windowBatch, `window batch ${t.windowBatch} must be a whole number ≥ 1`);
+  if (!Number.isInteger(t.finalMultiSteps) || t.finalMultiSteps < 0) throw new InvalidRequestError('tiling.finalMultiSteps', t.finalMultiSteps, `final MultiDiffusion steps ${t.finalMultiSteps} must be a whole number ≥ 0`);
+  checkRegions(requestRegions(r), r.seconds, r.transition ?? DEFAULT_TRANSITION);
 }
 
-/** Generates one window of audio from text. */
+/** Generates a piece of audio from text. */
 export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequest, options: RunOptions = {}): Promise<TextToAudioResult> {
   const now = options.now ?? (() => performance.now());
   const t0 = now();
   const elapsed = (): number => (now() - t0) / 1000;
   const report = (p: Omit<Progress, 'elapsed'>): void => options.onProgress?.({ ...p, elapsed: elapsed() });
   const runtimeBefore = model.runtimeSeconds();
+  const { manifest } = model;
+  const { signal } = options;
 
   // 1. Check inputs before any heavy work.
-  checkRequest(model.manifest, request);
-  const { signal } = options;
+  checkRequest(manifest, request, options.maxSeconds);
   throwIfAborted(signal, 'encode');
-  const scheduler = createScheduler(request.sampler, model.manifest.scheduler, request.steps, { eta: request.eta });
+  const scheduler = createScheduler(request.sampler, manifest.scheduler, request.steps, { eta: request.eta });
   const steps = scheduler.timesteps.length;
+  const tiling = { ...DEFAULT_TILING, ...request.tiling };
+  const regions = requestRegions(request);
+  const transition = request.transition ?? DEFAULT_TRANSITION;
 
-  // 2. Encode prompts once: row 0 unconditional (negative prompt or ""), row 1 conditional.
+  // 2. Encode every distinct prompt and negative prompt once, in one batch.
   report({ stage: 'encode', step: 0, steps });
-  const encoded = await model.encodePrompts([request.negativePrompt ?? '', request.prompt]);
-  const uncond = sliceBatch(encoded.embeds, 0, 1);
-  const cond = sliceBatch(encoded.embeds, 1, 2);
+  const conditions = conditionsOf(regions, request.guidance);
+  const texts = [...new Set(conditions.flatMap((c) => [c.negativePrompt, c.prompt]))];
+  const encoded = await model.encodePrompts(texts);
+  const row = (text: string): Float32Array => sliceBatch(encoded.embeds, texts.indexOf(text), texts.indexOf(text) + 1).data;
   const tEncoded = now();
 
-  // 3. Prepare latents: x_T ~ N(0, I)·init_noise_sigma from the request's seed (stream 0); per-step noise for
-  //    stochastic samplers comes from stream 1 so changing η never changes x_T.
+  // 3. Prepare latents: x_T ~ N(0, I)·init_noise_sigma over the whole piece from the request's seed (stream 0);
+  //    per-step noise for stochastic samplers from stream 1; SpotDiffusion offsets from stream 2.
   const frames = model.latentFramesFor(request.seconds);
   const dims = model.latentDims(frames);
+  const [, C, , Fq] = dims;
   const initial = createRng(request.seed, 0).normals(dims.reduce((a, b) => a * b, 1));
   if (scheduler.initNoiseSigma !== 1) for (let i = 0; i < initial.length; i++) initial[i] *= scheduler.initNoiseSigma;
-  let sample = f32(initial, dims);
+  let sample = initial;
   const stepNoise = createRng(request.seed, 1);
 
-  // 4. Denoise: one guided UNet call and one scheduler step per timestep; cancellation checked every step.
+  // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
+  const window = Math.min(manifest.latent.nativeWindowFrames, frames);
+  const weights = conditionWeights(regions, conditions, frames, manifest.latent.framesPerSecond, transition);
+  const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: row(c.negativePrompt), guidance: c.guidance, weights: weights[k] }));
+  const method = request.method ?? 'auto';
+  const perStep = methodPerStep(method, steps, tiling.finalMultiSteps);
+  const offsets = spotOffsets(request.seed, steps, window);
+  const stride = Math.max(1, Math.round(window * tiling.strideRatio));
+  const multiStarts = planMultiDiffusion(frames, window, stride);
+  const startsAt = (k: number): number[] => (perStep[k] === 'multidiffusion' ? multiStarts : planSpotDiffusion(frames, window, offsets[k]));
+  const profiles = { multidiffusion: windowProfile(window, tiling.weights), spotdiffusion: windowProfile(window, 'uniform') };
+  const evaluationsPerStep = Array.from({ length: steps }, (_, k) => planJobs(startsAt(k), tiled, window).length);
+  const totalJobs = evaluationsPerStep.reduce((a, b) => a + b, 0);
+  const layout = { channels: C, frames, bins: Fq, window, windowBatch: tiling.windowBatch };
+  let unetRows = 0;
+  const denoise = async (batch: F32, timestep: number, labels: F32): Promise<F32> => {
+    unetRows += batch.dims[0];
+    return model.runUnet(batch, timestep, labels);
+  };
   let state = scheduler.initialState();
-  for (let i = 0; i < steps; i++) {
-    throwIfAborted(signal, 'denoise');
-    const eps = await model.predictNoise(sample, scheduler.timesteps[i], cond, uncond, request.guidance);
-    const noise = scheduler.needsNoise(i) ? stepNoise.normals(sample.data.length) : undefined;
-    const next = scheduler.step(state, { stepIndex: i, sample: sample.data, modelOutput: eps.data, noise });
+  let jobsDone = 0;
+  for (let k = 0; k < steps; k++) {
+    const starts = startsAt(k);
+    const jobsBefore = jobsDone;
+    const eps = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profiles[perStep[k]], {
+      signal,
+      onBatch: (done, total) => {
+        jobsDone = jobsBefore + done;
+        const perJob = (now() - tEncoded) / 1000 / jobsDone;
+        report({ stage: 'denoise', step: k, steps, window: done, windows: total, eta: perJob * (totalJobs - jobsDone) });
+      },
+    });
+    const noise = scheduler.needsNoise(k) ? stepNoise.normals(sample.length) : undefined;
+    const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: eps, noise });
     state = next.state;
-    sample = f32(next.sample, dims);
-    const perStep = (now() - tEncoded) / 1000 / (i + 1);
-    report({ stage: 'denoise', step: i + 1, steps, eta: perStep * (steps - i - 1) + perStep * 0.5 });
+    sample = next.sample;
+    const perJob = (now() - tEncoded) / 1000 / Math.max(1, jobsDone);
+    report({ stage: 'denoise', step: k + 1, steps, eta: perJob * (totalJobs - jobsDone) });
   }
-  if (!allFinite(sample.data)) throw new Error('the denoised latent contains NaN or Infinity; try fewer guidance or another seed');
+  if (!allFinite(sample)) throw new Error('the denoised latent contains NaN or Infinity; try less guidance or another seed');
   const tDenoised = now();
 
-  // 5. Decode. Safety net from the official code ([O-ldm] generate_sample): extreme latents → clamp to ±10.
+  // 5. Decode in chunks. Safety net from the official code ([O-ldm] generate_sample): extreme latents → ±10.
   throwIfAborted(signal, 'decode');
   report({ stage: 'decode', step: steps, steps });
-  const clamped = maxAbs(sample.data) > 100;
-  const latent = clamped ? f32(sample.data.map((x) => Math.min(10, Math.max(-10, x))), dims) : sample;
-  const mel = await model.decode(latent);
+  const clamped = maxAbs(sample) > 100;
+  const latent = f32(clamped ? sample.map((x) => Math.min(10, Math.max(-10, x))) : sample, dims);
+  const mel = await decodeChunked(model, latent, { signal, onChunk: (chunk, chunks) => report({ stage: 'decode', step: steps, steps, chunk, chunks }) });
   const tDecoded = now();
 
-  // 6. Vocode.
+  // 6. Vocode in chunks.
   throwIfAborted(signal, 'vocode');
   report({ stage: 'vocode', step: steps, steps });
-  const wave = await model.vocode(mel);
+  const wave = await vocodeChunked(model, mel, { signal, onChunk: (chunk, chunks) => report({ stage: 'vocode', step: steps, steps, chunk, chunks }) });
   const tVocoded = now();
 
   // 7. Trim to exactly round(seconds · sampleRate) samples (research/audioldm.md §2).
   const samples = model.samplesFor(request.seconds);
-  if (wave.data.length < samples) throw new Error(`vocoder returned ${wave.data.length} samples, fewer than the ${samples} requested`);
-  const audio = wave.data.slice(0, samples);
+  if (wave.length < samples) throw new Error(`vocoder returned ${wave.length} samples, fewer than the ${samples} requested`);
   const s = (a: number, b: number): number => (b - a) / 1000;
+  const lastStarts = startsAt(steps - 1);
   return {
-    audio,
-    sampleRate: model.manifest.audio.sampleRate,
+    audio: wave.slice(0, samples),
+    sampleRate: manifest.audio.sampleRate,
     latent,
     timings: { encode: s(t0, tEncoded), denoise: s(tEncoded, tDenoised), decode: s(tDenoised, tDecoded), vocode: s(tDecoded, tVocoded), total: s(t0, tVocoded) },
     runtimeSeconds: model.runtimeSeconds() - runtimeBefore,
+    unetRows,
+    evaluationsPerStep,
     unknownWords: encoded.unknownWords,
     clamped,
+    seams: windowEdgeSeconds(lastStarts, window, frames, manifest.latent.framesPerSecond),
   };
+}
+
+/** Interior window edges, in seconds, of a set of window starts. */
+function windowEdgeSeconds(starts: readonly number[], window: number, frames: number, fps: number): number[] {
+  const edges = new Set<number>();
+  for (const a of starts) {
+    if (a > 0) edges.add(a);
+    if (a + window < frames) edges.add(a + window);
+  }
+  return [...edges].sort((x, y) => x - y).map((e) => e / fps);
 }
 
 export { CancelledError };

@@ -120,6 +120,7 @@ export function buildVocoder(recipe: SketchRecipe): Uint8Array {
   const rng = createRng(recipe.seed, 1);
   const g = new GraphBuilder('sketch_vocoder');
   const melIn = g.input('mel', 'float32', ['B', 'F', SKETCH_BINS]);
+  const offset = g.input('sample_offset', 'int64', ['B']);
   const mel = g.op('Transpose', [melIn], { perm: [0, 2, 1] });
   // Subtracting the frame maximum keeps exp() finite for any guidance scale.
   const amps = g.op('Exp', [g.op('Sub', [mel, g.op('ReduceMax', [mel], { axes: [1], keepdims: 1 })])]);
@@ -133,23 +134,28 @@ export function buildVocoder(recipe: SketchRecipe): Uint8Array {
 
   const frameCount = g.op('Gather', [g.op('Shape', [melIn]), g.i64('index', [1])], { axis: 0 });
   const length = g.op('Add', [g.op('Mul', [frameCount, g.i64('hop', [HOP])]), g.i64('extra', [EXTRA])]);
-  const n = g.op('Range', [g.i64('zero', [0], []), g.op('Squeeze', [length]), g.i64('one', [1], [])]);
-  const carriers = g.op('Concat', [tonalCarriers(g, recipe, n, rng), noiseCarriers(g, recipe, n, rng)], { axis: 0 });
+  // n[b, i] = sample_offset[b] + i: absolute sample numbers, so a chunk vocoded alone matches the full pass.
+  const local = g.op('Range', [g.i64('zero', [0], []), g.op('Squeeze', [length]), g.i64('one', [1], [])]);
+  const n = g.op('Add', [g.op('Unsqueeze', [local, g.i64('axis', [0])]), g.op('Unsqueeze', [offset, g.i64('axis', [1])])]);
+  const carriers = g.op('Concat', [tonalCarriers(g, recipe, n, rng), noiseCarriers(g, recipe, n, rng)], { axis: 1 });
   const wave = g.op('Tanh', [g.op('ReduceSum', [g.op('Mul', [env, carriers]), g.i64('axes', [1])], { keepdims: 0 })]);
   g.output(wave, 'waveform', 'float32', ['B', 'L']);
   return g.toBytes('Tessera sketch pack: additive partials + band-noise vocoder (demo, not trained)');
 }
 
-/** cos(2π·((n·m_k) mod 640)/640 + φ_k) for partial k at 25·m_k Hz; seeded phases avoid a 25 Hz click train. */
+/** [B, 40, L]: cos(2π·((n·m_k) mod 640)/640 + φ_k) for partial k at 25·m_k Hz; seeded phases avoid a click train. */
 function tonalCarriers(g: GraphBuilder, recipe: SketchRecipe, n: string, rng: ReturnType<typeof createRng>): string {
   const multiples = recipe.tonalHz.map((hz) => (hz * PARTIAL_PERIOD) / SR);
   const phases = recipe.tonalHz.map(() => 2 * Math.PI * rng.uniform());
-  const cycles = g.op('Mod', [g.op('Mul', [g.op('Unsqueeze', [n, g.i64('axis', [0])]), g.i64('multiples', multiples, [TONAL_BINS, 1])]), g.i64('period', [PARTIAL_PERIOD], [])]);
-  const angle = g.op('Add', [g.op('Mul', [g.op('Cast', [cycles], { to: 1 }), g.scalar((2 * Math.PI) / PARTIAL_PERIOD)]), g.f32('phases', phases, [TONAL_BINS, 1])]);
+  const cycles = g.op('Mod', [g.op('Mul', [g.op('Unsqueeze', [n, g.i64('axis', [1])]), g.i64('multiples', multiples, [1, TONAL_BINS, 1])]), g.i64('period', [PARTIAL_PERIOD], [])]);
+  const angle = g.op('Add', [g.op('Mul', [g.op('Cast', [cycles], { to: 1 }), g.scalar((2 * Math.PI) / PARTIAL_PERIOD)]), g.f32('phases', phases, [1, TONAL_BINS, 1])]);
   return g.op('Cos', [angle]);
 }
 
-/** White noise from two seeded tables indexed by sample number, filtered by one windowed-sinc band-pass per band. */
+/**
+ * [B, 24, L]: white noise from two seeded tables indexed by absolute sample number, filtered by one windowed-sinc
+ * band-pass per band (zero-padded at the call's edges: within 127 samples, inside any chunk halo).
+ */
 function noiseCarriers(g: GraphBuilder, recipe: SketchRecipe, n: string, rng: ReturnType<typeof createRng>): string {
   const [p1, p2] = NOISE_TABLES;
   const t1 = g.f32('noise_a', rng.normals(p1).map((x) => x * Math.SQRT1_2), [p1]);
@@ -168,8 +174,7 @@ function noiseCarriers(g: GraphBuilder, recipe: SketchRecipe, n: string, rng: Re
     const gain = Math.sqrt((hi - lo) / recipe.noiseBands.referenceBandwidthHz / energy);
     h.forEach((x, i) => (fir[b * taps + i] = x * gain));
   });
-  const filtered = g.op('Conv', [g.op('Reshape', [white, g.i64('shape', [1, 1, -1])]), g.f32('bandpass', fir, [edges.length, 1, taps])], { pads: [(taps - 1) / 2, (taps - 1) / 2], kernel_shape: [taps] });
-  return g.op('Squeeze', [filtered, g.i64('axis', [0])]);
+  return g.op('Conv', [g.op('Unsqueeze', [white, g.i64('axis', [1])]), g.f32('bandpass', fir, [edges.length, 1, taps])], { pads: [(taps - 1) / 2, (taps - 1) / 2], kernel_shape: [taps] });
 }
 
 /** Hann-windowed sinc band-pass between normalised frequencies f1 < f2 (cycles per sample). */

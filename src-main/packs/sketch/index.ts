@@ -69,7 +69,12 @@ export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): Buil
         },
         vocoder: {
           file: 'vocoder.onnx',
-          inputs: [{ name: 'mel', type: 'float32', dims: ['B', 'F', 64] }],
+          // `sample_offset` (optional in the audioldm contract): absolute index of the first output sample, so
+          // chunked vocoding reproduces the partials' phase and the noise exactly.
+          inputs: [
+            { name: 'mel', type: 'float32', dims: ['B', 'F', 64] },
+            { name: 'sample_offset', type: 'int64', dims: ['B'] },
+          ],
           outputs: [{ name: 'waveform', type: 'float32', dims: ['B', 'L'] }],
         },
       },

@@ -1,7 +1,7 @@
 /** The text-to-audio pipeline on the sketch pack through real ORT sessions: prompts, determinism, progress, errors. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spectralFeatures } from '../../../src-main/engine/audio/spectral.ts';
-import { CancelledError, InvalidRequestError, LongFormUnavailableError } from '../../../src-main/engine/errors.ts';
+import { CancelledError, InvalidRequestError } from '../../../src-main/engine/errors.ts';
 import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
 import { textToAudio, type Progress, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { FeedMismatchError } from '../../../src-main/engine/runtime/session.ts';
@@ -73,9 +73,13 @@ describe('progress and cancellation', () => {
   it('reports every step with an ETA and the stages in order', async () => {
     const events: Progress[] = [];
     await textToAudio(model, { ...base, seconds: 1 }, { onProgress: (p) => events.push(p) });
-    const denoise = events.filter((e) => e.stage === 'denoise');
+    const denoise = events.filter((e) => e.stage === 'denoise' && e.window === undefined);
     expect(denoise.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(denoise.every((e) => e.steps === 10 && e.eta !== undefined && e.eta >= 0)).toBe(true);
+    // Within each step: one event per UNet batch, counting window evaluations (one window for 1 s).
+    const batches = events.filter((e) => e.stage === 'denoise' && e.window !== undefined);
+    expect(batches).toHaveLength(10);
+    expect(batches.every((e) => e.window === 1 && e.windows === 1)).toBe(true);
     expect(events.map((e) => e.stage).filter((s, i, all) => all.indexOf(s) === i)).toEqual(['encode', 'denoise', 'decode', 'vocode']);
   });
 
@@ -113,10 +117,11 @@ describe('bad requests are rejected with the field named', () => {
     await expect(run).rejects.toThrow(message);
   });
 
-  it('durations beyond the native window say long-form is not yet available', async () => {
-    const run = textToAudio(model, { ...base, seconds: 30 });
-    await expect(run).rejects.toBeInstanceOf(LongFormUnavailableError);
-    await expect(run).rejects.toThrow(/30 s is longer than the model's native window of 10.24 s; long-form generation is not yet available/);
+  it('durations beyond the maximum (default 20 min, configurable) are refused before any work', async () => {
+    const run = textToAudio(model, { ...base, seconds: 1201 });
+    await expect(run).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(run).rejects.toThrow(/duration 1201 s is longer than the maximum of 1200 s/);
+    await expect(textToAudio(model, { ...base, seconds: 31 }, { maxSeconds: 30 })).rejects.toThrow(/longer than the maximum of 30 s/);
   });
 });
 
