@@ -1,0 +1,215 @@
+/**
+ * Chunked VAE decoding and vocoding of long latents in bounded memory (research/longform.md §5.3, §6).
+ *
+ * Both walk {@link planChunks}' equal-shape chunks (last one end-aligned) one at a time and keep one chunk's output
+ * besides the result:
+ * - VAE decoder: halo on both sides, crop-and-stitch, plus a short linear (sum-to-one) crossfade of the decoded
+ *   log-mel across each join. GroupNorm and the mid-block attention make a GN+attention decoder inexact under any
+ *   tiling (§5.2); the crossfade hides the residual gain mismatch (§5.3). Sum-to-one, not equal-power, because the
+ *   two decodes of an overlap are highly correlated (§5.3, "Crossfade shape").
+ * - Vocoder: halo ≥ the receptive field and plain crop-and-stitch, which is exact for a local, shift-equivariant
+ *   vocoder such as HiFi-GAN (§6); each chunk is told its absolute first sample (`sampleOffset`) so vocoders with
+ *   position-dependent oscillators or noise stay phase-continuous.
+ *
+ * Join j of the VAE plan sits at mel frame J = r·keepEnd (r mel frames per latent frame). Over the crossfade
+ * [J − lead, J + lag), lead + lag = X:  mel[J − lead + i] = (1 − w_i)·left[…] + w_i·right[…],  w_i = (i + ½)/X.
+ * Both neighbours decode that region with at least `halo` latent frames of real context beyond it, because the plan
+ * widens each chunk's halo by ⌈max(lead, lag)/r⌉ latent frames.
+ */
+import { throwIfAborted } from '../errors.ts';
+import type { AudioLdmModel } from '../families/audioldm.ts';
+import { f32, type F32 } from '../tensor/tensor.ts';
+import { planChunks, type Chunk } from './chunks.ts';
+
+/** Latent frames of context per side used by default, unless the pack's receptive field needs more (§5.3). */
+export const DEFAULT_VAE_HALO_LATENT_FRAMES = 32;
+/** Mel frames over which neighbouring VAE decodes are crossfaded by default (0.32 s at hop 160, §5.3: 16–32). */
+export const DEFAULT_CROSSFADE_MEL_FRAMES = 32;
+/** Mel frames of core per vocoder call by default (10.24 s at hop 160). */
+export const DEFAULT_VOCODER_CORE_MEL_FRAMES = 1024;
+
+/** Progress and cancellation shared by both chunked stages. */
+export interface ChunkedRunOptions {
+  /** Checked before every chunk; a fired signal throws the engine's CancelledError. */
+  signal?: AbortSignal;
+  /** Called after each chunk with the chunks done and the chunk count (1 of 1 when no chunking was needed). */
+  onChunk?: (done: number, total: number) => void;
+}
+
+/** Options of {@link decodeChunked}. */
+export interface DecodeChunkedOptions extends ChunkedRunOptions {
+  /** Latent frames each chunk contributes at most. Default: the pack's `latent.nativeWindowFrames` (256). */
+  core?: number;
+  /**
+   * Latent frames of real context beyond everything a chunk contributes, per side. Default: max(pack's
+   * `decode.vaeHaloLatentFrames`, 32). Smaller values are accepted for experiments and lose exactness.
+   */
+  halo?: number;
+  /** Mel frames of linear crossfade centred on each join; 0 = plain crop-and-stitch. Default 32. */
+  crossfadeMelFrames?: number;
+}
+
+/** Options of {@link vocodeChunked}. */
+export interface VocodeChunkedOptions extends ChunkedRunOptions {
+  /** Mel frames each chunk contributes at most. Default 1024. */
+  core?: number;
+  /**
+   * Mel frames of context per side. Default: the pack's `decode.vocoderHaloMelFrames` (its receptive field: 22–23
+   * for AudioLDM's HiFi-GAN, §6). Smaller values are accepted for experiments and lose exactness.
+   */
+  halo?: number;
+}
+
+/** A chunk of the VAE plan with the crossfade it shares with each neighbour. */
+export interface DecodeChunk extends Chunk {
+  /** Mel frames [melStart, melEnd) this chunk writes into the result, fades included. */
+  melStart: number;
+  melEnd: number;
+}
+
+/** The VAE chunk plan: latent chunks widened so every crossfaded mel frame has `halo` latent frames of context. */
+export interface DecodePlan {
+  chunks: DecodeChunk[];
+  /** Mel frames of the crossfade before the join (lead) and after it (lag); lead + lag = crossfadeMelFrames. */
+  lead: number;
+  lag: number;
+}
+
+/**
+ * Plans chunked VAE decoding over `total` latent frames: {@link planChunks} with the halo widened by the latent
+ * frames the crossfade reaches past each join, so each fade frame keeps `halo` latent frames of context in both
+ * decodes. `melPerLatent` is the decoder's time upsampling (4 for AudioLDM).
+ */
+export function planDecode(total: number, core: number, halo: number, crossfadeMelFrames: number, melPerLatent: number): DecodePlan {
+  checkCount('crossfadeMelFrames', crossfadeMelFrames, 0);
+  checkCount('melPerLatent', melPerLatent, 1);
+  const lead = Math.floor(crossfadeMelFrames / 2);
+  const lag = crossfadeMelFrames - lead;
+  const reach = Math.ceil(lag / melPerLatent);
+  const chunks = planChunks(total, core, halo + reach);
+  const last = chunks.length - 1;
+  const planned = chunks.map((c, k) => ({
+    ...c,
+    melStart: k === 0 ? 0 : melPerLatent * c.keepStart - lead,
+    melEnd: k === last ? melPerLatent * total : melPerLatent * c.keepEnd + lag,
+  }));
+  // Each core must hold the fade-in at its start and the fade-out at its end without the two overlapping.
+  const thinnest = Math.min(...chunks.map((c) => c.keepEnd - c.keepStart));
+  if (chunks.length > 1 && melPerLatent * thinnest < crossfadeMelFrames) {
+    throw new RangeError(
+      `crossfadeMelFrames ${crossfadeMelFrames} is longer than the thinnest chunk core (${thinnest} latent frames = ` +
+        `${melPerLatent * thinnest} mel frames); use at most ${melPerLatent * thinnest} or a larger core`,
+    );
+  }
+  return { chunks: planned, lead, lag };
+}
+
+/**
+ * Decodes latent [1, C, T, Fq] to mel [1, 1, r·T, bins] in time chunks of one shape (research/longform.md §5.3).
+ * When T fits one chunk this is exactly `model.decode(latent)`.
+ */
+export async function decodeChunked(model: AudioLdmModel, latent: F32, options: DecodeChunkedOptions = {}): Promise<F32> {
+  const { manifest } = model;
+  const [batch, channels, total, bins] = latent.dims;
+  if (latent.dims.length !== 4 || batch !== 1 || channels !== manifest.latent.channels || bins !== manifest.latent.frequencyBins) {
+    throw new RangeError(
+      `decodeChunked: latent dims [${latent.dims.join(', ')}] must be [1, ${manifest.latent.channels}, T, ` +
+        `${manifest.latent.frequencyBins}]; decode one take at a time`,
+    );
+  }
+  const core = options.core ?? manifest.latent.nativeWindowFrames;
+  const halo = options.halo ?? Math.max(manifest.decode.vaeHaloLatentFrames, DEFAULT_VAE_HALO_LATENT_FRAMES);
+  const crossfade = options.crossfadeMelFrames ?? DEFAULT_CROSSFADE_MEL_FRAMES;
+  const r = manifest.mel.framesPerLatentFrame;
+  const melBins = manifest.mel.bins;
+  const { chunks, lead } = planDecode(total, core, halo, crossfade, r);
+
+  if (chunks.length === 1) {
+    throwIfAborted(options.signal, 'decode');
+    const mel = await model.decode(latent);
+    options.onChunk?.(1, 1);
+    return mel;
+  }
+
+  const out = new Float32Array(r * total * melBins);
+  const width = chunks[0].end - chunks[0].start;
+  const plane = total * bins;
+  for (let k = 0; k < chunks.length; k++) {
+    throwIfAborted(options.signal, 'decode');
+    const c = chunks[k];
+    const input = new Float32Array(channels * width * bins);
+    // One contiguous block of width·Fq floats per channel (longform.md §9).
+    for (let ch = 0; ch < channels; ch++) {
+      input.set(latent.data.subarray(ch * plane + c.start * bins, ch * plane + c.end * bins), ch * width * bins);
+    }
+    const mel = await model.decode(f32(input, [1, channels, width, bins]));
+    const expected = [1, 1, r * width, melBins];
+    if (mel.dims.some((d, i) => d !== expected[i]) || mel.dims.length !== 4) {
+      throw new RangeError(`decodeChunked: the VAE decoder returned dims [${mel.dims.join(', ')}], expected [${expected.join(', ')}]`);
+    }
+    const offset = r * c.start;
+    const fadeIn = k === 0 ? undefined : r * c.keepStart - lead;
+    const fadeOut = k === chunks.length - 1 ? undefined : r * c.keepEnd - lead;
+    for (let m = c.melStart; m < c.melEnd; m++) {
+      let w = 1;
+      if (fadeIn !== undefined && m < fadeIn + crossfade) w = (m - fadeIn + 0.5) / crossfade;
+      else if (fadeOut !== undefined && m >= fadeOut) w = 1 - (m - fadeOut + 0.5) / crossfade;
+      const src = (m - offset) * melBins;
+      const dst = m * melBins;
+      // The left neighbour already wrote its (1 − w) share of the fade frames; everything else starts at zero.
+      for (let b = 0; b < melBins; b++) out[dst + b] += w * mel.data[src + b];
+    }
+    options.onChunk?.(k + 1, chunks.length);
+  }
+  return f32(out, [1, 1, r * total, melBins]);
+}
+
+/**
+ * Vocodes mel [1, 1, F, bins] to hop·F + extra samples by crop-and-stitch over chunks of one shape
+ * (research/longform.md §6): chunk [start, end) keeps samples [(keepStart − start)·hop, (keepEnd − start)·hop) of
+ * its output, and the last chunk also the trailing `extra` samples. When F fits one chunk this is one vocoder call.
+ */
+export async function vocodeChunked(model: AudioLdmModel, mel: F32, options: VocodeChunkedOptions = {}): Promise<Float32Array> {
+  const { hop, vocoderExtraSamples: extra, bins } = model.manifest.mel;
+  const [batch, one, total, melBins] = mel.dims;
+  if (mel.dims.length !== 4 || batch !== 1 || one !== 1 || melBins !== bins) {
+    throw new RangeError(`vocodeChunked: mel dims [${mel.dims.join(', ')}] must be [1, 1, F, ${bins}]; vocode one take at a time`);
+  }
+  const core = options.core ?? DEFAULT_VOCODER_CORE_MEL_FRAMES;
+  const halo = options.halo ?? model.manifest.decode.vocoderHaloMelFrames;
+  const chunks = planChunks(total, core, halo);
+  const length = hop * total + extra;
+
+  if (chunks.length === 1) {
+    throwIfAborted(options.signal, 'vocode');
+    const wave = await model.vocode(mel, 0);
+    checkWaveLength(wave, length);
+    options.onChunk?.(1, 1);
+    return wave.data;
+  }
+
+  const out = new Float32Array(length);
+  const width = chunks[0].end - chunks[0].start;
+  for (let k = 0; k < chunks.length; k++) {
+    throwIfAborted(options.signal, 'vocode');
+    const c = chunks[k];
+    const part = f32(mel.data.subarray(c.start * bins, c.end * bins), [1, 1, width, bins]);
+    const wave = await model.vocode(part, c.start * hop);
+    checkWaveLength(wave, hop * width + extra);
+    const from = (c.keepStart - c.start) * hop;
+    const to = (c.keepEnd - c.start) * hop + (k === chunks.length - 1 ? extra : 0);
+    out.set(wave.data.subarray(from, to), c.keepStart * hop);
+    options.onChunk?.(k + 1, chunks.length);
+  }
+  return out;
+}
+
+function checkWaveLength(wave: F32, samples: number): void {
+  if (wave.dims.length !== 2 || wave.dims[0] !== 1 || wave.dims[1] !== samples) {
+    throw new RangeError(`vocodeChunked: the vocoder returned dims [${wave.dims.join(', ')}], expected [1, ${samples}]`);
+  }
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`planDecode: ${name} must be an integer ≥ ${min}, got ${value}`);
+}
