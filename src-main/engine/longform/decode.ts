@@ -17,6 +17,7 @@
  * widens each chunk's halo by ⌈max(lead, lag)/r⌉ latent frames.
  */
 import { throwIfAborted } from '../errors.ts';
+import type { AudioLdmManifest } from '../../contract/manifest.ts';
 import type { AudioLdmModel } from '../families/audioldm.ts';
 import { f32, type F32 } from '../tensor/tensor.ts';
 import { planChunks, type Chunk } from './chunks.ts';
@@ -104,6 +105,19 @@ export function planDecode(total: number, core: number, halo: number, crossfadeM
   return { chunks: planned, lead, lag };
 }
 
+/** The VAE chunk plan decodeChunked uses for `total` latent frames of a model (defaults filled in). */
+export function decodePlanFor(manifest: AudioLdmManifest, total: number, options: Pick<DecodeChunkedOptions, 'core' | 'halo' | 'crossfadeMelFrames'> = {}): DecodePlan {
+  const core = options.core ?? manifest.latent.nativeWindowFrames;
+  const halo = options.halo ?? Math.max(manifest.decode.vaeHaloLatentFrames, DEFAULT_VAE_HALO_LATENT_FRAMES);
+  const crossfade = options.crossfadeMelFrames ?? DEFAULT_CROSSFADE_MEL_FRAMES;
+  return planDecode(total, core, halo, crossfade, manifest.mel.framesPerLatentFrame);
+}
+
+/** The vocoder chunk plan vocodeChunked uses for `total` mel frames of a model (defaults filled in). */
+export function vocodePlanFor(manifest: AudioLdmManifest, total: number, options: Pick<VocodeChunkedOptions, 'core' | 'halo'> = {}): Chunk[] {
+  return planChunks(total, options.core ?? DEFAULT_VOCODER_CORE_MEL_FRAMES, options.halo ?? manifest.decode.vocoderHaloMelFrames);
+}
+
 /**
  * Decodes latent [1, C, T, Fq] to mel [1, 1, r·T, bins] in time chunks of one shape (research/longform.md §5.3).
  * When T fits one chunk this is exactly `model.decode(latent)`.
@@ -117,12 +131,10 @@ export async function decodeChunked(model: AudioLdmModel, latent: F32, options: 
         `${manifest.latent.frequencyBins}]; decode one take at a time`,
     );
   }
-  const core = options.core ?? manifest.latent.nativeWindowFrames;
-  const halo = options.halo ?? Math.max(manifest.decode.vaeHaloLatentFrames, DEFAULT_VAE_HALO_LATENT_FRAMES);
-  const crossfade = options.crossfadeMelFrames ?? DEFAULT_CROSSFADE_MEL_FRAMES;
   const r = manifest.mel.framesPerLatentFrame;
   const melBins = manifest.mel.bins;
-  const { chunks, lead } = planDecode(total, core, halo, crossfade, r);
+  const { chunks, lead, lag } = decodePlanFor(manifest, total, options);
+  const crossfade = lead + lag;
 
   if (chunks.length === 1) {
     throwIfAborted(options.signal, 'decode');
@@ -175,9 +187,7 @@ export async function vocodeChunked(model: AudioLdmModel, mel: F32, options: Voc
   if (mel.dims.length !== 4 || batch !== 1 || one !== 1 || melBins !== bins) {
     throw new RangeError(`vocodeChunked: mel dims [${mel.dims.join(', ')}] must be [1, 1, F, ${bins}]; vocode one take at a time`);
   }
-  const core = options.core ?? DEFAULT_VOCODER_CORE_MEL_FRAMES;
-  const halo = options.halo ?? model.manifest.decode.vocoderHaloMelFrames;
-  const chunks = planChunks(total, core, halo);
+  const chunks = vocodePlanFor(model.manifest, total, options);
   const length = hop * total + extra;
 
   if (chunks.length === 1) {

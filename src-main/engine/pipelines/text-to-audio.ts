@@ -6,7 +6,7 @@
 import type { AudioLdmManifest } from '../../contract/manifest.ts';
 import { CancelledError, InvalidRequestError, throwIfAborted } from '../errors.ts';
 import type { AudioLdmModel } from '../families/audioldm.ts';
-import { decodeChunked, vocodeChunked } from '../longform/decode.ts';
+import { decodeChunked, decodePlanFor, vocodeChunked, vocodePlanFor } from '../longform/decode.ts';
 import { checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { planJobs, predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
 import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, TILING_METHODS, WINDOW_WEIGHTS, windowProfile, type TilingMethod, type WindowWeights } from '../longform/windows.ts';
@@ -105,8 +105,8 @@ export interface TextToAudioResult {
   unknownWords: string[];
   /** True if the latent exceeded ±100 and was clamped to ±10 before decoding ([O-ldm] safety net). */
   clamped: boolean;
-  /** Seconds where tiled windows had edges at the last step (for seam metrics). */
-  seams: number[];
+  /** Where seams could be, in seconds: window edges at the last step, VAE and vocoder chunk joins. */
+  seams: { windows: number[]; decode: number[]; vocode: number[] };
 }
 
 /** Steps accepted by every sampler (the training schedule has 1000 timesteps). */
@@ -264,7 +264,11 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
     evaluationsPerStep,
     unknownWords: encoded.unknownWords,
     clamped,
-    seams: windowEdgeSeconds(lastStarts, window, frames, manifest.latent.framesPerSecond),
+    seams: {
+      windows: windowEdgeSeconds(lastStarts, window, frames, manifest.latent.framesPerSecond),
+      decode: decodePlanFor(manifest, frames).chunks.slice(1).map((c) => c.keepStart / manifest.latent.framesPerSecond),
+      vocode: vocodePlanFor(manifest, mel.dims[2]).slice(1).map((c) => (c.keepStart * manifest.mel.hop) / manifest.audio.sampleRate),
+    },
   };
 }
 
