@@ -29,6 +29,8 @@ export interface ShapePackOptions {
   id?: string;
   /** UNet/VAE num_res_blocks override (default 2 at width ≥ 128, else 1). */
   resBlocks?: number;
+  /** Build the VAE decoder's mid-block attention (default true); false gives a decoder exact under GN-synced tiling. */
+  vaeAttention?: boolean;
 }
 
 /** The reduced width used by default (CPU tests). */
@@ -96,12 +98,15 @@ export function buildShapePack(options: ShapePackOptions = {}): BuiltPack {
   const files: Record<string, Uint8Array> = {
     [FILES.textEncoder]: buildTextEncoder(sizes.textEncoder, rng('textEncoder')).bytes,
     [FILES.unet]: buildUnet(sizes.unet, rng('unet')).bytes,
-    [FILES.vaeDecoder]: buildVaeDecoder(sizes.vaeDecoder, rng('vaeDecoder')).bytes,
+    [FILES.vaeDecoder]: buildVaeDecoder(sizes.vaeDecoder, rng('vaeDecoder'), { attention: options.vaeAttention ?? true }).bytes,
     [FILES.vocoder]: buildVocoder(sizes.vocoder, rng('vocoder')).bytes,
     'tokenizer.json': new TextEncoder().encode(JSON.stringify(tokenizer)),
     'LICENCE.txt': new TextEncoder().encode(LICENCE_TEXT),
   };
-  return { manifest: shapeManifest(options.id ?? 'shape-s', width, seed, sizes), files };
+  const manifest = shapeManifest(options.id ?? 'shape-s', width, seed, sizes);
+  // A different VAE graph is a different pack build: say so in the version, so caches never mix the two.
+  if (options.vaeAttention === false) manifest.version += '.noattn';
+  return { manifest, files };
 }
 
 function shapeManifest(id: string, width: number, seed: number, sizes: ShapeSizes): ManifestDraft {

@@ -64,8 +64,18 @@ function attnBlock(net: Net, x: string, c: number): string {
   return add(net, x, fromTokens(net, attention(net, tokens, c, 1, { qkvBias: true }), x));
 }
 
+/** Options of {@link buildVaeDecoder}. */
+export interface VaeDecoderOptions {
+  /**
+   * Build the mid-block self-attention (default true, as AudioLDM). Without it only GroupNorm couples distant frames,
+   * so GN-synchronised chunked decoding is exact (research/longform.md §5.2); the other weights are drawn differently.
+   */
+  attention?: boolean;
+}
+
 /** Builds `vae_decoder.onnx` for `size` with weights from `rng`. */
-export function buildVaeDecoder(size: VaeDecoderSize, rng: Rng): BuiltGraph {
+export function buildVaeDecoder(size: VaeDecoderSize, rng: Rng, options: VaeDecoderOptions = {}): BuiltGraph {
+  const withAttention = options.attention ?? true;
   const g = new GraphBuilder('shape_vae_decoder');
   const net = createNet(g, rng);
   const latent = g.input('latent', 'float32', ['B', LATENT_CHANNELS, 'T', LATENT_BINS]);
@@ -74,7 +84,7 @@ export function buildVaeDecoder(size: VaeDecoderSize, rng: Rng): BuiltGraph {
   let ch = size.channels * VAE_CHANNEL_MULT[VAE_CHANNEL_MULT.length - 1];
   h = conv2d(net, h, LATENT_CHANNELS, ch, 3);
   h = resBlock(net, h, ch, ch);
-  h = attnBlock(net, h, ch);
+  if (withAttention) h = attnBlock(net, h, ch);
   h = resBlock(net, h, ch, ch);
   for (let level = VAE_CHANNEL_MULT.length - 1; level >= 0; level--) {
     const cout = size.channels * VAE_CHANNEL_MULT[level];
@@ -86,7 +96,8 @@ export function buildVaeDecoder(size: VaeDecoderSize, rng: Rng): BuiltGraph {
   }
   const mel = conv2d(net, silu(net, norm(net, h, ch)), ch, 1, 3, { gain: SILU_GAIN });
   g.output(mel, 'mel', 'float32', ['B', 1, 'F', 4 * LATENT_BINS]);
-  return finishNet(net, `Tessera shape VAE decoder (AudioLDM layout, ch=${size.channels}, ${size.resBlocks} res-blocks, random weights)`);
+  const variant = withAttention ? '' : ', no mid-block attention';
+  return finishNet(net, `Tessera shape VAE decoder (AudioLDM layout, ch=${size.channels}, ${size.resBlocks} res-blocks${variant}, random weights)`);
 }
 
 /**
