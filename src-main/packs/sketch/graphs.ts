@@ -122,11 +122,19 @@ export function buildVocoder(recipe: SketchRecipe): Uint8Array {
   const melIn = g.input('mel', 'float32', ['B', 'F', SKETCH_BINS]);
   const offset = g.input('sample_offset', 'int64', ['B']);
   const mel = g.op('Transpose', [melIn], { perm: [0, 2, 1] });
-  // Subtracting the frame maximum keeps exp() finite for any guidance scale.
-  const amps = g.op('Exp', [g.op('Sub', [mel, g.op('ReduceMax', [mel], { axes: [1], keepdims: 1 })])]);
+  // Log power of each frame, lp = log Σ_k w_k·exp(2·mel_k), computed around the frame maximum so exp() stays finite
+  // for any guidance scale.
+  const peak = g.op('ReduceMax', [mel], { axes: [1], keepdims: 1 });
   const weights = g.f32('power_weights', binPowerWeights(recipe), [1, SKETCH_BINS, 1]);
-  const power = g.op('ReduceSum', [g.op('Mul', [g.op('Mul', [amps, amps]), weights]), g.i64('axes', [1])], { keepdims: 1 });
-  const scaled = g.op('Mul', [amps, g.op('Div', [g.scalar(recipe.outputRms), g.op('Sqrt', [power])])]);
+  const rel = g.op('Exp', [g.op('Mul', [g.op('Sub', [mel, peak]), g.scalar(2)])]);
+  const logPower = g.op('Add', [g.op('Mul', [peak, g.scalar(2)]), g.op('Log', [g.op('ReduceSum', [g.op('Mul', [rel, weights]), g.i64('axes', [1])], { keepdims: 1 })])]);
+  // A slow level control: normalise by the log power averaged over ±levelSmoothingFrames/2 frames (≈ 1 s), so the
+  // output holds outputRms on average while each bin's own frame-to-frame variation survives (a per-frame
+  // normalisation would make the loudest bin's jitter move every bin together).
+  const radius = (recipe.levelSmoothingFrames - 1) / 2;
+  const smooth = g.op('AveragePool', [logPower], { kernel_shape: [recipe.levelSmoothingFrames], strides: [1], pads: [radius, radius], count_include_pad: 0 });
+  const gainLog = g.op('Min', [g.op('Sub', [mel, g.op('Mul', [smooth, g.scalar(0.5)])]), g.scalar(10)]);
+  const scaled = g.op('Mul', [g.op('Exp', [gainLog]), g.scalar(recipe.outputRms)]);
   const hann = new Float32Array(SKETCH_BINS * 2 * HOP);
   for (let c = 0; c < SKETCH_BINS; c++) for (let j = 0; j < 2 * HOP; j++) hann[c * 2 * HOP + j] = 0.5 - 0.5 * Math.cos((2 * Math.PI * j) / (2 * HOP));
   // (F−1)·160 + 320 − 64 − 64 = 160·F + 32 samples, the HiFi-GAN length of research/audioldm.md §1.

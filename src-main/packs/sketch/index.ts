@@ -78,9 +78,9 @@ export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): Buil
           outputs: [{ name: 'waveform', type: 'float32', dims: ['B', 'L'] }],
         },
       },
-      // Decoder: ±1 latent frame (linear interpolation). Vocoder: ±1 mel frame of envelope overlap plus the
-      // noise FIR (127 samples < 1 frame) → 2 frames.
-      decode: { vaeHaloLatentFrames: 1, vocoderHaloMelFrames: 2 },
+      // Decoder: ±1 latent frame (linear interpolation). Vocoder: the level smoothing window (±50 frames), the
+      // envelope overlap (±1 frame) and the noise FIR (127 samples < 1 frame) → 52 frames.
+      decode: { vaeHaloLatentFrames: 1, vocoderHaloMelFrames: (recipe.levelSmoothingFrames - 1) / 2 + 2 },
     },
   };
 }
