@@ -3,12 +3,11 @@
  * ONNX Runtime `run` calls (goal < 5 %), real-time factor and peak RSS, for each built-in pack at 10 s.
  * Each model runs in its own child process so peak RSS belongs to that model alone.
  */
-import { fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { textToAudio } from '../engine/pipelines/text-to-audio.ts';
 import { parseChoice, parseNumber } from './args.ts';
+import { runChildJson } from './child.ts';
 import { resolvePack } from '../host/packs/builtin.ts';
 import { openAudioLdmModel } from '../host/packs/load.ts';
 import { DEVICES } from '../engine/runtime/session.ts';
@@ -52,7 +51,7 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   const rows: BenchRow[] = [];
   for (const model of values.models.split(',')) {
-    rows.push(await inChild(['bench', '--single', model, '--seconds', String(seconds), '--steps', String(steps), '--repeats', String(repeats), '--device', device]));
+    rows.push(await runChildJson<BenchRow>(['bench', '--single', model, '--seconds', String(seconds), '--steps', String(steps), '--repeats', String(repeats), '--device', device]));
   }
   process.stdout.write(`Tessera engine benchmark - ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
   process.stdout.write(`${seconds} s of audio, ${steps} DDIM steps, guidance on (batch 2), median of ${repeats} runs after a warm-up\n\n`);
@@ -92,22 +91,4 @@ async function benchOne(modelId: string, seconds: number, steps: number, repeats
   } finally {
     await model.dispose();
   }
-}
-
-function inChild(args: string[]): Promise<BenchRow> {
-  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-  return new Promise((resolvePromise, reject) => {
-    const child = fork(main, args, { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`bench of '${args[2]}' exited with status ${code}`));
-      try {
-        resolvePromise(JSON.parse(out.trim().split('\n').pop() ?? '') as BenchRow);
-      } catch (e) {
-        reject(new Error(`bench of '${args[2]}' printed no result: ${(e as Error).message}`));
-      }
-    });
-  });
 }

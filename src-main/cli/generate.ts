@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { SAMPLERS } from '../engine/schedulers/index.ts';
-import { DEFAULT_MAX_SECONDS, DEFAULT_TILING, DEFAULT_TRANSITION, MAX_STEPS, type Progress, type Region, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
+import { DEFAULT_MAX_SECONDS, DEFAULT_TILING, DEFAULT_TRANSITION, MAX_STEPS, VAE_DECODE_MODES, type Progress, type Region, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
 import { TILING_METHODS } from '../engine/longform/windows.ts';
 import { parseGenerationRequest, type GenerationRequestFile } from '../contract/generation.ts';
 import { DEVICES } from '../engine/runtime/session.ts';
@@ -34,6 +34,8 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
   --transition SECONDS     crossfade between regions, centred on each boundary (default: ${DEFAULT_TRANSITION})
   --stride RATIO           MultiDiffusion stride as a fraction of the window, (0, 1] (default: ${DEFAULT_TILING.strideRatio})
   --window-batch N         window evaluations per UNet call (default: ${DEFAULT_TILING.windowBatch})
+  --vae-decode MODE        long latents: window (chunks + log-mel crossfade) | shared (every chunk uses the whole
+                           piece's GroupNorm statistics: exact without global attention, one pass per GroupNorm)
   --max-duration SECONDS   refuse longer pieces (default: ${DEFAULT_MAX_SECONDS})
   --device NAME            ${DEVICES.join(' | ')} (default: auto; falls back to cpu with the reason)
   --format NAME            ${OUTPUT_FORMATS.join(' | ')} WAV samples (default: float32)
@@ -94,6 +96,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
         transition: { type: 'string' },
         stride: { type: 'string' },
         'window-batch': { type: 'string' },
+        'vae-decode': { type: 'string' },
         'max-duration': { type: 'string' },
         device: { type: 'string', default: 'auto' },
         format: { type: 'string', default: 'float32' },
@@ -129,6 +132,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const maxSeconds = parseNumber('max-duration', v['max-duration'], (n) => n > 0, 'a number of seconds > 0') ?? DEFAULT_MAX_SECONDS;
   const sampler = parseChoice('sampler', v.sampler, SAMPLERS) ?? file.sampler;
   const method = parseChoice('method', v.method, TILING_METHODS) ?? file.method ?? 'auto';
+  const vaeDecode = parseChoice('vae-decode', v['vae-decode'], VAE_DECODE_MODES) ?? file.vaeDecode;
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
   const format = parseChoice('format', v.format, OUTPUT_FORMATS) ?? 'float32';
   const tiling: TilingOptions = { ...file.tiling, ...(strideRatio !== undefined ? { strideRatio } : {}), ...(windowBatch !== undefined ? { windowBatch } : {}) };
@@ -145,6 +149,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
       transition,
       method,
       tiling,
+      vaeDecode,
       maxSeconds,
       seconds,
       out: v.out,

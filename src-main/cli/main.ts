@@ -2,6 +2,7 @@
  * `tessera` command line: `generate`, `bench`, `packs`. Usage errors exit 2, runtime failures 1, Ctrl-C 130.
  */
 import { runBench } from './bench.ts';
+import { runBenchLongform } from './bench-longform.ts';
 import { runGenerate } from './generate.ts';
 import { runPacks } from './packs.ts';
 import { CliError } from './args.ts';
@@ -11,6 +12,7 @@ const USAGE = `usage: tessera <command> [options]
 commands:
   generate   generate audio from a text prompt into a WAV file (npm run generate -- --help)
   bench      measure engine stages on the built-in packs (npm run bench:engine)
+  bench-longform  long-form cost, scaling and seams (npm run bench:longform)
   packs      write a built-in model pack to a folder (npm run build:packs -- --help)
 `;
 
@@ -21,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return runGenerate(rest);
     case 'bench':
       return runBench(rest);
+    case 'bench-longform':
+      return runBenchLongform(rest);
     case 'packs':
       return runPacks(rest);
     case undefined:

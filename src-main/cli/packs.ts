@@ -2,10 +2,15 @@
 import { parseArgs } from 'node:util';
 import { buildShapePack } from '../packs/shape/index.ts';
 import { BUILTIN_PACKS } from '../host/packs/builtin.ts';
-import { writePack } from '../host/packs/write.ts';
+import { fileURLToPath } from 'node:url';
+import writeFileAtomic from 'write-file-atomic';
+import { packFingerprint, writePack } from '../host/packs/write.ts';
 import { CliError, parseNumber } from './args.ts';
 
 const HELP = `usage: npm run build:packs -- --model ID --out DIR [--width N]
+       npm run build:packs -- --fingerprints
+
+  --fingerprints  rewrite resources/packs/fingerprints.json (the pinned sha256 of every built-in pack file)
 
   --model ID   built-in pack: ${Object.keys(BUILTIN_PACKS).join(', ')}
   --out DIR    folder to create (replaced atomically if it holds an older pack)
@@ -16,10 +21,24 @@ const HELP = `usage: npm run build:packs -- --model ID --out DIR [--width N]
 export async function runPacks(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { model: { type: 'string' }, out: { type: 'string' }, width: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      model: { type: 'string' },
+      out: { type: 'string' },
+      width: { type: 'string' },
+      fingerprints: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.fingerprints) {
+    const pinned: Record<string, unknown> = {};
+    for (const [id, recipe] of Object.entries(BUILTIN_PACKS)) pinned[id] = packFingerprint(recipe.build());
+    const path = fileURLToPath(new URL('../../resources/packs/fingerprints.json', import.meta.url));
+    await writeFileAtomic(path, `${JSON.stringify(pinned, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ok: true, wrote: path })}\n`);
     return 0;
   }
   if (!values.model || !values.out) throw new CliError(`--model and --out are required\n\n${HELP}`);
@@ -27,7 +46,7 @@ export async function runPacks(argv: string[]): Promise<number> {
   if (!recipe) throw new CliError(`--model '${values.model}' is not a built-in pack (${Object.keys(BUILTIN_PACKS).join(', ')})`);
   const width = parseNumber('width', values.width, (n) => Number.isInteger(n) && n >= 8 && n % 8 === 0, 'a multiple of 8, e.g. 128');
   if (width !== undefined && values.model !== 'shape-s') throw new CliError('--width applies to shape-s only');
-  const built = width !== undefined ? buildShapePack({ width }) : recipe();
+  const built = width !== undefined ? buildShapePack({ width }) : recipe.build();
   const pack = await writePack(built, values.out);
   process.stdout.write(`${JSON.stringify({ ok: true, id: pack.manifest.id, dir: pack.dir })}\n`);
   return 0;

@@ -30,6 +30,7 @@ export const GenerationRequestSchema = v.strictObject({
   sampler: v.optional(v.picklist(['ddim', 'dpmpp-2m'])),
   eta: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
   method: v.optional(v.picklist(['multidiffusion', 'spotdiffusion', 'auto'])),
+  vaeDecode: v.optional(v.picklist(['window', 'shared'])),
   tiling: v.optional(
     v.strictObject({
       strideRatio: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(1))),

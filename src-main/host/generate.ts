@@ -8,7 +8,7 @@ import { dirname, extname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { InvalidRequestError } from '../engine/errors.ts';
 import type { AudioLdmModel } from '../engine/families/audioldm.ts';
-import { checkRequest, textToAudio, type Progress, type Region, type TextToAudioRequest, type TextToAudioResult, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
+import { checkRequest, textToAudio, type Progress, type Region, type TextToAudioRequest, type TextToAudioResult, type TilingOptions, type VaeDecodeMode } from '../engine/pipelines/text-to-audio.ts';
 import type { TilingMethod } from '../engine/longform/windows.ts';
 import type { DevicePreference } from '../engine/runtime/session.ts';
 import { resolvePack } from './packs/builtin.ts';
@@ -27,6 +27,7 @@ export interface GenerateOptions {
   transition?: number;
   method?: TilingMethod;
   tiling?: TilingOptions;
+  vaeDecode?: VaeDecodeMode;
   maxSeconds?: number;
   seconds: number;
   out: string;
@@ -101,6 +102,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
     transition: o.transition,
     method: o.method ?? 'auto',
     tiling: o.tiling,
+    vaeDecode: o.vaeDecode,
     seconds: o.seconds,
     seed: o.seed,
     steps: o.steps ?? d.steps,
@@ -110,7 +112,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
   };
   // Reject bad requests before loading any session.
   checkRequest(pack.manifest, request, o.maxSeconds);
-  const model: AudioLdmModel = await openAudioLdmModel(pack, { device: o.device });
+  const model: AudioLdmModel = await openAudioLdmModel(pack, { device: o.device, sharedStatsDecoder: request.vaeDecode === 'shared' });
   try {
     const provider = model.sessions.unet.provider;
     const fallbackReason = model.sessions.unet.fallbackReason;

@@ -1,6 +1,6 @@
 /** `npm run generate` end to end: a real process, real sessions, a real WAV; bad input leaves nothing behind. */
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,7 +58,7 @@ describe('generate', () => {
     for (const x of wav.channels[0]) energy += x * x;
     expect(Math.sqrt(energy / 128000)).toBeGreaterThan(0.05);
     const params = JSON.parse(wav.tags.ICMT ?? '{}') as Record<string, unknown>;
-    expect(params).toMatchObject({ prompt: 'bright tone', seed: 42, steps: 10, guidance: 2.5, sampler: 'ddim', model: 'sketch', modelVersion: '1.0.0' });
+    expect(params).toMatchObject({ prompt: 'bright tone', seed: 42, steps: 10, guidance: 2.5, sampler: 'ddim', model: 'sketch', modelVersion: '1.0.0+b2' });
   });
 
   it('is reproducible from the printed seed: identical bytes', async () => {
@@ -72,10 +72,32 @@ describe('generate', () => {
     expect(decodeWav(await readFile(a)).format).toBe('pcm24');
   });
 
+  it('--region pieces: duration from the last region, method and regions in the summary and the WAV metadata', async () => {
+    const out = join(work, 'piece.wav');
+    const r = await cli(['generate', '--region', '0:12:low drone', '--region', '12:30:noise: with a colon', '--method', 'spotdiffusion', '--steps', '3', '--out', out, '--seed', '5']);
+    expect(r.stderr).toContain("does not know: colon");
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+    expect(summary).toMatchObject({ seconds: 30, samples: 480000, method: 'spotdiffusion', regions: [{ start: 0, end: 12, prompt: 'low drone' }, { start: 12, end: 30, prompt: 'noise: with a colon' }] });
+    const params = JSON.parse(decodeWav(await readFile(out)).tags.ICMT ?? '{}') as Record<string, unknown>;
+    expect(params).toMatchObject({ method: 'spotdiffusion', regions: [{ prompt: 'low drone' }, { prompt: 'noise: with a colon' }] });
+  });
+
+  it('--request file.json, with flags overriding its fields', async () => {
+    const file = join(work, 'request.json');
+    await writeFile(file, JSON.stringify({ duration: 20, regions: [{ start: 0, end: 10, prompt: 'rain' }, { start: 10, end: 20, prompt: 'wind', guidance: 4 }], steps: 2, seed: 9, method: 'multidiffusion', transition: 1 }));
+    const out = join(work, 'request.wav');
+    const r = await cli(['generate', '--request', file, '--out', out, '--seed', '10']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ seconds: 20, seed: 10, steps: 2, method: 'multidiffusion' });
+  });
+
   it('--help documents every flag', async () => {
     const r = await cli(['generate', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--prompt', '--duration', '--out', '--model', '--seed', '--steps', '--guidance', '--sampler', '--device', '--format']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--prompt', '--region', '--request', '--duration', '--out', '--model', '--seed', '--steps', '--guidance', '--sampler', '--method', '--transition', '--stride', '--window-batch', '--vae-decode', '--max-duration', '--device', '--format']) {
+      expect(r.stdout).toContain(flag);
+    }
   });
 });
 
@@ -91,12 +113,43 @@ describe('bad input: clear message, non-zero exit, nothing at --out', () => {
     ['unknown device', ['--device', 'tpu'], /--device 'tpu' is not one of: auto, cpu, cuda, dml, coreml/, 2],
     ['unknown model', ['--model', 'nope'], /unknown model 'nope': not a built-in model/, 1],
     ['unknown flag', ['--colour', 'red'], /Unknown option '--colour'/, 2],
+    ['unknown method', ['--method', 'tiles'], /--method 'tiles' is not one of: multidiffusion, spotdiffusion, auto/, 2],
+    ['stride out of range', ['--stride', '1.5'], /--stride "1.5" is not valid: expected a fraction of the window in \(0, 1\]/, 2],
   ];
   it.each(cases)('%s', async (_name, extra, message, code) => {
     const out = join(work, `bad-${_name.replace(/\W+/g, '-')}.wav`);
     const r = await cli(['generate', '--prompt', 'low drone', '--duration', '1', '--out', out, ...extra]);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(code);
+    expect(await exists(out)).toBe(false);
+  });
+
+  it.each([
+    ['malformed region', ['--region', '0-60:drone'], /--region #1 "0-60:drone" is not START:END:PROMPT/, 2],
+    ['region numbers', ['--region', 'a:b:drone'], /START and END must be numbers of seconds, got "a" and "b"/, 2],
+    ['overlapping regions', ['--region', '0:10:a', '--region', '8:20:b'], /regions\[1\]\.start 8 s overlaps regions\[0\], which ends at 10 s/, 1],
+    ['gap between regions', ['--region', '0:10:a', '--region', '11:20:b'], /gap between regions\[0\] \(ends 10 s\) and regions\[1\] \(starts 11 s\)/, 1],
+    ['transition longer than a region', ['--region', '0:1:a', '--region', '1:20:b', '--transition', '3'], /transition 3 s is longer than regions\[0\] \(1 s\)/, 1],
+    ['prompt and regions', ['--prompt', 'x', '--region', '0:5:a'], /give either --prompt or --region/, 2],
+  ])('regions: %s', async (_name, args, message, code) => {
+    const out = join(work, `bad-region-${_name.replace(/\W+/g, '-')}.wav`);
+    const r = await cli(['generate', '--out', out, ...args]);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(code);
+    expect(await exists(out)).toBe(false);
+  });
+
+  it.each([
+    ['not JSON', '{ nope', /--request .* is not valid JSON/],
+    ['wrong types', JSON.stringify({ duration: 'long', steps: 2.5, regions: [{ start: 0, end: 5 }] }), /- duration: Invalid type: Expected number[\s\S]*- regions\.0\.prompt: [\s\S]*- steps: Invalid integer: Received 2\.5/],
+    ['unknown field', JSON.stringify({ duration: 5, prompt: 'a', colour: 'red' }), /- colour: /],
+  ])('request file: %s', async (_name, text, message) => {
+    const file = join(work, `bad-${_name.replace(/\W+/g, '-')}.json`);
+    await writeFile(file, text);
+    const out = join(work, `bad-request-${_name.replace(/\W+/g, '-')}.wav`);
+    const r = await cli(['generate', '--request', file, '--out', out]);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
     expect(await exists(out)).toBe(false);
   });
 

@@ -4,6 +4,7 @@
  * noise_pred), vae_decoder (latent → mel), vocoder (mel → waveform).
  */
 import type { AudioLdmManifest } from '../../contract/manifest.ts';
+import type { SharedStatsLayer } from '../longform/vae-shared-stats.ts';
 import type { ModelSession } from '../runtime/session.ts';
 import { concatBatch, f32, i64, reshape, sliceBatch, type F32, type Tensor } from '../tensor/tensor.ts';
 
@@ -31,12 +32,20 @@ export interface EncodedPrompts {
   unknownWords: string[];
 }
 
+/**
+ * The VAE decoder rewritten so every GroupNorm takes its statistics as inputs (shared-statistics decoding,
+ * research/longform.md §5.2), or why the model has none.
+ */
+export type SharedStatsDecoder = { session: ModelSession; layers: readonly SharedStatsLayer[] } | { unavailable: string };
+
 /** A loaded audioldm-family model. Holds sessions; the host owns their lifetime. */
 export class AudioLdmModel {
   constructor(
     readonly manifest: AudioLdmManifest,
     readonly sessions: AudioLdmSessions,
     private readonly tokenizer: PromptTokenizer,
+    /** Present when the host opened the model for shared-statistics decoding. */
+    readonly sharedStatsDecoder?: SharedStatsDecoder,
   ) {}
 
   /** Latent frames for `seconds`: T_lat = 8·ceil(seconds / 0.32) (research/audioldm.md §2, "Recommended"). */
@@ -149,7 +158,8 @@ export class AudioLdmModel {
 
   /** Releases all sessions. */
   async dispose(): Promise<void> {
-    await Promise.all(Object.values(this.sessions).map((s: ModelSession) => s.dispose()));
+    const extra = this.sharedStatsDecoder && 'session' in this.sharedStatsDecoder ? [this.sharedStatsDecoder.session] : [];
+    await Promise.all([...Object.values(this.sessions), ...extra].map((s: ModelSession) => s.dispose()));
   }
 }
 

@@ -7,6 +7,7 @@ import type { AudioLdmManifest } from '../../contract/manifest.ts';
 import { CancelledError, InvalidRequestError, throwIfAborted } from '../errors.ts';
 import type { AudioLdmModel } from '../families/audioldm.ts';
 import { decodeChunked, decodePlanFor, vocodeChunked, vocodePlanFor } from '../longform/decode.ts';
+import { decodeWithSharedStats } from '../longform/vae-shared-stats.ts';
 import { checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { planJobs, predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
 import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, TILING_METHODS, WINDOW_WEIGHTS, windowProfile, type TilingMethod, type WindowWeights } from '../longform/windows.ts';
@@ -56,7 +57,17 @@ export interface TextToAudioRequest {
   /** Tiling along time for pieces longer than the native window (default `auto`). */
   method?: TilingMethod;
   tiling?: TilingOptions;
+  /**
+   * VAE decoding of long latents: `window` (default) decodes chunks with their own GroupNorm statistics and
+   * crossfades the log-mel at joins; `shared` gives every chunk the whole piece's statistics (exact for decoders
+   * without global attention, costs one chunked decode per GroupNorm layer; needs the model opened for it).
+   */
+  vaeDecode?: VaeDecodeMode;
 }
+
+/** VAE decoding modes for long latents. */
+export const VAE_DECODE_MODES = ['window', 'shared'] as const;
+export type VaeDecodeMode = (typeof VAE_DECODE_MODES)[number];
 
 /** Progress of a generation. */
 export interface Progress {
@@ -153,6 +164,9 @@ export function checkRequest(manifest: AudioLdmManifest, r: TextToAudioRequest, 
   if (!WINDOW_WEIGHTS.includes(t.weights)) throw new InvalidRequestError('tiling.weights', t.weights, `window weights '${String(t.weights)}' must be one of: ${WINDOW_WEIGHTS.join(', ')}`);
   if (!Number.isInteger(t.windowBatch) || t.windowBatch < 1) throw new InvalidRequestError('tiling.windowBatch', t.windowBatch, `window batch ${t.windowBatch} must be a whole number ≥ 1`);
   if (!Number.isInteger(t.finalMultiSteps) || t.finalMultiSteps < 0) throw new InvalidRequestError('tiling.finalMultiSteps', t.finalMultiSteps, `final MultiDiffusion steps ${t.finalMultiSteps} must be a whole number ≥ 0`);
+  if (r.vaeDecode !== undefined && !VAE_DECODE_MODES.includes(r.vaeDecode)) {
+    throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode '${String(r.vaeDecode)}' is unknown; use one of: ${VAE_DECODE_MODES.join(', ')}`);
+  }
   checkRegions(requestRegions(r), r.seconds, r.transition ?? DEFAULT_TRANSITION);
 }
 
@@ -240,7 +254,8 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
   report({ stage: 'decode', step: steps, steps });
   const clamped = maxAbs(sample) > 100;
   const latent = f32(clamped ? sample.map((x) => Math.min(10, Math.max(-10, x))) : sample, dims);
-  const mel = await decodeChunked(model, latent, { signal, onChunk: (chunk, chunks) => report({ stage: 'decode', step: steps, steps, chunk, chunks }) });
+  const onChunk = (chunk: number, chunks: number): void => report({ stage: 'decode', step: steps, steps, chunk, chunks });
+  const mel = await decodeLatent(model, latent, request.vaeDecode ?? 'window', { signal, onChunk });
   const tDecoded = now();
 
   // 6. Vocode in chunks.
@@ -270,6 +285,25 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
       vocode: vocodePlanFor(manifest, mel.dims[2]).slice(1).map((c) => (c.keepStart * manifest.mel.hop) / manifest.audio.sampleRate),
     },
   };
+}
+
+/** 5. VAE decoding in the requested mode (see {@link TextToAudioRequest.vaeDecode}). */
+async function decodeLatent(model: AudioLdmModel, latent: F32, mode: VaeDecodeMode, options: { signal?: AbortSignal; onChunk: (done: number, total: number) => void }): Promise<F32> {
+  const shared = model.sharedStatsDecoder;
+  if (mode === 'window' || (shared && 'unavailable' in shared)) {
+    // A decoder without GroupNorm has no per-chunk statistics to disagree about: window decoding is already exact.
+    return decodeChunked(model, latent, options);
+  }
+  if (!shared) {
+    throw new InvalidRequestError('vaeDecode', mode, "shared-statistics decoding needs the model opened with it (the host's sharedStatsDecoder option)");
+  }
+  const { manifest } = model;
+  return decodeWithSharedStats(shared.session, shared.layers, latent, {
+    core: manifest.latent.nativeWindowFrames,
+    halo: manifest.decode.vaeHaloLatentFrames,
+    signal: options.signal,
+    onProgress: options.onChunk,
+  });
 }
 
 /** Interior window edges, in seconds, of a set of window starts. */

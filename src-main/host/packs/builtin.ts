@@ -5,16 +5,22 @@
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { buildShapePack } from '../../packs/shape/index.ts';
-import { buildSketchPack } from '../../packs/sketch/index.ts';
+import { buildShapePack, shapePackVersion } from '../../packs/shape/index.ts';
+import { buildSketchPack, sketchPackVersion } from '../../packs/sketch/index.ts';
 import type { BuiltPack } from '../../packs/types.ts';
 import { PackError, verifyPack, type VerifiedPack } from './load.ts';
 import { writePack } from './write.ts';
 
+/** A built-in pack: its version (known without building) and its recipe. */
+export interface BuiltinPack {
+  version: () => string;
+  build: () => BuiltPack;
+}
+
 /** Built-in pack ids and their recipes. `sketch` is the default model. */
-export const BUILTIN_PACKS: Record<string, () => BuiltPack> = {
-  sketch: () => buildSketchPack(),
-  'shape-s': () => buildShapePack(),
+export const BUILTIN_PACKS: Record<string, BuiltinPack> = {
+  sketch: { version: () => sketchPackVersion(), build: () => buildSketchPack() },
+  'shape-s': { version: () => shapePackVersion(), build: () => buildShapePack() },
 };
 
 /** The default model id. */
@@ -26,11 +32,17 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tessera');
 }
 
-/** Generates (or reuses) a built-in pack in the cache and returns it verified. */
+/**
+ * Returns a built-in pack from the cache, verified. A cached copy of the current version is reused as it is (its
+ * files are still hashed against its manifest); a missing, damaged or older copy is rebuilt and replaced.
+ */
 export async function ensureBuiltinPack(id: string, cacheDir = defaultCacheDir()): Promise<VerifiedPack> {
   const recipe = BUILTIN_PACKS[id];
   if (!recipe) throw new PackError(`'${id}' is not a built-in model; built-in models are: ${Object.keys(BUILTIN_PACKS).join(', ')}`);
-  return writePack(recipe(), join(cacheDir, 'packs', id));
+  const dir = join(cacheDir, 'packs', id);
+  const cached = await verifyPack(dir).catch(() => undefined);
+  if (cached && cached.manifest.id === id && cached.manifest.version === recipe.version()) return cached;
+  return writePack(recipe.build(), dir);
 }
 
 /** Resolves `--model`: a built-in id, or the path of a pack folder. */

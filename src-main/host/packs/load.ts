@@ -8,7 +8,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { parseManifest, type AudioLdmComponentName, type Manifest } from '../../contract/manifest.ts';
-import { AudioLdmModel, type PromptTokenizer } from '../../engine/families/audioldm.ts';
+import { AudioLdmModel, type PromptTokenizer, type SharedStatsDecoder } from '../../engine/families/audioldm.ts';
+import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../packs/graph/groupnorm-stats.ts';
 import { openSession, type DevicePreference, type ModelSession } from '../../engine/runtime/session.ts';
 import { probeProviders } from '../runtime-probe.ts';
 
@@ -85,6 +86,8 @@ export async function loadTokenizer(pack: VerifiedPack): Promise<PromptTokenizer
 export interface OpenModelOptions {
   device: DevicePreference;
   intraOpThreads?: number;
+  /** Also open the VAE decoder rewritten for shared GroupNorm statistics (exact chunked decoding). */
+  sharedStatsDecoder?: boolean;
 }
 
 /** Opens the four sessions of a verified audioldm pack; closes whatever opened if one fails. */
@@ -107,7 +110,29 @@ export async function openAudioLdmModel(pack: VerifiedPack, options: OpenModelOp
       );
     }
     const [textEncoder, unet, vaeDecoder, vocoder] = opened;
-    return new AudioLdmModel(pack.manifest, { textEncoder, unet, vaeDecoder, vocoder }, await loadTokenizer(pack));
+    let shared: SharedStatsDecoder | undefined;
+    if (options.sharedStatsDecoder) {
+      const spec = pack.manifest.components.vaeDecoder;
+      let rewritten: ReturnType<typeof rewriteGroupNormForSharedStats> | undefined;
+      try {
+        rewritten = rewriteGroupNormForSharedStats(await readFile(join(pack.dir, spec.file)));
+      } catch (e) {
+        shared = { unavailable: (e as Error).message };
+      }
+      if (rewritten) {
+        const session = await openSession(rewritten.bytes, {
+          name: `${pack.manifest.id}/${spec.file} (shared GroupNorm statistics)`,
+          device: options.device,
+          intraOpThreads: options.intraOpThreads,
+          platform: process.platform,
+          installed,
+          expected: sharedStatsSignature(spec, rewritten.layers),
+        });
+        opened.push(session);
+        shared = { session, layers: rewritten.layers };
+      }
+    }
+    return new AudioLdmModel(pack.manifest, { textEncoder, unet, vaeDecoder, vocoder }, await loadTokenizer(pack), shared);
   } catch (e) {
     await Promise.all(opened.map((s) => s.dispose()));
     throw e;

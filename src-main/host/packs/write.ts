@@ -29,6 +29,13 @@ export function finalizeManifest(built: BuiltPack): Manifest {
   );
 }
 
+/** Version and per-file sha256 of a built pack (what resources/packs/fingerprints.json pins). */
+export function packFingerprint(built: BuiltPack): { version: string; files: Record<string, string> } {
+  const files: Record<string, string> = {};
+  for (const name of Object.keys(built.files).sort()) files[name] = createHash('sha256').update(built.files[name]).digest('hex');
+  return { version: built.manifest.version, files };
+}
+
 /** Writes a built pack into `dir` atomically (temp folder + rename); an existing identical pack is kept. */
 export async function writePack(built: BuiltPack, dir: string): Promise<VerifiedPack> {
   const manifest = finalizeManifest(built);

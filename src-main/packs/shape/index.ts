@@ -104,9 +104,22 @@ export function buildShapePack(options: ShapePackOptions = {}): BuiltPack {
     'LICENCE.txt': new TextEncoder().encode(LICENCE_TEXT),
   };
   const manifest = shapeManifest(options.id ?? 'shape-s', width, seed, sizes);
-  // A different VAE graph is a different pack build: say so in the version, so caches never mix the two.
-  if (options.vaeAttention === false) manifest.version += '.noattn';
+  manifest.version = shapePackVersion(options);
   return { manifest, files };
+}
+
+/**
+ * Bump when the builder's output bytes change (tests/packs/fingerprints.test.ts says when): caches reuse a built
+ * pack whose version matches without rebuilding it.
+ */
+export const SHAPE_BUILDER_REVISION = 1;
+
+/** The version string a shape pack built with `options` carries (no build needed). */
+export function shapePackVersion(options: ShapePackOptions = {}): string {
+  const width = options.width ?? DEFAULT_SHAPE_WIDTH;
+  const sizes = shapeSizes(width, options.resBlocks);
+  // A different VAE graph is a different pack build: say so in the version, so caches never mix the two.
+  return `1.0.0+w${width}.r${sizes.unet.resBlocks}.s${options.seed ?? 0}.b${SHAPE_BUILDER_REVISION}${options.vaeAttention === false ? '.noattn' : ''}`;
 }
 
 function shapeManifest(id: string, width: number, seed: number, sizes: ShapeSizes): ManifestDraft {
