@@ -5,7 +5,8 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { seamReport } from '../engine/audio/seams.ts';
+import { logMel, seamFluxZ, seamReport, seamStepZ } from '../engine/audio/seams.ts';
+import { planSpotDiffusion, spotOffsets } from '../engine/longform/windows.ts';
 import { textToAudio, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
 import { resolvePack } from '../host/packs/builtin.ts';
 import { openAudioLdmModel } from '../host/packs/load.ts';
@@ -57,9 +58,13 @@ export async function runBenchLongform(argv: string[]): Promise<number> {
       cases: { type: 'string' },
       single: { type: 'string' },
       seconds: { type: 'string' },
+      'batch-sweep': { type: 'boolean', default: false },
+      'auto-study': { type: 'boolean', default: false },
     },
   });
   const steps = parseNumber('steps', values.steps, (n) => Number.isInteger(n) && n >= 1, 'steps ≥ 1') ?? 4;
+  if (values['batch-sweep']) return batchSweep(values.model);
+  if (values['auto-study']) return autoStudy(values.model);
   if (values.single !== undefined) {
     const c = CASES.find((x) => x.label === values.single);
     const seconds = parseNumber('seconds', values.seconds, (n) => n > 0, 'seconds > 0') ?? 60;
@@ -77,6 +82,59 @@ export async function runBenchLongform(argv: string[]): Promise<number> {
     }
   }
   printReport(values.model, steps, rows);
+  return 0;
+}
+
+/** Denoise time per evaluation for window batches of 1, 2, 4, 8 (MultiDiffusion S = W/2, 60 s, 3 steps; 2 rounds). */
+async function batchSweep(modelId: string): Promise<number> {
+  const model = await openAudioLdmModel(await resolvePack(modelId), { device: 'cpu' });
+  try {
+    const request: TextToAudioRequest = { prompt: 'rain', seconds: 60, seed: 1, steps: 3, guidance: 2.5, sampler: 'ddim', eta: 0, method: 'multidiffusion' };
+    await textToAudio(model, { ...request, seconds: 10, steps: 1 });
+    process.stdout.write(`window batch sweep - ${modelId}, MultiDiffusion S=W/2, 60 s, 3 steps, CPU\n`);
+    for (const round of [1, 2]) {
+      for (const windowBatch of [1, 2, 4, 8]) {
+        const r = await textToAudio(model, { ...request, tiling: { windowBatch } });
+        const evaluations = r.evaluationsPerStep.reduce((a, b) => a + b, 0);
+        process.stdout.write(`round ${round} batch ${windowBatch}: denoise ${r.timings.denoise.toFixed(2)} s, ${((r.timings.denoise / evaluations) * 1000).toFixed(1)} ms per evaluation\n`);
+      }
+    }
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}
+
+/**
+ * Does MultiDiffusion for the final k steps (`auto`) lower seam scores after SpotDiffusion? For k = 0, 1, 2 and
+ * seeds 1–4 (60 s, 8 steps): SSZ and SFZ at the seams of each variant's last SpotDiffusion step (the seams no later
+ * Spot step repairs), averaged over seeds.
+ */
+async function autoStudy(modelId: string): Promise<number> {
+  const model = await openAudioLdmModel(await resolvePack(modelId), { device: 'cpu' });
+  try {
+    const steps = 8;
+    const seconds = 60;
+    const W = model.manifest.latent.nativeWindowFrames;
+    const T = model.latentFramesFor(seconds);
+    const melPerLatent = model.manifest.mel.framesPerLatentFrame;
+    process.stdout.write(`auto study - ${modelId}, ${seconds} s, ${steps} DDIM steps, seeds 1-4\n`);
+    for (const k of [0, 1, 2]) {
+      let ssz = 0;
+      let sfz = 0;
+      for (const seed of [1, 2, 3, 4]) {
+        const offset = spotOffsets(seed, steps, W)[steps - 1 - k];
+        const seams = [...new Set(planSpotDiffusion(T, W, offset).flatMap((a) => [a, a + W]).filter((e) => e > 0 && e < T))].map((e) => e * melPerLatent);
+        const r = await textToAudio(model, { prompt: 'rain', seconds, seed, steps, guidance: 2.5, sampler: 'ddim', eta: 0, method: k === 0 ? 'spotdiffusion' : 'auto', tiling: { finalMultiSteps: k } });
+        const S = logMel(r.audio, r.sampleRate);
+        ssz += (seamStepZ(S, seams) ?? 0) / 4;
+        sfz += (seamFluxZ(S, seams) ?? 0) / 4;
+      }
+      process.stdout.write(`Spot + ${k} final MD steps: mean SSZ ${ssz.toFixed(2)}, mean SFZ ${sfz.toFixed(2)} at the last Spot step's seams\n`);
+    }
+  } finally {
+    await model.dispose();
+  }
   return 0;
 }
 

@@ -128,11 +128,11 @@ describe('a 10-minute piece', () => {
       signal: controller.signal,
       onProgress: (p) => {
         if (p.window !== undefined) windowsSeen = p.window;
-        if (p.window === 10) controller.abort();
+        if (p.window !== undefined && p.window >= 8) controller.abort();
       },
     });
     await expect(run).rejects.toBeInstanceOf(CancelledError);
-    expect(windowsSeen).toBe(10);
+    expect(windowsSeen).toBe(8); // two batches of 4 windows, then the signal is seen before the third
   });
 });
 
