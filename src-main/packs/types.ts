@@ -4,6 +4,8 @@
  */
 import type { AudioLdmComponentName, ComponentSpec, Manifest } from '../contract/manifest.ts';
 
+export { AUDIOLDM_SCHEDULER } from '../engine/schedulers/presets.ts';
+
 /** A manifest whose file hashes are not yet known. */
 export type ManifestDraft = Omit<Manifest, 'components' | 'tokenizer'> & {
   components: Record<AudioLdmComponentName, Omit<ComponentSpec, 'sha256'>>;
@@ -15,15 +17,3 @@ export interface BuiltPack {
   manifest: ManifestDraft;
   files: Record<string, Uint8Array>;
 }
-
-/** The AudioLDM scheduler constants (research/audioldm.md §1 "Scheduler", identical for S/M/L). */
-export const AUDIOLDM_SCHEDULER: Manifest['scheduler'] = {
-  trainTimesteps: 1000,
-  betaStart: 0.0015,
-  betaEnd: 0.0195,
-  betaSchedule: 'scaled_linear',
-  predictionType: 'epsilon',
-  timestepSpacing: 'leading',
-  stepsOffset: 1,
-  setAlphaToOne: false,
-};

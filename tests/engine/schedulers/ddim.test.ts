@@ -1,19 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { createDdimScheduler } from '../../../src-main/engine/schedulers/ddim.ts';
 import { alphasCumprod } from '../../../src-main/engine/schedulers/noise-schedule.ts';
-import type { NoiseScheduleConfig } from '../../../src-main/engine/schedulers/types.ts';
+import { AUDIOLDM_SCHEDULER } from '../../../src-main/engine/schedulers/presets.ts';
 
-/** AudioLDM's scheduler (research/audioldm.md §1 "Scheduler"). */
-const AUDIOLDM: NoiseScheduleConfig = {
-  trainTimesteps: 1000,
-  betaStart: 0.0015,
-  betaEnd: 0.0195,
-  betaSchedule: 'scaled_linear',
-  predictionType: 'epsilon',
-  timestepSpacing: 'leading',
-  stepsOffset: 1,
-  setAlphaToOne: false,
-};
+const AUDIOLDM = AUDIOLDM_SCHEDULER;
 
 const X = Float32Array.of(0.5, -1.5, 2.0);
 const EPS = Float32Array.of(0.25, -0.75, 1.0);

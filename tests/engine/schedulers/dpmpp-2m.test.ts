@@ -2,19 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { createDpmpp2mScheduler } from '../../../src-main/engine/schedulers/dpmpp-2m.ts';
 import type { Dpmpp2mState } from '../../../src-main/engine/schedulers/dpmpp-2m.ts';
 import { alphasCumprod } from '../../../src-main/engine/schedulers/noise-schedule.ts';
-import type { NoiseScheduleConfig, Scheduler } from '../../../src-main/engine/schedulers/types.ts';
+import type { Scheduler } from '../../../src-main/engine/schedulers/types.ts';
+import { AUDIOLDM_SCHEDULER } from '../../../src-main/engine/schedulers/presets.ts';
 
-/** AudioLDM's scheduler (research/audioldm.md §1 "Scheduler"); its `leading` spacing is DDIM's, not used here. */
-const AUDIOLDM: NoiseScheduleConfig = {
-  trainTimesteps: 1000,
-  betaStart: 0.0015,
-  betaEnd: 0.0195,
-  betaSchedule: 'scaled_linear',
-  predictionType: 'epsilon',
-  timestepSpacing: 'leading',
-  stepsOffset: 1,
-  setAlphaToOne: false,
-};
+const AUDIOLDM = AUDIOLDM_SCHEDULER;
 
 // Gaussian data x0 ~ N(μ, s²) per element. Exact ε-predictor: ε̂(x, t) = √(1−ᾱ)(x − √ᾱμ)/(ᾱs² + 1 − ᾱ).
 // Probability-flow ODE solution: x(ᾱ) = √ᾱμ + √(ᾱs² + 1 − ᾱ)·z with z constant; at σ = 0 (ᾱ = 1) it is μ + s·z.

@@ -1,18 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { createScheduler, isSamplerName, SAMPLERS } from '../../../src-main/engine/schedulers/index.ts';
 import type { SamplerName } from '../../../src-main/engine/schedulers/index.ts';
-import type { NoiseScheduleConfig } from '../../../src-main/engine/schedulers/types.ts';
+import { AUDIOLDM_SCHEDULER } from '../../../src-main/engine/schedulers/presets.ts';
 
-const AUDIOLDM: NoiseScheduleConfig = {
-  trainTimesteps: 1000,
-  betaStart: 0.0015,
-  betaEnd: 0.0195,
-  betaSchedule: 'scaled_linear',
-  predictionType: 'epsilon',
-  timestepSpacing: 'leading',
-  stepsOffset: 1,
-  setAlphaToOne: false,
-};
+const AUDIOLDM = AUDIOLDM_SCHEDULER;
 
 describe('createScheduler', () => {
   it('builds every listed sampler', () => {

@@ -6,19 +6,9 @@ import {
   solverTimesteps,
   spacedTimesteps,
 } from '../../../src-main/engine/schedulers/noise-schedule.ts';
-import type { NoiseScheduleConfig } from '../../../src-main/engine/schedulers/types.ts';
+import { AUDIOLDM_SCHEDULER } from '../../../src-main/engine/schedulers/presets.ts';
 
-/** AudioLDM's scheduler (research/audioldm.md §1 "Scheduler"). */
-const AUDIOLDM: NoiseScheduleConfig = {
-  trainTimesteps: 1000,
-  betaStart: 0.0015,
-  betaEnd: 0.0195,
-  betaSchedule: 'scaled_linear',
-  predictionType: 'epsilon',
-  timestepSpacing: 'leading',
-  stepsOffset: 1,
-  setAlphaToOne: false,
-};
+const AUDIOLDM = AUDIOLDM_SCHEDULER;
 
 describe('alphasCumprod', () => {
   const a = alphasCumprod(AUDIOLDM);
