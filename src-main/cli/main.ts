@@ -5,6 +5,7 @@ import { runBench } from './bench.ts';
 import { runBenchLongform } from './bench-longform.ts';
 import { runGenerate } from './generate.ts';
 import { runPacks } from './packs.ts';
+import { runRender } from './render.ts';
 import { CliError } from './args.ts';
 
 const USAGE = `usage: tessera <command> [options]
@@ -14,6 +15,7 @@ commands:
   bench      measure engine stages on the built-in packs (npm run bench:engine)
   bench-longform  long-form cost, scaling and seams (npm run bench:longform)
   packs      write a built-in model pack to a folder (npm run build:packs -- --help)
+  render     generate a project's missing takes and export mixdown and stems (npm run render -- --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -27,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       return runBenchLongform(rest);
     case 'packs':
       return runPacks(rest);
+    case 'render':
+      return runRender(rest);
     case undefined:
     case '--help':
     case '-h':

@@ -1,0 +1,82 @@
+/** `npm run render -- <project dir> --out <dir> [--format …] [--loudness LUFS]`: missing takes, then export. */
+import { parseArgs } from 'node:util';
+import { DEVICES } from '../engine/runtime/session.ts';
+import { EXPORT_FORMATS } from '../host/export/types.ts';
+import { renderProject } from '../host/render.ts';
+import { CliError, joinNegativeValues, parseChoice, parseNumber } from './args.ts';
+
+const HELP = `usage: npm run render -- PROJECT_DIR --out DIR [options]
+
+Generates every region that has no take yet (saving the project), then exports the mixdown and one stem per
+track into DIR: Mix.<ext> and NN_TrackName.<ext>, all starting at 0 with the same length.
+
+  --out DIR            folder for the exported files (created if missing; required)
+  --format NAME        ${EXPORT_FORMATS.join(' | ')} (default: wav24)
+  --loudness LUFS      normalise the mix to this integrated loudness, e.g. -14, -16 or -23 (one gain for all files,
+                       held under a -1 dBTP true-peak ceiling)
+  --true-peak DBTP     the true-peak ceiling for --loudness (default: -1)
+  --device NAME        ${DEVICES.join(' | ')} (default: auto)
+  --quiet              no progress lines
+`;
+
+/** Runs the render command. */
+export async function runRender(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: joinNegativeValues(argv),
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        format: { type: 'string', default: 'wav24' },
+        loudness: { type: 'string' },
+        'true-peak': { type: 'string' },
+        device: { type: 'string', default: 'auto' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\n\n${HELP}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const [projectDir, ...extra] = parsed.positionals;
+  if (!projectDir || extra.length > 0) throw new CliError(`give exactly one project folder\n\n${HELP}`);
+  if (!v.out) throw new CliError('--out is required (a folder for the exported files)');
+  const format = parseChoice('format', v.format, EXPORT_FORMATS) ?? 'wav24';
+  const target = parseNumber('loudness', v.loudness, (n) => n < 0 && n > -70, 'a loudness in LUFS between -70 and 0, e.g. -14');
+  const ceiling = parseNumber('true-peak', v['true-peak'], (n) => n <= 0, 'a ceiling in dBTP ≤ 0, e.g. -1');
+  if (ceiling !== undefined && target === undefined) throw new CliError('--true-peak applies with --loudness only');
+  const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  let lastLine = '';
+  const say = (line: string): void => {
+    if (v.quiet || line === lastLine) return;
+    lastLine = line;
+    process.stderr.write(`${line}\n`);
+  };
+  try {
+    const summary = await renderProject({
+      projectDir,
+      outDir: v.out,
+      format,
+      loudness: target === undefined ? undefined : { targetLufs: target, truePeakDbtp: ceiling },
+      device,
+      signal: abort.signal,
+      onGenerate: ({ piece, pieces, track, seconds, progress }) => {
+        if (progress.window === undefined && progress.chunk === undefined) say(`generate ${piece}/${pieces} (${track}, ${seconds} s): ${progress.stage} ${progress.step}/${progress.steps}`);
+      },
+      onExport: (fraction, stage) => say(`export: ${stage} ${Math.round(fraction * 10) * 10} %`),
+    });
+    process.stdout.write(`${JSON.stringify({ ok: true, generatedPieces: summary.generatedPieces, newTakes: summary.newTakes, export: summary.export })}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Headless batch rendering of a project (`npm run render`): generate every missing take, save the project, then
+ * export the mixdown and stems.
+ *
+ * A track generates one continuous piece per run of adjacent regions (ARCHITECTURE.md §4): regions whose gap is
+ * at most the transition (gaps are absorbed by the earlier region) and that share one model and one set of
+ * generation settings. A piece is generated when any of its regions lacks a playable take; every region of the
+ * piece then gets a new take holding its own slice of the piece, so the slices join without a seam.
+ */
+import { randomInt } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ProjectDocument, Region, TakeRef, Track } from '../contract/project.ts';
+import type { AudioLdmModel } from '../engine/families/audioldm.ts';
+import { textToAudio, type Progress, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
+import type { DevicePreference } from '../engine/runtime/session.ts';
+import { exportProject } from './export/export.ts';
+import type { ExportFormat, ExportResult, ExportTrack, LoudnessTarget } from './export/types.ts';
+import { resolvePack } from './packs/builtin.ts';
+import { openAudioLdmModel } from './packs/load.ts';
+import { randomId } from './projects/ids.ts';
+import { closeProject, openProject, pathsOf, saveProject } from './projects/project-store.ts';
+import { writeTakeFile } from './projects/takes.ts';
+import { decodeWav, encodeWav } from './wav.ts';
+
+/** What to render and how. */
+export interface RenderOptions {
+  projectDir: string;
+  outDir: string;
+  format: ExportFormat;
+  loudness?: LoudnessTarget;
+  device: DevicePreference;
+  cacheDir?: string;
+  signal?: AbortSignal;
+  /** Generation progress of piece `piece` of `pieces` (track name and seconds included). */
+  onGenerate?: (info: { piece: number; pieces: number; track: string; seconds: number; progress: Progress }) => void;
+  onExport?: (fraction: number, stage: string) => void;
+}
+
+/** What a render did. */
+export interface RenderSummary {
+  generatedPieces: number;
+  newTakes: number;
+  export: ExportResult;
+}
+
+/** Regions of one track that generate together. */
+interface Piece {
+  track: Track;
+  regions: Region[];
+}
+
+/** Splits a track's regions into pieces (see the file comment). */
+export function piecesOf(doc: ProjectDocument, track: Track): Piece[] {
+  const regions = track.regionIds.map((id) => doc.regions[id]).sort((a, b) => a.start - b.start);
+  const pieces: Piece[] = [];
+  for (const region of regions) {
+    const current = pieces[pieces.length - 1];
+    const last = current?.regions[current.regions.length - 1];
+    const sameSettings = last !== undefined && JSON.stringify(last.generation) === JSON.stringify(region.generation);
+    if (current && last && sameSettings && region.start - last.end <= region.generation.transition + 1e-9) current.regions.push(region);
+    else pieces.push({ track, regions: [region] });
+  }
+  return pieces;
+}
+
+/** Renders a project: missing takes first, then the export. The project is saved after generation. */
+export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
+  const opened = await openProject(o.projectDir);
+  const { handle } = opened;
+  const models = new Map<string, AudioLdmModel>();
+  try {
+    let doc = opened.document;
+    const paths = pathsOf(handle);
+    const playable = async (r: Region): Promise<boolean> => {
+      const take = r.takes.find((t) => t.id === r.activeTakeId);
+      return take !== undefined && (await stat(join(paths.dir, take.file)).catch(() => undefined)) !== undefined;
+    };
+    const todo: Piece[] = [];
+    for (const track of doc.tracks) {
+      for (const piece of piecesOf(doc, track)) {
+        if (!(await Promise.all(piece.regions.map(playable))).every(Boolean)) todo.push(piece);
+      }
+    }
+    let newTakes = 0;
+    for (let i = 0; i < todo.length; i++) {
+      const piece = todo[i];
+      const first = piece.regions[0];
+      const lastRegion = piece.regions[piece.regions.length - 1];
+      const model = await modelFor(first.generation.model, models, o);
+      const seed = first.seed ?? randomInt(0, 2 ** 32 - 1);
+      const origin = first.start;
+      const seconds = lastRegion.end - origin;
+      // Piece-relative regions; a gap up to the transition is absorbed by the region before it.
+      const regions = piece.regions.map((r, k) => ({
+        start: r.start - origin,
+        end: (k + 1 < piece.regions.length ? piece.regions[k + 1].start : r.end) - origin,
+        prompt: r.prompt,
+        negativePrompt: r.negativePrompt,
+      }));
+      const g = first.generation;
+      const request: TextToAudioRequest = { regions, seconds, seed, steps: g.steps, guidance: g.guidance, sampler: g.sampler, eta: g.eta, method: g.method, transition: g.transition };
+      const result = await textToAudio(model, request, {
+        signal: o.signal,
+        onProgress: (progress) => o.onGenerate?.({ piece: i + 1, pieces: todo.length, track: piece.track.name, seconds, progress }),
+      });
+      const parameters = { generator: 'Tessera', model: model.manifest.id, modelVersion: model.manifest.version, ...request };
+      const createdAt = new Date().toISOString();
+      for (const r of piece.regions) {
+        const from = Math.round((r.start - origin) * result.sampleRate);
+        const to = Math.round((r.end - origin) * result.sampleRate);
+        const id = randomId('take') as TakeRef['id'];
+        const bytes = encodeWav([result.audio.slice(from, to)], result.sampleRate, 'float32', { INAM: r.prompt.slice(0, 200), ICMT: JSON.stringify(parameters) });
+        const file = await writeTakeFile(paths, `${r.id}-${id}.wav`, bytes);
+        const take: TakeRef = { id, file, createdAt, seed, parameters: JSON.parse(JSON.stringify(parameters)) as TakeRef['parameters'], seconds: (to - from) / result.sampleRate, sampleRate: result.sampleRate };
+        doc = { ...doc, regions: { ...doc.regions, [r.id]: { ...doc.regions[r.id], takes: [...doc.regions[r.id].takes, take], activeTakeId: id } } };
+        newTakes++;
+      }
+      doc = await saveProject(handle, doc);
+    }
+    const tracks = await exportTracks(doc, paths.dir);
+    const result = await exportProject(tracks, o.outDir, {
+      format: o.format,
+      sampleRate: doc.sampleRate,
+      loudness: o.loudness,
+      metadata: { title: doc.name, project: doc.name },
+      signal: o.signal,
+      onProgress: o.onExport,
+    });
+    return { generatedPieces: todo.length, newTakes, export: result };
+  } finally {
+    await Promise.all([...models.values()].map((m) => m.dispose()));
+    await closeProject(handle, { keepAutosave: true });
+  }
+}
+
+async function modelFor(id: string, cache: Map<string, AudioLdmModel>, o: RenderOptions): Promise<AudioLdmModel> {
+  const open = cache.get(id);
+  if (open) return open;
+  const model = await openAudioLdmModel(await resolvePack(id, o.cacheDir), { device: o.device });
+  cache.set(id, model);
+  return model;
+}
+
+/** The export's view of a project: each region plays its active take. */
+async function exportTracks(doc: ProjectDocument, dir: string): Promise<ExportTrack[]> {
+  return Promise.all(
+    doc.tracks.map(async (track) => ({
+      name: track.name,
+      volumeDb: track.volumeDb,
+      pan: track.pan,
+      mute: track.mute,
+      solo: track.solo,
+      stem: track.stem,
+      regions: await Promise.all(
+        track.regionIds.map(async (id) => {
+          const r = doc.regions[id];
+          const take = r.takes.find((t) => t.id === r.activeTakeId);
+          if (!take) throw new Error(`region ${id} has no active take after generation`);
+          const wav = decodeWav(await readFile(join(dir, take.file)));
+          return { start: r.start, duration: r.end - r.start, gainDb: r.gainDb, fadeIn: r.fadeIn, fadeOut: r.fadeOut, audio: { sampleRate: wav.sampleRate, channels: wav.channels } };
+        }),
+      ),
+    })),
+  );
+}
