@@ -6,6 +6,7 @@ import { runBenchLongform } from './bench-longform.ts';
 import { runGenerate } from './generate.ts';
 import { runPacks } from './packs.ts';
 import { runRender } from './render.ts';
+import { runWeb } from './web.ts';
 import { CliError } from './args.ts';
 
 const USAGE = `usage: tessera <command> [options]
@@ -16,6 +17,7 @@ commands:
   bench-longform  long-form cost, scaling and seams (npm run bench:longform)
   packs      write a built-in model pack to a folder (npm run build:packs -- --help)
   render     generate a project's missing takes and export mixdown and stems (npm run render -- --help)
+  web        browser mode: serve the StudioApi over a loopback WebSocket with a per-run token (npm run web)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return runPacks(rest);
     case 'render':
       return runRender(rest);
+    case 'web':
+      return runWeb(rest);
     case undefined:
     case '--help':
     case '-h':

@@ -19,6 +19,7 @@ import type { ExportFormat, ExportResult, ExportTrack, LoudnessTarget } from './
 import { resolvePack } from './packs/builtin.ts';
 import { openAudioLdmModel } from './packs/load.ts';
 import { randomId } from './projects/ids.ts';
+import { projectPaths } from './projects/layout.ts';
 import { closeProject, openProject, pathsOf, saveProject } from './projects/project-store.ts';
 import { writeTakeFile } from './projects/takes.ts';
 import { decodeWav, encodeWav } from './wav.ts';
@@ -45,7 +46,7 @@ export interface RenderSummary {
 }
 
 /** Regions of one track that generate together. */
-interface Piece {
+export interface Piece {
   track: Track;
   regions: Region[];
 }
@@ -85,37 +86,13 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
     let newTakes = 0;
     for (let i = 0; i < todo.length; i++) {
       const piece = todo[i];
-      const first = piece.regions[0];
-      const lastRegion = piece.regions[piece.regions.length - 1];
-      const model = await modelFor(first.generation.model, models, o);
-      const seed = first.seed ?? randomInt(0, 2 ** 32 - 1);
-      const origin = first.start;
-      const seconds = lastRegion.end - origin;
-      // Piece-relative regions; a gap up to the transition is absorbed by the region before it.
-      const regions = piece.regions.map((r, k) => ({
-        start: r.start - origin,
-        end: (k + 1 < piece.regions.length ? piece.regions[k + 1].start : r.end) - origin,
-        prompt: r.prompt,
-        negativePrompt: r.negativePrompt,
-      }));
-      const g = first.generation;
-      const request: TextToAudioRequest = { regions, seconds, seed, steps: g.steps, guidance: g.guidance, sampler: g.sampler, eta: g.eta, method: g.method, transition: g.transition };
-      const result = await textToAudio(model, request, {
+      const model = await modelFor(piece.regions[0].generation.model, models, o);
+      const seconds = piece.regions[piece.regions.length - 1].end - piece.regions[0].start;
+      doc = await generatePiece(doc, piece, model, paths.dir, {
         signal: o.signal,
         onProgress: (progress) => o.onGenerate?.({ piece: i + 1, pieces: todo.length, track: piece.track.name, seconds, progress }),
       });
-      const parameters = { generator: 'Tessera', model: model.manifest.id, modelVersion: model.manifest.version, ...request };
-      const createdAt = new Date().toISOString();
-      for (const r of piece.regions) {
-        const from = Math.round((r.start - origin) * result.sampleRate);
-        const to = Math.round((r.end - origin) * result.sampleRate);
-        const id = randomId('take') as TakeRef['id'];
-        const bytes = encodeWav([result.audio.slice(from, to)], result.sampleRate, 'float32', { INAM: r.prompt.slice(0, 200), ICMT: JSON.stringify(parameters) });
-        const file = await writeTakeFile(paths, `${r.id}-${id}.wav`, bytes);
-        const take: TakeRef = { id, file, createdAt, seed, parameters: JSON.parse(JSON.stringify(parameters)) as TakeRef['parameters'], seconds: (to - from) / result.sampleRate, sampleRate: result.sampleRate };
-        doc = { ...doc, regions: { ...doc.regions, [r.id]: { ...doc.regions[r.id], takes: [...doc.regions[r.id].takes, take], activeTakeId: id } } };
-        newTakes++;
-      }
+      newTakes += piece.regions.length;
       doc = await saveProject(handle, doc);
     }
     const tracks = await exportTracks(doc, paths.dir);
@@ -134,7 +111,49 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
   }
 }
 
-async function modelFor(id: string, cache: Map<string, AudioLdmModel>, o: RenderOptions): Promise<AudioLdmModel> {
+/**
+ * Generates one piece as a continuous take and gives every region of it a new take with its own slice (written
+ * once under takes/), made active. Returns the updated document; the caller saves it.
+ */
+export async function generatePiece(
+  doc: ProjectDocument,
+  piece: Piece,
+  model: AudioLdmModel,
+  projectDir: string,
+  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {},
+): Promise<ProjectDocument> {
+  const first = piece.regions[0];
+  const origin = first.start;
+  const seconds = piece.regions[piece.regions.length - 1].end - origin;
+  const seed = first.seed ?? randomInt(0, 2 ** 32 - 1);
+  // Piece-relative regions; a gap up to the transition is absorbed by the region before it.
+  const regions = piece.regions.map((r, k) => ({
+    start: r.start - origin,
+    end: (k + 1 < piece.regions.length ? piece.regions[k + 1].start : r.end) - origin,
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt,
+  }));
+  const g = first.generation;
+  const request: TextToAudioRequest = { regions, seconds, seed, steps: g.steps, guidance: g.guidance, sampler: g.sampler, eta: g.eta, method: g.method, transition: g.transition };
+  const result = await textToAudio(model, request, { signal: options.signal, onProgress: options.onProgress });
+  const parameters = { generator: 'Tessera', model: model.manifest.id, modelVersion: model.manifest.version, ...request };
+  const createdAt = new Date().toISOString();
+  const paths = projectPaths(projectDir);
+  let next = doc;
+  for (const r of piece.regions) {
+    const from = Math.round((r.start - origin) * result.sampleRate);
+    const to = Math.round((r.end - origin) * result.sampleRate);
+    const id = randomId('take') as TakeRef['id'];
+    const bytes = encodeWav([result.audio.slice(from, to)], result.sampleRate, 'float32', { INAM: r.prompt.slice(0, 200), ICMT: JSON.stringify(parameters) });
+    const file = await writeTakeFile(paths, `${r.id}-${id}.wav`, bytes);
+    const take: TakeRef = { id, file, createdAt, seed, parameters: JSON.parse(JSON.stringify(parameters)) as TakeRef['parameters'], seconds: (to - from) / result.sampleRate, sampleRate: result.sampleRate };
+    next = { ...next, regions: { ...next.regions, [r.id]: { ...next.regions[r.id], takes: [...next.regions[r.id].takes, take], activeTakeId: id } } };
+  }
+  return next;
+}
+
+/** Opens model `id` once per cache (a built-in id or a pack folder). */
+export async function modelFor(id: string, cache: Map<string, AudioLdmModel>, o: { device: DevicePreference; cacheDir?: string }): Promise<AudioLdmModel> {
   const open = cache.get(id);
   if (open) return open;
   const model = await openAudioLdmModel(await resolvePack(id, o.cacheDir), { device: o.device });
