@@ -1,0 +1,70 @@
+/**
+ * Entry of the engine utility process. Main sends one message per renderer connection with a MessagePort in
+ * `ports[0]`; each port gets its own RPC server over one shared studio host (as cli/web.ts does per WebSocket).
+ * Runs in plain Node inside Electron's utility process, so it never imports electron.
+ */
+import { createStudioHost } from '../host/studio-host.ts';
+import { serveStudioApi, type StudioServer } from '../host/rpc/server.ts';
+import { messagePortTransport, type MessagePortLike } from '../host/rpc/transport.ts';
+
+/** What the entry uses of `process.parentPort` (Electron's ParentPort). */
+export interface ParentPortLike {
+  on(event: 'message', listener: (event: { data: unknown; ports: MessagePortLike[] }) => void): unknown;
+}
+
+/** A running engine: the servers it answers and its shutdown. */
+export interface EngineEntry {
+  readonly connections: number;
+  dispose(): Promise<void>;
+}
+
+/** Serves the StudioApi on every port that arrives on `parentPort`. */
+export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: string; log?: (line: string) => void } = {}): EngineEntry {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const servers = new Set<StudioServer>();
+  const host = createStudioHost({
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    emit: (name, payload) => servers.forEach((s) => s.emit(name, payload)),
+  });
+  parentPort.on('message', (event) => {
+    const port = event.ports[0];
+    if (!port) return;
+    const server = serveStudioApi(messagePortTransport(port), host.api, {
+      onError: (e) => log(`engine error: ${e instanceof Error ? e.message : String(e)}`),
+    });
+    servers.add(server);
+    // NOTE: MessagePortMain emits 'close' when the renderer side goes away (reload, window closed).
+    const closable = port as MessagePortLike & { on?(event: 'close', listener: () => void): unknown };
+    closable.on?.('close', () => {
+      server.close();
+      servers.delete(server);
+    });
+  });
+  return {
+    get connections() {
+      return servers.size;
+    },
+    async dispose() {
+      servers.forEach((s) => s.close());
+      servers.clear();
+      await host.dispose();
+    },
+  };
+}
+
+/** `process.parentPort` when this file runs as a utility process; undefined under plain Node (tests import it). */
+function parentPortOfProcess(): ParentPortLike | undefined {
+  const candidate: unknown = Reflect.get(process, 'parentPort');
+  if (candidate !== null && typeof candidate === 'object' && 'on' in candidate && typeof candidate.on === 'function') {
+    return candidate as ParentPortLike;
+  }
+  return undefined;
+}
+
+const parentPort = parentPortOfProcess();
+if (parentPort) {
+  const engine = runEngine(parentPort, process.env.TESSERA_CACHE_DIR ? { cacheDir: process.env.TESSERA_CACHE_DIR } : {});
+  process.once('SIGTERM', () => {
+    engine.dispose().finally(() => process.exit(0));
+  });
+}
