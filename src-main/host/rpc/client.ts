@@ -7,7 +7,7 @@ import { STUDIO_METHODS, isStudioEventName } from '../../contract/api.ts';
 import type { ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../../contract/api.ts';
 import type { EventFunctions } from './server.ts';
 import type { Transport } from './transport.ts';
-import { decodeMessage, describe, encodeMessage, failure, isApiResult } from './wire.ts';
+import { birpcChannel, describe, failure, isApiResult } from './wire.ts';
 
 /** Options of `connectStudioApi`. */
 export interface StudioClientOptions {
@@ -27,7 +27,6 @@ export interface StudioClient {
 /** Connects to a server on the other end of `transport`. */
 export function connectStudioApi(transport: Transport, options: StudioClientOptions = {}): StudioClient {
   const listeners = new Map<StudioEventName, Set<(payload: unknown) => void>>();
-  let unsubscribe: (() => void) | undefined;
   const dispatch = (name: StudioEventName, payload: unknown): void => {
     for (const handler of [...(listeners.get(name) ?? [])]) {
       try {
@@ -43,13 +42,7 @@ export function connectStudioApi(transport: Transport, options: StudioClientOpti
   const rpc = createBirpc<Record<StudioMethod, (input: unknown) => unknown>, EventFunctions>(
     {} as EventFunctions,
     {
-      post: (data: string) => transport.post(data),
-      on: (handler: (data: string) => void) => {
-        unsubscribe = transport.on(handler);
-      },
-      off: () => unsubscribe?.(),
-      serialize: encodeMessage,
-      deserialize: decodeMessage,
+      ...birpcChannel(transport),
       // Only event names resolve, so a server cannot reach `toString` or `__proto__` on this side.
       resolver: (name: string) => (isStudioEventName(name) ? (payload: unknown) => dispatch(name, payload) : undefined),
       // NOTE: no onGeneralError: birpc routes timeouts and closed-connection rejections through it, and

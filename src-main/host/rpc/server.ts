@@ -8,7 +8,7 @@ import * as v from 'valibot';
 import { API_INPUT_SCHEMAS, STUDIO_EVENT_NAMES, STUDIO_METHODS, isErrorCode, isStudioMethod } from '../../contract/api.ts';
 import type { ApiError, ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../../contract/api.ts';
 import type { Transport } from './transport.ts';
-import { decodeMessage, describe, encodeMessage, failure, isApiResult } from './wire.ts';
+import { birpcChannel, describe, failure, isApiResult } from './wire.ts';
 
 /** Options of `serveStudioApi`. */
 export interface StudioServerOptions {
@@ -39,17 +39,10 @@ export function serveStudioApi(transport: Transport, impl: StudioApi, options: S
       // A failing logger must not take the server down.
     }
   };
-  let unsubscribe: (() => void) | undefined;
   const rpc = createBirpc<EventFunctions, Record<string, never>>(
     {},
     {
-      post: (data: string) => transport.post(data),
-      on: (handler: (data: string) => void) => {
-        unsubscribe = transport.on(handler);
-      },
-      off: () => unsubscribe?.(),
-      serialize: encodeMessage,
-      deserialize: decodeMessage,
+      ...birpcChannel(transport),
       // Every name resolves, so an unknown method gets a coded result rather than a birpc rejection.
       resolver: (name: string) => (...args: unknown[]) => handleCall(impl, name, args, report),
       eventNames: STUDIO_EVENT_NAMES,

@@ -5,6 +5,7 @@
  */
 import { isErrorCode } from '../../contract/api.ts';
 import type { ApiError, ApiResult, ErrorCode } from '../../contract/api.ts';
+import type { Transport } from './transport.ts';
 
 /** A request (`q`) or response (`s`) as birpc builds them; `x` is what undecodable input becomes. */
 export type WireMessage =
@@ -75,4 +76,24 @@ export function describe(e: unknown): string {
   } catch {
     return 'unprintable error';
   }
+}
+
+/** The birpc channel options shared by client and server: a string transport carrying JSON messages. */
+export function birpcChannel(transport: Transport): {
+  post: (data: string) => void;
+  on: (handler: (data: string) => void) => void;
+  off: () => void;
+  serialize: typeof encodeMessage;
+  deserialize: typeof decodeMessage;
+} {
+  let unsubscribe: (() => void) | undefined;
+  return {
+    post: (data) => transport.post(data),
+    on: (handler) => {
+      unsubscribe = transport.on(handler);
+    },
+    off: () => unsubscribe?.(),
+    serialize: encodeMessage,
+    deserialize: decodeMessage,
+  };
 }
