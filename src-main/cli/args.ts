@@ -35,3 +35,15 @@ export function joinNegativeValues(argv: readonly string[]): string[] {
   }
   return out;
 }
+
+/** An AbortSignal that fires on Ctrl-C while `run` is in progress (long work stops between steps). */
+export async function withSigintAbort<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await run(abort.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -11,7 +11,7 @@ import { DEVICES } from '../engine/runtime/session.ts';
 import { generateToFile, OUTPUT_FORMATS } from '../host/generate.ts';
 import { DEFAULT_MODEL } from '../host/packs/builtin.ts';
 import { SEED_LIMIT } from '../engine/tensor/rng.ts';
-import { CliError, joinNegativeValues, parseChoice, parseNumber } from './args.ts';
+import { CliError, joinNegativeValues, parseChoice, parseNumber, withSigintAbort } from './args.ts';
 
 export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duration SECONDS --out FILE.wav [options]
        npm run generate -- --region START:END:PROMPT [--region …] --out FILE.wav [options]
@@ -137,12 +137,10 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const format = parseChoice('format', v.format, OUTPUT_FORMATS) ?? 'float32';
   const tiling: TilingOptions = { ...file.tiling, ...(strideRatio !== undefined ? { strideRatio } : {}), ...(windowBatch !== undefined ? { windowBatch } : {}) };
 
-  const abort = new AbortController();
-  const onSigint = (): void => abort.abort();
-  process.once('SIGINT', onSigint);
+  const out = v.out;
   const bar = !v.quiet && process.stderr.isTTY ? progressBar() : undefined;
   try {
-    const summary = await generateToFile({
+    const summary = await withSigintAbort((signal) => generateToFile({
       prompt,
       negativePrompt: v['negative-prompt'] ?? file.negativePrompt,
       regions,
@@ -152,7 +150,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
       vaeDecode,
       maxSeconds,
       seconds,
-      out: v.out,
+      out,
       model: v.model ?? file.model ?? DEFAULT_MODEL,
       seed,
       steps,
@@ -161,12 +159,12 @@ export async function runGenerate(argv: string[]): Promise<number> {
       eta,
       device,
       format,
-      signal: abort.signal,
+      signal,
       onModelReady: (m) => {
         if (m.fallbackReason && device !== 'auto') process.stderr.write(`warning: running on ${m.provider}: ${m.fallbackReason}\n`);
       },
       onProgress: (p) => bar?.update(p),
-    });
+    }));
     bar?.stop();
     if (summary.unknownWords.length > 0) {
       process.stderr.write(`warning: model '${summary.model}' does not know: ${summary.unknownWords.join(', ')} (they were ignored)\n`);
@@ -175,7 +173,6 @@ export async function runGenerate(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSigint);
   }
 }
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { DEVICES } from '../engine/runtime/session.ts';
 import { EXPORT_FORMATS } from '../host/export/types.ts';
 import { renderProject } from '../host/render.ts';
-import { CliError, joinNegativeValues, parseChoice, parseNumber } from './args.ts';
+import { CliError, joinNegativeValues, parseChoice, parseNumber, withSigintAbort } from './args.ts';
 
 const HELP = `usage: npm run render -- PROJECT_DIR --out DIR [options]
 
@@ -52,31 +52,27 @@ export async function runRender(argv: string[]): Promise<number> {
   const ceiling = parseNumber('true-peak', v['true-peak'], (n) => n <= 0, 'a ceiling in dBTP ≤ 0, e.g. -1');
   if (ceiling !== undefined && target === undefined) throw new CliError('--true-peak applies with --loudness only');
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
-  const abort = new AbortController();
-  const onSigint = (): void => abort.abort();
-  process.once('SIGINT', onSigint);
+  const outDir = v.out;
   let lastLine = '';
   const say = (line: string): void => {
     if (v.quiet || line === lastLine) return;
     lastLine = line;
     process.stderr.write(`${line}\n`);
   };
-  try {
-    const summary = await renderProject({
+  const summary = await withSigintAbort((signal) =>
+    renderProject({
       projectDir,
-      outDir: v.out,
+      outDir,
       format,
       loudness: target === undefined ? undefined : { targetLufs: target, truePeakDbtp: ceiling },
       device,
-      signal: abort.signal,
+      signal,
       onGenerate: ({ piece, pieces, track, seconds, progress }) => {
         if (progress.window === undefined && progress.chunk === undefined) say(`generate ${piece}/${pieces} (${track}, ${seconds} s): ${progress.stage} ${progress.step}/${progress.steps}`);
       },
       onExport: (fraction, stage) => say(`export: ${stage} ${Math.round(fraction * 10) * 10} %`),
-    });
-    process.stdout.write(`${JSON.stringify({ ok: true, generatedPieces: summary.generatedPieces, newTakes: summary.newTakes, export: summary.export })}\n`);
-    return 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+    }),
+  );
+  process.stdout.write(`${JSON.stringify({ ok: true, generatedPieces: summary.generatedPieces, newTakes: summary.newTakes, export: summary.export })}\n`);
+  return 0;
 }
