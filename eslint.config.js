@@ -78,7 +78,7 @@ const MSG = {
     `${A}: arrows point down the layer list; engine/ imports nothing of host, cli, packs or the Electron shell ` +
     '(app, ipc, preload). Move the shared piece into engine/ or contract/, or let the upper layer pass it in.',
   contract:
-    `${A}: contract/ imports only the schema library (valibot) and other contract files, so the renderer and ` +
+    `${A}: contract/ imports only the schema library (valibot), the RPC library (birpc) and other contract files, so the renderer and ` +
     'the engine host can both load it. Keep logic in the layer that uses it and import its types here, not it.',
   packsElectron:
     `${A}: packs/ (built-in pack recipes, ONNX graph builder) is pure and never imports electron.`,
@@ -147,8 +147,8 @@ const ZONES = [
     root: 'src-main/contract',
     pure: true,
     patterns: (d) => [
-      // Any package but valibot (this includes every Node builtin, electron and onnxruntime).
-      { regex: '^(?!\\.{1,2}/|valibot(?:/|$))', message: MSG.contract },
+      // Any package but valibot and birpc (this includes every Node builtin, electron and onnxruntime).
+      { regex: '^(?!\\.{1,2}/|(?:valibot|birpc)(?:/|$))', message: MSG.contract },
       // Relative paths that leave contract/.
       {
         regex:

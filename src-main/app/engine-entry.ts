@@ -5,7 +5,7 @@
  */
 import { createStudioHost } from '../host/studio-host.ts';
 import { serveStudioApi, type StudioServer } from '../host/rpc/server.ts';
-import { messagePortTransport, type MessagePortLike } from '../host/rpc/transport.ts';
+import { messagePortTransport, type MessagePortLike } from '../contract/rpc/transport.ts';
 
 /** What the entry uses of `process.parentPort` (Electron's ParentPort). */
 export interface ParentPortLike {

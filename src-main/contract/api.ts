@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { ProjectDocumentSchema, isId } from './project.ts';
-import type { ProjectDocument, RegionId, TrackId } from './project.ts';
+import type { ProjectDocument, RegionId, TakeId, TakeRef, TrackId } from './project.ts';
 
 // ─── results ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -68,33 +68,74 @@ const regionIdSchema = v.custom<RegionId>((x) => isId('rgn', x), 'must be a regi
 const noInput = v.strictObject({});
 
 /** Compute device preference for the engine. */
-export type DevicePreference = 'auto' | 'cpu' | 'cuda';
+export type DevicePreference = 'auto' | ExecutionProvider;
+/** ONNX Runtime execution providers Tessera knows: CUDA (Linux x64), DirectML (Windows), CoreML (macOS), CPU. */
+export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'coreml';
 
 /** Settings of the app (not of a project). */
 export interface StudioSettings {
-  /** Where models run; `auto` takes CUDA when a usable GPU is present. */
+  /** Where models run; `auto` takes the best installed provider (CUDA, DirectML, CoreML), else CPU. */
   device: DevicePreference;
   /** ONNX Runtime intra-op threads; null lets the runtime choose. */
   intraOpThreads: number | null;
   /** Seconds between autosave journal writes; 0 turns autosave off. */
   autosaveSeconds: number;
+  /** Folder where new projects go when `createProject` gets no `dir`, and that `listProjects` lists. */
+  projectsDir: string;
 }
 
 const settingsPatchSchema = v.strictObject({
-  device: v.optional(v.picklist(['auto', 'cpu', 'cuda'])),
+  device: v.optional(v.picklist(['auto', 'cpu', 'cuda', 'dml', 'coreml'])),
   intraOpThreads: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)))),
   autosaveSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600))),
+  projectsDir: v.optional(dirSchema),
 });
 
-const CreateProjectInput = v.strictObject({ dir: dirSchema, name: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) });
+/** Export formats (mirrors the export engine's list). */
+export type ExportFormatName = 'wav16' | 'wav24' | 'wav32f' | 'flac16' | 'flac24';
+/** Every export format, for pickers. */
+export const EXPORT_FORMAT_NAMES: readonly ExportFormatName[] = ['wav16', 'wav24', 'wav32f', 'flac16', 'flac24'];
+
+const CreateProjectInput = v.strictObject({
+  /** The new folder; `<projectsDir>/<name>` (made unique) when absent. */
+  dir: v.optional(dirSchema),
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+});
 const OpenProjectInput = v.strictObject({ dir: dirSchema });
 const SaveProjectInput = v.strictObject({ projectId: handleSchema, document: ProjectDocumentSchema });
+const SaveProjectAsInput = v.strictObject({ projectId: handleSchema, dir: dirSchema, document: ProjectDocumentSchema });
 const ProjectIdInput = v.strictObject({ projectId: handleSchema });
+const ResolveRecoveryInput = v.strictObject({ projectId: handleSchema, accept: v.boolean() });
 const EnqueueGenerationInput = v.strictObject({
   projectId: handleSchema,
   trackId: trackIdSchema,
   /** Only these regions (and the pieces they belong to); all of the track when absent. */
   regionIds: v.optional(v.pipe(v.array(regionIdSchema), v.minLength(1), v.maxLength(10_000))),
+  /**
+   * The document to generate from (the editor's current, possibly unsaved state). When given, the host writes the
+   * takes and announces them with `takesAdded` but does not touch project.json: saving stays the user's decision.
+   * When absent, the host generates from the saved document and saves it with the new takes (headless use).
+   */
+  document: v.optional(ProjectDocumentSchema),
+});
+const EnqueueExportInput = v.strictObject({
+  projectId: handleSchema,
+  /** What to export; the saved document when absent. Regions without an active take are an error. */
+  document: v.optional(ProjectDocumentSchema),
+  /** Output folder; `<project>/exports/<name> <timestamp>` when absent. */
+  outDir: v.optional(dirSchema),
+  format: v.picklist(['wav16', 'wav24', 'wav32f', 'flac16', 'flac24']),
+  /** Integrated loudness target of the mix in LUFS (−14, −16, −23 or any in −70…−5); none when absent. */
+  loudness: v.optional(v.pipe(v.number(), v.finite(), v.minValue(-70), v.maxValue(-5))),
+  /** True-peak ceiling in dBTP when normalising (default −1). */
+  truePeakCeiling: v.optional(v.pipe(v.number(), v.finite(), v.minValue(-20), v.maxValue(0))),
+  /** Write one stem per track with `stem` on (default true). */
+  stems: v.optional(v.boolean()),
+});
+/** A path under an open project that the renderer may fetch (`takes/…` or `peaks/…`). */
+const ResolveAssetInput = v.strictObject({
+  projectId: handleSchema,
+  path: v.pipe(v.string(), v.minLength(1), v.maxLength(1024)),
 });
 const CancelJobInput = v.strictObject({ jobId: handleSchema, hard: v.optional(v.boolean()) });
 const ListJobsInput = v.strictObject({ projectId: v.optional(handleSchema) });
@@ -106,6 +147,14 @@ export type CreateProjectRequest = v.InferOutput<typeof CreateProjectInput>;
 export type OpenProjectRequest = v.InferOutput<typeof OpenProjectInput>;
 /** Input of `saveProject` and `autosaveProject`. */
 export type SaveProjectRequest = v.InferOutput<typeof SaveProjectInput>;
+/** Input of `saveProjectAs`: the project moves to `dir` (a new or empty folder, takes copied) and stays open. */
+export type SaveProjectAsRequest = v.InferOutput<typeof SaveProjectAsInput>;
+/** Input of `resolveRecovery`: take the autosave (`accept`) or throw it away. */
+export type ResolveRecoveryRequest = v.InferOutput<typeof ResolveRecoveryInput>;
+/** Input of `enqueueExport`. */
+export type EnqueueExportRequest = v.InferOutput<typeof EnqueueExportInput>;
+/** Input of `resolveAsset`. */
+export type ResolveAssetRequest = v.InferOutput<typeof ResolveAssetInput>;
 /** Input naming one open project. */
 export type ProjectIdRequest = v.InferOutput<typeof ProjectIdInput>;
 /** Input of `enqueueGeneration`. */
@@ -127,23 +176,54 @@ export interface OpenedProjectInfo {
   /** Absolute project folder. */
   dir: string;
   document: ProjectDocument;
-  /** An autosave journal newer than project.json exists; the UI offers to restore it. */
+  /** An autosave journal newer than project.json exists; the UI offers to restore it (`resolveRecovery`). */
   recoveryAvailable: boolean;
+  /** When that autosave was written, ISO 8601; null without one. */
+  recoverySavedAt: string | null;
+  /** Things worth telling the user that did not stop the open (missing take files, a migration, …). */
+  warnings: string[];
+}
+
+/** A project folder found in the projects folder. */
+export interface ProjectSummary {
+  name: string;
+  dir: string;
+  /** project.json's modification time, ISO 8601. */
+  modifiedAt: string;
 }
 
 /** Where a job is in its life. */
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
-/** One generation job as the queue shows it. */
+/** What a job does. */
+export type JobKind = 'generate' | 'export';
+
+/** One job (generation or export) as the queue shows it. */
 export interface JobInfo {
   jobId: string;
+  kind: JobKind;
   projectId: string;
-  trackId: TrackId;
+  /** A short description for the queue ("Generate Drums", "Export WAV 24-bit"). */
+  label: string;
+  /** The generated track; absent for exports. */
+  trackId?: TrackId;
+  /** The regions asked for (empty = all of the track). */
   regionIds: RegionId[];
   state: JobState;
-  /** When it was queued, ISO 8601. */
+  /** When it was queued, started and ended, ISO 8601. */
   queuedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
   error?: ApiError;
+  /** Files an export wrote (absolute paths), in order: mixdown first, then stems. */
+  files?: string[];
+}
+
+/** The licence a model pack is distributed under. */
+export interface ModelLicence {
+  name: string;
+  url?: string;
+  text?: string;
 }
 
 /** An installed model pack. */
@@ -151,9 +231,67 @@ export interface ModelInfo {
   /** Pack id (`sketch`). */
   id: string;
   name: string;
+  /** Model family (`audioldm`). */
+  family: string;
+  version: string;
+  /** Built by Tessera itself (no download, a demo or test model). */
+  builtin: boolean;
+  description: string;
   sampleRate: number;
-  /** Devices it can run on here. */
-  devices: ('cpu' | 'cuda')[];
+  channels: number;
+  /** The model's trained window, seconds; longer pieces are tiled. */
+  nativeSeconds: number;
+  defaultSteps: number;
+  defaultGuidance: number;
+  licence: ModelLicence;
+  /** Bytes on disk (graphs, tokenizer, manifest). */
+  sizeBytes: number;
+  /** Execution providers it can run on here. */
+  devices: ExecutionProvider[];
+}
+
+/** One ONNX Runtime execution provider as probed on this machine. */
+export interface ProviderInfo {
+  id: ExecutionProvider;
+  available: boolean;
+  /** Why it is not available (missing libraries, no GPU). */
+  reason?: string;
+}
+
+/** What the host runs on. */
+export interface SystemInfo {
+  version: string;
+  platform: string;
+  providers: ProviderInfo[];
+}
+
+/** An asset path resolved to a file the transport may serve. */
+export interface ResolvedAsset {
+  /** Absolute path of the file. */
+  file: string;
+  /** MIME type (`audio/wav`, `application/octet-stream`). */
+  contentType: string;
+  size: number;
+}
+
+/**
+ * Multi-resolution peaks of a take (ARCHITECTURE.md §5 `peaks/`): for each level, samples of the take per peak
+ * pair. A level file holds little-endian int16 pairs `min, max` (÷ 32767 → −1…1) of all channels together, one
+ * pair per `samplesPerPeak` samples (the last pair covers what is left). A renderer picks the coarsest level that
+ * still gives at least one pair per pixel at its zoom.
+ */
+export const PEAK_LEVELS = [32, 128, 512, 2048, 8192] as const;
+/** One of {@link PEAK_LEVELS}. */
+export type PeakLevel = (typeof PEAK_LEVELS)[number];
+
+/** The asset path of a take's audio (`prj_x/takes/….wav`); transports serve it below their asset base URL. */
+export function takeAssetPath(projectId: string, takeFile: string): string {
+  return `${projectId}/${takeFile}`;
+}
+
+/** The asset path of one peaks level of a take (`prj_x/peaks/take_y/512.i16`). */
+export function peaksAssetPath(projectId: string, takeId: TakeId, samplesPerPeak: PeakLevel): string {
+  return `${projectId}/peaks/${takeId}/${samplesPerPeak}.i16`;
 }
 
 // ─── the API ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -167,21 +305,35 @@ export interface StudioApi {
   openProject(input: OpenProjectRequest): Promise<ApiResult<OpenedProjectInfo>>;
   /** Writes the document atomically; returns the document as stored. */
   saveProject(input: SaveProjectRequest): Promise<ApiResult<ProjectDocument>>;
+  /** Copies the project (document, takes, peaks) to a new folder and continues there; the old one is unlocked. */
+  saveProjectAs(input: SaveProjectAsRequest): Promise<ApiResult<OpenedProjectInfo>>;
   /** Writes the autosave journal (not project.json). */
   autosaveProject(input: SaveProjectRequest): Promise<ApiResult<null>>;
+  /** Accepts (returns the autosaved document, not yet saved) or discards (returns the saved one) a recovery. */
+  resolveRecovery(input: ResolveRecoveryRequest): Promise<ApiResult<ProjectDocument>>;
+  /** Project folders in the projects folder, newest first. */
+  listProjects(input: NoInput): Promise<ApiResult<ProjectSummary[]>>;
   /** Releases the project's lock; its id becomes invalid. */
   closeProject(input: ProjectIdRequest): Promise<ApiResult<null>>;
   // generation jobs
   /** Queues generation of a track (or of the pieces holding `regionIds`). */
   enqueueGeneration(input: EnqueueGenerationRequest): Promise<ApiResult<{ jobId: string }>>;
+  /** Queues an export of the mixdown and stems; `jobFinished.files` lists what it wrote. */
+  enqueueExport(input: EnqueueExportRequest): Promise<ApiResult<{ jobId: string }>>;
+  /** Soft: stops between steps. Hard: kills and restarts the engine process; the job fails, the queue goes on. */
   cancelJob(input: CancelJobRequest): Promise<ApiResult<null>>;
   listJobs(input: ListJobsRequest): Promise<ApiResult<JobInfo[]>>;
+  // assets (take audio and peaks are files: transports serve them, RPC payloads never carry them)
+  /** Checks that `path` names a take or peaks file of the open project and returns it (peaks built on demand). */
+  resolveAsset(input: ResolveAssetRequest): Promise<ApiResult<ResolvedAsset>>;
   // models
   listModels(input: NoInput): Promise<ApiResult<ModelInfo[]>>;
   // settings
   getSettings(input: NoInput): Promise<ApiResult<StudioSettings>>;
   /** Applies the given fields; returns the full settings after the change. */
   setSettings(input: SetSettingsRequest): Promise<ApiResult<StudioSettings>>;
+  /** Versions and the execution providers usable here. */
+  getSystemInfo(input: NoInput): Promise<ApiResult<SystemInfo>>;
   // health
   /** Liveness check; `version` is the host's app version. */
   ping(input: NoInput): Promise<ApiResult<{ pong: true; version: string }>>;
@@ -200,14 +352,20 @@ export const API_INPUT_SCHEMAS: { readonly [K in StudioMethod]: v.GenericSchema<
   createProject: CreateProjectInput,
   openProject: OpenProjectInput,
   saveProject: SaveProjectInput,
+  saveProjectAs: SaveProjectAsInput,
   autosaveProject: SaveProjectInput,
+  resolveRecovery: ResolveRecoveryInput,
+  listProjects: noInput,
   closeProject: ProjectIdInput,
   enqueueGeneration: EnqueueGenerationInput,
+  enqueueExport: EnqueueExportInput,
   cancelJob: CancelJobInput,
   listJobs: ListJobsInput,
+  resolveAsset: ResolveAssetInput,
   listModels: noInput,
   getSettings: noInput,
   setSettings: SetSettingsInput,
+  getSystemInfo: noInput,
   ping: noInput,
 };
 
@@ -221,8 +379,8 @@ export function isStudioMethod(name: unknown): name is StudioMethod {
 
 // ─── events ──────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Stages of a generation job, in order. */
-export type JobStage = 'queued' | 'loading' | 'encoding' | 'denoising' | 'decoding' | 'writing';
+/** Stages of a job, in order (`exporting` for exports). */
+export type JobStage = 'queued' | 'loading' | 'encoding' | 'denoising' | 'decoding' | 'writing' | 'exporting';
 
 /** Events the host pushes to every connected client, by name. */
 export interface StudioEvents {
@@ -236,9 +394,26 @@ export interface StudioEvents {
     windows?: number;
     eta?: number;
   };
-  /** A job ended; `error` is set when `ok` is false (`cancelled` for a cancel). */
-  jobFinished: { jobId: string; ok: boolean; error?: ApiError };
-  /** The project's document changed on the host side (e.g. a take was added). */
+  /**
+   * Finished audio of a running generation, as peaks, while it is decoded chunk by chunk: pairs `min, max`
+   * (−1…1) of `samplesPerPeak` samples each, starting at `start` seconds on the timeline of `trackId`.
+   */
+  jobPreview: {
+    jobId: string;
+    projectId: string;
+    trackId: TrackId;
+    start: number;
+    sampleRate: number;
+    samplesPerPeak: number;
+    peaks: number[];
+  };
+  /** A job was queued or changed state (the whole record, for queue views). */
+  jobUpdated: { job: JobInfo };
+  /** A job ended; `error` is set when `ok` is false (`cancelled` for a cancel); `files` for exports. */
+  jobFinished: { jobId: string; ok: boolean; error?: ApiError; files?: string[] };
+  /** A generation wrote takes (each made the region's active take); apply them to the editor's document. */
+  takesAdded: { projectId: string; jobId: string; takes: { regionId: RegionId; take: TakeRef }[] };
+  /** The project's saved document changed on the host side (a headless generation saved new takes). */
   projectChanged: { projectId: string };
   /** The engine process was restarted (crash or hard cancel). */
   engineRestarted: { reason: string };
@@ -249,7 +424,10 @@ export type StudioEventName = keyof StudioEvents;
 
 const EVENT_NAME_SET: { readonly [K in StudioEventName]: true } = {
   jobProgress: true,
+  jobPreview: true,
+  jobUpdated: true,
   jobFinished: true,
+  takesAdded: true,
   projectChanged: true,
   engineRestarted: true,
 };

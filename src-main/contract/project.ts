@@ -111,6 +111,12 @@ export interface Region {
   /** Fade lengths in seconds; together at most the region's length. */
   fadeIn: number;
   fadeOut: number;
+  /**
+   * Seconds into the active take where the region's audio begins (absent = 0). Trimming the left edge or
+   * splitting moves it, so the audio stays where it was on the timeline; a take shorter than offset + length
+   * plays silence after its end.
+   */
+  takeOffset?: number;
   /** Oldest first. */
   takes: TakeRef[];
   /** The take that plays and exports; null until one is generated. */
@@ -227,6 +233,7 @@ export const ProjectRegionSchema: v.GenericSchema<unknown, Region> = v.strictObj
   gainDb: decibels,
   fadeIn: time,
   fadeOut: time,
+  takeOffset: v.optional(time),
   takes: v.array(TakeRefSchema),
   activeTakeId: v.nullable(TakeIdSchema),
 });

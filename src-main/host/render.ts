@@ -21,6 +21,7 @@ import { openAudioLdmModel } from './packs/load.ts';
 import { randomId } from './projects/ids.ts';
 import { projectPaths } from './projects/layout.ts';
 import { closeProject, openProject, pathsOf, saveProject } from './projects/project-store.ts';
+import { writeTakePeaks } from './projects/peaks.ts';
 import { writeTakeFile } from './projects/takes.ts';
 import { decodeWav, encodeWav } from './wav.ts';
 
@@ -88,10 +89,10 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
       const piece = todo[i];
       const model = await modelFor(piece.regions[0].generation.model, models, o);
       const seconds = piece.regions[piece.regions.length - 1].end - piece.regions[0].start;
-      doc = await generatePiece(doc, piece, model, paths.dir, {
+      ({ document: doc } = await generatePiece(doc, piece, model, paths.dir, {
         signal: o.signal,
         onProgress: (progress) => o.onGenerate?.({ piece: i + 1, pieces: todo.length, track: piece.track.name, seconds, progress }),
-      });
+      }));
       newTakes += piece.regions.length;
       doc = await saveProject(handle, doc);
     }
@@ -111,17 +112,24 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
   }
 }
 
+/** What generating a piece produced: the updated document and the takes it added (one per region). */
+export interface GeneratedPiece {
+  document: ProjectDocument;
+  takes: { regionId: Region['id']; take: TakeRef }[];
+}
+
 /**
  * Generates one piece as a continuous take and gives every region of it a new take with its own slice (written
- * once under takes/), made active. Returns the updated document; the caller saves it.
+ * once under takes/, with its peaks under peaks/), made active. Returns the updated document; the caller saves it.
+ * `onAudio` sees finished audio while it is vocoded (piece-relative first sample).
  */
 export async function generatePiece(
   doc: ProjectDocument,
   piece: Piece,
   model: AudioLdmModel,
   projectDir: string,
-  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {},
-): Promise<ProjectDocument> {
+  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void; onAudio?: (start: number, samples: Float32Array) => void } = {},
+): Promise<GeneratedPiece> {
   const first = piece.regions[0];
   const origin = first.start;
   const seconds = piece.regions[piece.regions.length - 1].end - origin;
@@ -135,51 +143,88 @@ export async function generatePiece(
   }));
   const g = first.generation;
   const request: TextToAudioRequest = { regions, seconds, seed, steps: g.steps, guidance: g.guidance, sampler: g.sampler, eta: g.eta, method: g.method, transition: g.transition };
-  const result = await textToAudio(model, request, { signal: options.signal, onProgress: options.onProgress });
+  const result = await textToAudio(model, request, { signal: options.signal, onProgress: options.onProgress, ...(options.onAudio ? { onAudio: options.onAudio } : {}) });
   const parameters = { generator: 'Tessera', model: model.manifest.id, modelVersion: model.manifest.version, ...request };
   const createdAt = new Date().toISOString();
   const paths = projectPaths(projectDir);
   let next = doc;
+  const takes: GeneratedPiece['takes'] = [];
   for (const r of piece.regions) {
     const from = Math.round((r.start - origin) * result.sampleRate);
     const to = Math.round((r.end - origin) * result.sampleRate);
     const id = randomId('take') as TakeRef['id'];
-    const bytes = encodeWav([result.audio.slice(from, to)], result.sampleRate, 'float32', { INAM: r.prompt.slice(0, 200), ICMT: JSON.stringify(parameters) });
+    const slice = result.audio.slice(from, to);
+    const bytes = encodeWav([slice], result.sampleRate, 'float32', { INAM: r.prompt.slice(0, 200), ICMT: JSON.stringify(parameters) });
     const file = await writeTakeFile(paths, `${r.id}-${id}.wav`, bytes);
+    await writeTakePeaks(paths, id, [slice]);
     const take: TakeRef = { id, file, createdAt, seed, parameters: JSON.parse(JSON.stringify(parameters)) as TakeRef['parameters'], seconds: (to - from) / result.sampleRate, sampleRate: result.sampleRate };
+    takes.push({ regionId: r.id, take });
     next = { ...next, regions: { ...next.regions, [r.id]: { ...next.regions[r.id], takes: [...next.regions[r.id].takes, take], activeTakeId: id } } };
   }
-  return next;
+  return { document: next, takes };
 }
 
 /** Opens model `id` once per cache (a built-in id or a pack folder). */
-export async function modelFor(id: string, cache: Map<string, AudioLdmModel>, o: { device: DevicePreference; cacheDir?: string }): Promise<AudioLdmModel> {
+export async function modelFor(
+  id: string,
+  cache: Map<string, AudioLdmModel>,
+  o: { device: DevicePreference; cacheDir?: string; intraOpThreads?: number },
+): Promise<AudioLdmModel> {
   const open = cache.get(id);
   if (open) return open;
-  const model = await openAudioLdmModel(await resolvePack(id, o.cacheDir), { device: o.device });
+  const model = await openAudioLdmModel(await resolvePack(id, o.cacheDir), { device: o.device, ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }) });
   cache.set(id, model);
   return model;
 }
 
-/** The export's view of a project: each region plays its active take. */
-async function exportTracks(doc: ProjectDocument, dir: string): Promise<ExportTrack[]> {
+/**
+ * The export's view of a project: each region plays its active take from its `takeOffset`; each stem carries its
+ * regions' prompts and generation parameters as metadata. Regions without a take are an error, or silent when
+ * `skipMissing` (the studio warns about them before it exports).
+ */
+export async function exportTracks(doc: ProjectDocument, dir: string, options: { skipMissing?: boolean } = {}): Promise<ExportTrack[]> {
+  const decoded = new Map<string, Promise<ReturnType<typeof decodeWav>>>();
+  const load = (file: string) => {
+    let wav = decoded.get(file);
+    if (!wav) {
+      wav = readFile(join(dir, file)).then((bytes) => decodeWav(bytes));
+      decoded.set(file, wav);
+    }
+    return wav;
+  };
   return Promise.all(
-    doc.tracks.map(async (track) => ({
-      name: track.name,
-      volumeDb: track.volumeDb,
-      pan: track.pan,
-      mute: track.mute,
-      solo: track.solo,
-      stem: track.stem,
-      regions: await Promise.all(
-        track.regionIds.map(async (id) => {
-          const r = doc.regions[id];
-          const take = r.takes.find((t) => t.id === r.activeTakeId);
-          if (!take) throw new Error(`region ${id} has no active take after generation`);
-          const wav = decodeWav(await readFile(join(dir, take.file)));
-          return { start: r.start, duration: r.end - r.start, gainDb: r.gainDb, fadeIn: r.fadeIn, fadeOut: r.fadeOut, audio: { sampleRate: wav.sampleRate, channels: wav.channels } };
-        }),
-      ),
-    })),
+    doc.tracks.map(async (track) => {
+      const regions = track.regionIds.map((id) => doc.regions[id]).sort((a, b) => a.start - b.start);
+      const playing = regions.filter((r) => r.activeTakeId !== null || !options.skipMissing);
+      const generation = playing.map((r) => {
+        const take = r.takes.find((t) => t.id === r.activeTakeId);
+        return { start: r.start, end: r.end, prompt: r.prompt, negativePrompt: r.negativePrompt, seed: take?.seed ?? null, parameters: take?.parameters ?? null };
+      });
+      return {
+        name: track.name,
+        volumeDb: track.volumeDb,
+        pan: track.pan,
+        mute: track.mute,
+        solo: track.solo,
+        stem: track.stem,
+        metadata: { track: track.name, generation: JSON.stringify(generation) },
+        regions: await Promise.all(
+          playing.map(async (r) => {
+            const take = r.takes.find((t) => t.id === r.activeTakeId);
+            if (!take) throw new Error(`region ${r.id} ("${r.prompt.slice(0, 40)}") has no active take; generate it first`);
+            const wav = await load(take.file);
+            return {
+              start: r.start,
+              duration: r.end - r.start,
+              takeOffset: r.takeOffset ?? 0,
+              gainDb: r.gainDb,
+              fadeIn: r.fadeIn,
+              fadeOut: r.fadeOut,
+              audio: { sampleRate: wav.sampleRate, channels: wav.channels },
+            };
+          }),
+        ),
+      };
+    }),
   );
 }

@@ -1,35 +1,53 @@
 /**
- * The engine host's StudioApi implementation in plain Node (browser mode, CLI, tests; the Electron utility
- * process will run the same code): open projects, a one-at-a-time generation queue with progress events and soft
- * cancel, built-in models and settings. Methods throw coded errors; the RPC server turns them into results.
+ * The engine host's StudioApi implementation in plain Node (the Electron utility process, browser mode, the CLI
+ * and tests run the same code): open projects, a job queue (generation in the engine worker process, export in
+ * this one) with progress, previews and soft/hard cancel, assets for the renderer, models and settings. Methods
+ * throw coded errors; the RPC server turns them into results.
  */
-import { randomBytes } from 'node:crypto';
-import { parseProject, ProjectError, type ProjectDocument, type RegionId, type TrackId } from '../contract/project.ts';
-import type { ApiResult, JobInfo, JobStage, OpenedProjectInfo, StudioApi, StudioEventName, StudioEvents, StudioSettings } from '../contract/api.ts';
-import type { AudioLdmModel } from '../engine/families/audioldm.ts';
-import type { Progress } from '../engine/pipelines/text-to-audio.ts';
-import { BUILTIN_PACKS, ensureBuiltinPack } from './packs/builtin.ts';
-import { probeProviders } from './runtime-probe.ts';
-import { autosave, closeProject, createProject, openProject, saveProject, type ProjectHandle } from './projects/project-store.ts';
-import { generatePiece, modelFor, piecesOf } from './render.ts';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { homedir, platform } from 'node:os';
+import { join } from 'node:path';
+import { parseProject, ProjectError, type ProjectDocument, type RegionId, type TakeRef, type TrackId } from '../contract/project.ts';
+import type { ApiResult, EnqueueExportRequest, OpenedProjectInfo, ProjectSummary, StudioApi, StudioEventName, StudioEvents, StudioSettings } from '../contract/api.ts';
+import { resolveProjectAsset } from './assets.ts';
+import { EngineRunError, EngineWorker } from './engine-worker/engine-worker.ts';
+import { exportProject } from './export/export.ts';
+import { JobQueue } from './jobs.ts';
+import { listInstalledModels, providerInfo } from './model-info.ts';
+import { PROJECT_FILE } from './projects/layout.ts';
+import {
+  acceptRecovery,
+  autosave,
+  closeProject,
+  createProject,
+  discardRecovery,
+  openProject,
+  pathsOf,
+  saveProject,
+  saveProjectAs,
+  type OpenedProject,
+  type ProjectHandle,
+} from './projects/project-store.ts';
+import { removePartialTakes } from './projects/takes.ts';
+import { exportTracks } from './render.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 
 /** Options of the host. */
 export interface StudioHostOptions {
   cacheDir?: string;
+  /** Where new projects go by default (default `~/Tessera Projects`). */
+  projectsDir?: string;
   /** Receives every event for every connected client. */
   emit: <K extends StudioEventName>(name: K, payload: StudioEvents[K]) => void;
+  log?: (line: string) => void;
 }
 
 /** A host: the API plus its shutdown. */
 export interface StudioHost {
   api: StudioApi;
+  /** Process id of the engine worker while one runs (tests kill it to simulate a crash). */
+  readonly enginePid: number | undefined;
   dispose(): Promise<void>;
-}
-
-interface Job {
-  info: JobInfo;
-  abort: AbortController;
 }
 
 /** An error with an API code (the RPC server keeps the code). */
@@ -42,116 +60,236 @@ class HostError extends Error {
   }
 }
 
-const STAGE: Record<Progress['stage'], JobStage> = { encode: 'encoding', denoise: 'denoising', decode: 'decoding', vocode: 'decoding' };
+/** Samples per min/max pair of generation previews (16 kHz: 125 pairs per second). */
+const PREVIEW_SAMPLES_PER_PEAK = 128;
+const FORMAT_LABEL = { wav16: 'WAV 16-bit', wav24: 'WAV 24-bit', wav32f: 'WAV 32-bit float', flac16: 'FLAC 16-bit', flac24: 'FLAC 24-bit' } as const;
+
+interface OpenEntry {
+  handle: ProjectHandle;
+  /** The document as last saved. */
+  document: ProjectDocument;
+  /** Takes generated this session that the saved document may not list yet (for assets). */
+  sessionTakes: Map<TakeRef['id'], Pick<TakeRef, 'id' | 'file'>>;
+}
+
+/** A folder name for a new project: the name without characters file systems refuse. */
+function folderName(name: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what file names may not hold
+  const cleaned = name.replace(/[\\/:*?"<>|\x00-\x1f]/g, ' ').replace(/\s+/g, ' ').trim().replace(/^\.+/, '');
+  return cleaned.slice(0, 120) || 'Untitled';
+}
+
+/** Adds generated takes to a document (each made active); regions that no longer exist are skipped. */
+export function withTakes(doc: ProjectDocument, takes: { regionId: RegionId; take: TakeRef }[]): ProjectDocument {
+  let next = doc;
+  for (const { regionId, take } of takes) {
+    const region = next.regions[regionId];
+    if (!region || region.takes.some((t) => t.id === take.id)) continue;
+    next = { ...next, regions: { ...next.regions, [regionId]: { ...region, takes: [...region.takes, take], activeTakeId: take.id } } };
+  }
+  return next;
+}
 
 /** Creates the host. */
 export function createStudioHost(options: StudioHostOptions): StudioHost {
-  const projects = new Map<string, { handle: ProjectHandle; document: ProjectDocument }>();
-  const models = new Map<string, AudioLdmModel>();
-  const jobs: Job[] = [];
-  let settings: StudioSettings = { device: 'auto', intraOpThreads: null, autosaveSeconds: 30 };
-  let running: Promise<void> = Promise.resolve();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const projects = new Map<string, OpenEntry>();
+  const queue = new JobQueue(options.emit);
+  const engine = new EngineWorker({ log });
+  let settings: StudioSettings = {
+    device: 'auto',
+    intraOpThreads: null,
+    autosaveSeconds: 30,
+    projectsDir: options.projectsDir ?? join(homedir(), 'Tessera Projects'),
+  };
+  let nextProject = 1;
 
   const ok = <T>(value: T): ApiResult<T> => ({ ok: true, value });
-  const project = (projectId: string) => {
+  const project = (projectId: string): OpenEntry => {
     const p = projects.get(projectId);
     if (!p) throw new HostError('not-found', `project '${projectId}' is not open; open it first`);
     return p;
   };
-  const opened = (o: Awaited<ReturnType<typeof openProject>>): OpenedProjectInfo => {
-    const projectId = `prj_${randomBytes(8).toString('hex')}`;
-    projects.set(projectId, { handle: o.handle, document: o.document });
-    return { projectId, dir: o.handle.dir, document: o.document, recoveryAvailable: o.recovery !== null };
+  const opened = (o: OpenedProject, projectId = `prj_${Date.now().toString(36)}${(nextProject++).toString(36)}`): OpenedProjectInfo => {
+    projects.set(projectId, { handle: o.handle, document: o.document, sessionTakes: new Map() });
+    const warnings = [...o.warnings];
+    if (o.missingTakes.length > 0) warnings.push(`${o.missingTakes.length} take file(s) are missing (${o.missingTakes.slice(0, 3).join(', ')}${o.missingTakes.length > 3 ? ', …' : ''}); regenerate those regions`);
+    if (o.migratedFrom !== null) warnings.push(`the project was upgraded from schemaVersion ${o.migratedFrom}; saving writes the new version (a backup of the old file is in .tessera/)`);
+    if (o.staleLockReplaced) warnings.push('the project was not closed properly last time (a crash?); its lock was taken over');
+    return { projectId, dir: o.handle.dir, document: o.document, recoveryAvailable: o.recovery !== null, recoverySavedAt: o.recovery?.savedAt ?? null, warnings };
   };
 
-  const runJob = async (job: Job): Promise<void> => {
-    const { info } = job;
-    if (job.abort.signal.aborted) return;
-    info.state = 'running';
-    try {
-      const p = project(info.projectId);
-      const track = p.document.tracks.find((t) => t.id === info.trackId);
-      if (!track) throw new HostError('not-found', `track '${info.trackId}' is not in the project`);
-      const wanted = new Set<RegionId>(info.regionIds.length > 0 ? info.regionIds : track.regionIds);
-      const pieces = piecesOf(p.document, track).filter((piece) => piece.regions.some((r) => wanted.has(r.id)));
-      for (const piece of pieces) {
-        options.emit('jobProgress', { jobId: info.jobId, stage: 'loading', step: 0, steps: 0 });
-        const model = await modelFor(piece.regions[0].generation.model, models, { device: settings.device, cacheDir: options.cacheDir });
-        const doc = await generatePiece(p.document, piece, model, p.handle.dir, {
-          signal: job.abort.signal,
-          onProgress: (pr) => options.emit('jobProgress', { jobId: info.jobId, stage: STAGE[pr.stage], step: pr.step, steps: pr.steps, window: pr.window, windows: pr.windows, eta: pr.eta }),
-        });
-        options.emit('jobProgress', { jobId: info.jobId, stage: 'writing', step: 0, steps: 0 });
-        p.document = await saveProject(p.handle, doc);
-        options.emit('projectChanged', { projectId: info.projectId });
+  const generation = (projectId: string, trackId: TrackId, regionIds: RegionId[], snapshot: ProjectDocument | undefined) =>
+    async (job: { jobId: string }, signal: AbortSignal): Promise<void> => {
+      const p = project(projectId);
+      const onAbort = (): void => engine.cancel(job.jobId);
+      signal.addEventListener('abort', onAbort);
+      // Pieces are saved in order even though the worker's messages arrive while the run is in flight.
+      let saving: Promise<void> = Promise.resolve();
+      try {
+        await engine.run(
+          {
+            type: 'run',
+            jobId: job.jobId,
+            document: snapshot ?? p.document,
+            projectDir: p.handle.dir,
+            trackId,
+            regionIds,
+            device: settings.device,
+            intraOpThreads: settings.intraOpThreads,
+            ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+            previewSamplesPerPeak: PREVIEW_SAMPLES_PER_PEAK,
+          },
+          {
+            onMessage: (m) => {
+              if (m.type === 'progress') {
+                const { type: _type, ...progress } = m;
+                options.emit('jobProgress', progress);
+              } else if (m.type === 'preview') {
+                const { type: _type, ...preview } = m;
+                options.emit('jobPreview', { ...preview, projectId, trackId });
+              } else {
+                for (const t of m.takes) p.sessionTakes.set(t.take.id, t.take);
+                options.emit('takesAdded', { projectId, jobId: job.jobId, takes: m.takes });
+                if (!snapshot) {
+                  saving = saving.then(async () => {
+                    p.document = await saveProject(p.handle, withTakes(p.document, m.takes));
+                    options.emit('projectChanged', { projectId });
+                  });
+                }
+              }
+            },
+          },
+        );
+      } catch (e) {
+        if (e instanceof EngineRunError && e.workerDied) {
+          options.emit('engineRestarted', { reason: e.message });
+          await removePartialTakes(pathsOf(p.handle));
+        }
+        throw e;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        await saving;
       }
-      info.state = 'done';
-      options.emit('jobFinished', { jobId: info.jobId, ok: true });
-    } catch (e) {
-      const cancelled = job.abort.signal.aborted;
-      info.state = cancelled ? 'cancelled' : 'failed';
-      const code = cancelled ? 'cancelled' : e instanceof HostError || e instanceof ProjectError ? e.code : 'model-error';
-      info.error = { code, message: e instanceof Error ? e.message : String(e) };
-      options.emit('jobFinished', { jobId: info.jobId, ok: false, error: info.error });
-    }
-  };
+    };
+
+  const exporting = (input: EnqueueExportRequest) =>
+    async (job: { jobId: string }, signal: AbortSignal): Promise<{ files: string[] }> => {
+      const p = project(input.projectId);
+      const doc = input.document ?? p.document;
+      const tracks = await exportTracks(doc, p.handle.dir, { skipMissing: true });
+      if (tracks.every((t) => t.regions.length === 0)) {
+        throw new HostError('invalid-argument', 'nothing to export: no region has a take yet; generate the tracks first');
+      }
+      const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
+      const outDir = input.outDir ?? join(p.handle.dir, 'exports', `${folderName(doc.name)} ${stamp}`);
+      const result = await exportProject(input.stems === false ? tracks.map((t) => ({ ...t, stem: false })) : tracks, outDir, {
+        format: input.format,
+        sampleRate: doc.sampleRate,
+        ...(input.loudness === undefined ? {} : { loudness: { targetLufs: input.loudness, ...(input.truePeakCeiling === undefined ? {} : { truePeakDbtp: input.truePeakCeiling }) } }),
+        metadata: { title: doc.name, project: doc.name },
+        signal,
+        onProgress: (fraction) => options.emit('jobProgress', { jobId: job.jobId, stage: 'exporting', step: Math.round(fraction * 1000), steps: 1000 }),
+      });
+      return { files: result.files.map((f) => f.path) };
+    };
 
   const api: StudioApi = {
     async createProject({ dir, name }) {
-      return ok(opened(await createProject(dir, name)));
+      let target = dir;
+      if (target === undefined) {
+        const base = join(settings.projectsDir, folderName(name));
+        target = base;
+        for (let k = 2; await stat(target).then(() => true, () => false); k++) target = `${base} ${k}`;
+      }
+      return ok(opened(await createProject(target, name)));
     },
     async openProject({ dir }) {
       return ok(opened(await openProject(dir)));
+    },
+    async listProjects() {
+      const names = await readdir(settings.projectsDir).catch(() => [] as string[]);
+      const found = await Promise.all(
+        names.map(async (n): Promise<ProjectSummary | null> => {
+          const dir = join(settings.projectsDir, n);
+          try {
+            const info = await stat(join(dir, PROJECT_FILE));
+            const json = JSON.parse(await readFile(join(dir, PROJECT_FILE), 'utf8')) as { name?: unknown };
+            return { name: typeof json.name === 'string' ? json.name : n, dir, modifiedAt: info.mtime.toISOString() };
+          } catch {
+            return null; // not a project (or unreadable): opening it would say why
+          }
+        }),
+      );
+      return ok(found.filter((p): p is ProjectSummary => p !== null).sort((a, b) => b.modifiedAt.localeCompare(a.modifiedAt)));
     },
     async saveProject({ projectId, document }) {
       const p = project(projectId);
       p.document = await saveProject(p.handle, parseProject(document, 'the document'));
       return ok(p.document);
     },
+    async saveProjectAs({ projectId, dir, document }) {
+      const p = project(projectId);
+      if (queue.busy(projectId)) throw new HostError('busy', 'jobs of this project are queued or running; wait for them or cancel them, then save as');
+      const moved = await saveProjectAs(p.handle, dir, parseProject(document, 'the document'));
+      projects.delete(projectId);
+      return ok(opened(moved, projectId));
+    },
     async autosaveProject({ projectId, document }) {
       await autosave(project(projectId).handle, parseProject(document, 'the document'));
       return ok(null);
     },
+    async resolveRecovery({ projectId, accept }) {
+      const p = project(projectId);
+      if (!accept) {
+        await discardRecovery(p.handle);
+        return ok(p.document);
+      }
+      return ok((await acceptRecovery(p.handle)).document);
+    },
     async closeProject({ projectId }) {
       const p = project(projectId);
-      if (jobs.some((j) => j.info.projectId === projectId && (j.info.state === 'queued' || j.info.state === 'running'))) {
-        throw new HostError('busy', `project '${projectId}' has generation jobs queued or running; cancel them first`);
-      }
+      if (queue.busy(projectId)) throw new HostError('busy', `project '${projectId}' has jobs queued or running; cancel them first`);
       await closeProject(p.handle);
       projects.delete(projectId);
       return ok(null);
     },
-    async enqueueGeneration({ projectId, trackId, regionIds }) {
-      project(projectId);
-      const job: Job = {
-        info: { jobId: `job_${randomBytes(8).toString('hex')}`, projectId, trackId: trackId as TrackId, regionIds: (regionIds ?? []) as RegionId[], state: 'queued', queuedAt: new Date().toISOString() },
-        abort: new AbortController(),
-      };
-      jobs.push(job);
-      // One generation at a time: each job runs after the previous one settles.
-      running = running.then(() => runJob(job));
-      return ok({ jobId: job.info.jobId });
+    async enqueueGeneration({ projectId, trackId, regionIds, document }) {
+      const p = project(projectId);
+      const doc = document === undefined ? p.document : parseProject(document, 'the document');
+      const track = doc.tracks.find((t) => t.id === trackId);
+      if (!track) throw new HostError('not-found', `track '${trackId}' is not in the project`);
+      if (track.regionIds.length === 0) throw new HostError('invalid-argument', `track '${track.name}' has no regions to generate; draw a region first`);
+      const ids = (regionIds ?? []) as RegionId[];
+      const label = `Generate ${track.name}${ids.length > 0 ? ` (${ids.length} region${ids.length === 1 ? '' : 's'})` : ''}`;
+      const info = queue.add(
+        { kind: 'generate', projectId, label, trackId: trackId as TrackId, regionIds: ids },
+        generation(projectId, trackId as TrackId, ids, document === undefined ? undefined : doc),
+        (jobId) => engine.kill(jobId, { code: 'cancelled', message: 'force-stopped: the engine process was killed and restarts for the next job' }),
+      );
+      return ok({ jobId: info.jobId });
     },
-    async cancelJob({ jobId }) {
-      const job = jobs.find((j) => j.info.jobId === jobId);
-      if (!job) throw new HostError('not-found', `job '${jobId}' does not exist`);
-      // NOTE: in plain Node a hard cancel is a soft one (between window batches); the Electron main process
-      // implements hard cancel by restarting the engine's utility process.
-      job.abort.abort();
-      if (job.info.state === 'queued') {
-        job.info.state = 'cancelled';
-        options.emit('jobFinished', { jobId, ok: false, error: { code: 'cancelled', message: 'cancelled before it started' } });
-      }
+    async enqueueExport(input) {
+      project(input.projectId);
+      if (input.document !== undefined) parseProject(input.document, 'the document');
+      const info = queue.add({ kind: 'export', projectId: input.projectId, label: `Export ${FORMAT_LABEL[input.format]}` }, exporting(input));
+      return ok({ jobId: info.jobId });
+    },
+    async cancelJob({ jobId, hard }) {
+      queue.cancel(jobId, hard === true);
       return ok(null);
     },
     async listJobs({ projectId }) {
-      return ok(jobs.filter((j) => projectId === undefined || j.info.projectId === projectId).map((j) => ({ ...j.info })));
+      return ok(queue.list(projectId));
+    },
+    async resolveAsset({ projectId, path }) {
+      const p = project(projectId);
+      const findTake = (takeId: TakeRef['id']) =>
+        p.sessionTakes.get(takeId) ?? Object.values(p.document.regions).flatMap((r) => r.takes).find((t) => t.id === takeId);
+      return ok(await resolveProjectAsset(pathsOf(p.handle), path, findTake));
     },
     async listModels() {
-      const installed = probeProviders();
-      const devices: ('cpu' | 'cuda')[] = installed.available.includes('cuda') ? ['cpu', 'cuda'] : ['cpu'];
-      const infos = await Promise.all(Object.keys(BUILTIN_PACKS).map((id) => ensureBuiltinPack(id, options.cacheDir)));
-      return ok(infos.map((p) => ({ id: p.manifest.id, name: p.manifest.name, sampleRate: p.manifest.audio.sampleRate, devices })));
+      return ok(await listInstalledModels(options.cacheDir));
     },
     async getSettings() {
       return ok(settings);
@@ -160,6 +298,9 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       settings = { ...settings, ...patch };
       return ok(settings);
     },
+    async getSystemInfo() {
+      return ok({ version: packageJson.version, platform: `${platform()} ${process.arch}`, providers: providerInfo() });
+    },
     async ping() {
       return ok({ pong: true as const, version: packageJson.version });
     },
@@ -167,12 +308,15 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
 
   return {
     api,
+    get enginePid() {
+      return engine.pid;
+    },
     async dispose() {
-      for (const j of jobs) j.abort.abort();
-      await running;
-      await Promise.all([...models.values()].map((m) => m.dispose()));
+      await queue.drain();
+      await engine.dispose();
       await Promise.all([...projects.values()].map((p) => closeProject(p.handle, { keepAutosave: true })));
       projects.clear();
+      if (projects.size > 0) throw new ProjectError('io-error', 'projects stayed open');
     },
   };
 }

@@ -1,8 +1,8 @@
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { runEngine, type ParentPortLike } from '../../src-main/app/engine-entry.ts';
-import { connectStudioApi } from '../../src-main/host/rpc/client.ts';
-import { messagePortTransport, type MessagePortLike } from '../../src-main/host/rpc/transport.ts';
+import { connectStudioApi } from '../../src-main/contract/rpc/client.ts';
+import { messagePortTransport, type MessagePortLike } from '../../src-main/contract/rpc/transport.ts';
 
 describe('engine utility-process entry', () => {
   it('serves the StudioApi on each port main sends', async () => {

@@ -59,6 +59,11 @@ export interface VocodeChunkedOptions extends ChunkedRunOptions {
    * for AudioLDM's HiFi-GAN, §6). Smaller values are accepted for experiments and lose exactness.
    */
   halo?: number;
+  /**
+   * Receives each finished stretch of audio as soon as its chunk is stitched: `start` is its first sample in the
+   * output, `samples` a view that stays valid (the output is never rewritten). For previews while vocoding.
+   */
+  onAudio?: (start: number, samples: Float32Array) => void;
 }
 
 /** A chunk of the VAE plan with the crossfade it shares with each neighbour. */
@@ -194,6 +199,7 @@ export async function vocodeChunked(model: AudioLdmModel, mel: F32, options: Voc
     throwIfAborted(options.signal, 'vocode');
     const wave = await model.vocode(mel, 0);
     checkWaveLength(wave, length);
+    options.onAudio?.(0, wave.data);
     options.onChunk?.(1, 1);
     return wave.data;
   }
@@ -209,6 +215,7 @@ export async function vocodeChunked(model: AudioLdmModel, mel: F32, options: Voc
     const from = (c.keepStart - c.start) * hop;
     const to = (c.keepEnd - c.start) * hop + (k === chunks.length - 1 ? extra : 0);
     out.set(wave.data.subarray(from, to), c.keepStart * hop);
+    options.onAudio?.(c.keepStart * hop, out.subarray(c.keepStart * hop, c.keepStart * hop + (to - from)));
     options.onChunk?.(k + 1, chunks.length);
   }
   return out;

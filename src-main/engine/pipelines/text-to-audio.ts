@@ -97,6 +97,8 @@ export interface Progress {
 /** Options that are not part of the take's identity. */
 export interface RunOptions {
   onProgress?: (p: Progress) => void;
+  /** Finished audio while vocoding, chunk by chunk (first sample, samples); for previews. */
+  onAudio?: (start: number, samples: Float32Array) => void;
   signal?: AbortSignal;
   /** Clock in milliseconds (injected for tests; default performance.now). */
   now?: () => number;
@@ -268,7 +270,11 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
   // 6. Vocode in chunks.
   throwIfAborted(signal, 'vocode');
   report({ stage: 'vocode', step: steps, steps });
-  const wave = await vocodeChunked(model, mel, { signal, onChunk: (chunk, chunks) => report({ stage: 'vocode', step: steps, steps, chunk, chunks }) });
+  const wave = await vocodeChunked(model, mel, {
+    signal,
+    onChunk: (chunk, chunks) => report({ stage: 'vocode', step: steps, steps, chunk, chunks }),
+    ...(options.onAudio ? { onAudio: options.onAudio } : {}),
+  });
   const tVocoded = now();
 
   // 7. Trim to exactly round(seconds · sampleRate) samples (research/audioldm.md §2).

@@ -7,8 +7,9 @@ import { createBirpc } from 'birpc';
 import * as v from 'valibot';
 import { API_INPUT_SCHEMAS, STUDIO_EVENT_NAMES, STUDIO_METHODS, isErrorCode, isStudioMethod } from '../../contract/api.ts';
 import type { ApiError, ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../../contract/api.ts';
-import type { Transport } from './transport.ts';
-import { birpcChannel, describe, failure, isApiResult } from './wire.ts';
+import type { Transport } from '../../contract/rpc/transport.ts';
+import type { EventFunctions } from '../../contract/rpc/wire.ts';
+import { birpcChannel, describe, failure, isApiResult } from '../../contract/rpc/wire.ts';
 
 /** Options of `serveStudioApi`. */
 export interface StudioServerOptions {
@@ -25,7 +26,6 @@ export interface StudioServer {
 }
 
 /** The client's side as birpc sees it: one fire-and-forget function per event. */
-export type EventFunctions = { [K in StudioEventName]: (payload: StudioEvents[K]) => void };
 
 /** Most field issues one error lists, so a huge malformed payload does not echo back whole. */
 const MAX_ISSUES = 20;

@@ -5,11 +5,11 @@
  * (401 for the token, 403 for the origin), before a socket exists.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { HandlerSet } from './transport.ts';
-import type { Transport } from './transport.ts';
+import { HandlerSet } from '../../contract/rpc/transport.ts';
+import type { Transport } from '../../contract/rpc/transport.ts';
 
 /** Hosts the server may bind: loopback only. */
 export type LoopbackHost = '127.0.0.1' | '::1' | 'localhost';
@@ -26,12 +26,16 @@ export interface WebSocketServerOptions {
   maxPayload?: number;
   /** Called with each accepted connection. */
   onConnection(transport: Transport, request: IncomingMessage): void;
+  /** Answers plain HTTP requests on the same port (browser mode: the renderer and assets); 426 when absent. */
+  http?: (request: IncomingMessage, response: ServerResponse, port: number) => void;
 }
 
 /** A listening server. */
 export interface RunningWebSocketServer {
   /** `ws://host:port/?token=…`: what a client connects to. */
   url: string;
+  /** `http://host:port/?token=…`: the page a browser opens. */
+  httpUrl: string;
   port: number;
   /** Closes every connection and stops listening. */
   close(): Promise<void>;
@@ -45,14 +49,14 @@ export function createRunToken(): string {
 }
 
 /** Constant-time comparison of two strings of any length (compares their SHA-256 digests). */
-function tokensEqual(given: string, expected: string): boolean {
+export function tokensEqual(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
 }
 
 /** The origins a browser page served by this host sends. */
-function allowedOrigins(port: number): Set<string> {
+export function allowedOrigins(port: number): Set<string> {
   return new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]);
 }
 
@@ -66,9 +70,12 @@ export function startWebSocketServer(options: WebSocketServerOptions): Promise<R
     return Promise.reject(new Error('startWebSocketServer: the token must be at least 16 characters; use createRunToken()'));
   }
   let boundPort = -1;
+  const httpServer = createServer((request, response) => {
+    if (options.http) options.http(request, response, boundPort);
+    else response.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8' }).end('This port speaks WebSocket only.\n');
+  });
   const server = new WebSocketServer({
-    host,
-    port: options.port ?? 0,
+    server: httpServer,
     maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
     verifyClient: (info: { origin?: string; req: IncomingMessage }, accept: (ok: boolean, code?: number, reason?: string) => void) => {
       const token = new URL(info.req.url ?? '/', 'http://127.0.0.1').searchParams.get('token') ?? '';
@@ -87,21 +94,27 @@ export function startWebSocketServer(options: WebSocketServerOptions): Promise<R
   server.on('connection', (socket, request) => {
     options.onConnection(webSocketTransport(socket), request);
   });
+  // NOTE: a listening server's later errors (a client's bad handshake) must not crash the host.
+  server.on('error', () => undefined);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.once('listening', () => {
-      server.off('error', reject);
-      // NOTE: a listening server's later errors (a client's bad handshake) must not crash the host.
-      server.on('error', () => undefined);
-      boundPort = (server.address() as AddressInfo).port;
+    httpServer.once('error', reject);
+    httpServer.listen(options.port ?? 0, host, () => {
+      httpServer.off('error', reject);
+      httpServer.on('error', () => undefined);
+      boundPort = (httpServer.address() as AddressInfo).port;
       const urlHost = host === '::1' ? '[::1]' : host;
+      const token = encodeURIComponent(options.token);
       resolve({
-        url: `ws://${urlHost}:${boundPort}/?token=${encodeURIComponent(options.token)}`,
+        url: `ws://${urlHost}:${boundPort}/rpc?token=${token}`,
+        httpUrl: `http://${urlHost}:${boundPort}/?token=${token}`,
         port: boundPort,
         close: () =>
           new Promise<void>((done) => {
             for (const client of server.clients) client.terminate();
-            server.close(() => done());
+            server.close(() => {
+              httpServer.closeAllConnections();
+              httpServer.close(() => done());
+            });
           }),
       });
     });

@@ -22,7 +22,7 @@ export function createFakeStudio(): FakeStudio {
   const throwing = new Map<StudioMethod, unknown>();
   const projects = new Map<string, { dir: string; document: ProjectDocument }>();
   const jobs: JobInfo[] = [];
-  let settings: StudioSettings = { device: 'auto', intraOpThreads: null, autosaveSeconds: 30 };
+  let settings: StudioSettings = { device: 'auto', intraOpThreads: null, autosaveSeconds: 30, projectsDir: '/tmp/projects' };
   let nextId = 1;
   const enter = (method: StudioMethod, input: unknown): void => {
     calls.push({ method, input });
@@ -33,13 +33,14 @@ export function createFakeStudio(): FakeStudio {
       enter('createProject', input);
       const projectId = `prj_${nextId++}`;
       const document = { ...sampleProject(), name: input.name };
-      projects.set(projectId, { dir: input.dir, document });
-      return ok({ projectId, dir: input.dir, document, recoveryAvailable: false });
+      const dir = input.dir ?? `/tmp/projects/${input.name}`;
+      projects.set(projectId, { dir, document });
+      return ok({ projectId, dir, document, recoveryAvailable: false, recoverySavedAt: null, warnings: [] });
     },
     async openProject(input) {
       enter('openProject', input);
       for (const [projectId, project] of projects) {
-        if (project.dir === input.dir) return ok({ projectId, ...project, recoveryAvailable: false });
+        if (project.dir === input.dir) return ok({ projectId, ...project, recoveryAvailable: false, recoverySavedAt: null, warnings: [] });
       }
       throw new ProjectError('not-found', `no project in ${input.dir}`);
     },
@@ -50,9 +51,26 @@ export function createFakeStudio(): FakeStudio {
       project.document = input.document;
       return ok(input.document);
     },
+    async saveProjectAs(input) {
+      enter('saveProjectAs', input);
+      const project = projects.get(input.projectId);
+      if (!project) return { ok: false, error: { code: 'not-found', message: `no open project ${input.projectId}` } };
+      Object.assign(project, { dir: input.dir, document: input.document });
+      return ok({ projectId: input.projectId, ...project, recoveryAvailable: false, recoverySavedAt: null, warnings: [] });
+    },
     async autosaveProject(input) {
       enter('autosaveProject', input);
       return ok(null);
+    },
+    async resolveRecovery(input) {
+      enter('resolveRecovery', input);
+      const project = projects.get(input.projectId);
+      if (!project) return { ok: false, error: { code: 'not-found', message: `no open project ${input.projectId}` } };
+      return ok(project.document);
+    },
+    async listProjects(input) {
+      enter('listProjects', input);
+      return ok([...projects.values()].map((p) => ({ name: p.document.name, dir: p.dir, modifiedAt: '2025-03-01T10:00:00.000Z' })));
     },
     async closeProject(input) {
       enter('closeProject', input);
@@ -64,6 +82,8 @@ export function createFakeStudio(): FakeStudio {
       const jobId = `job_${nextId++}`;
       jobs.push({
         jobId,
+        kind: 'generate',
+        label: 'Generate',
         projectId: input.projectId,
         trackId: input.trackId,
         regionIds: input.regionIds ?? [],
@@ -71,6 +91,16 @@ export function createFakeStudio(): FakeStudio {
         queuedAt: '2025-03-01T10:00:00.000Z',
       });
       return ok({ jobId });
+    },
+    async enqueueExport(input) {
+      enter('enqueueExport', input);
+      const jobId = `job_${nextId++}`;
+      jobs.push({ jobId, kind: 'export', label: 'Export', projectId: input.projectId, regionIds: [], state: 'queued', queuedAt: '2025-03-01T10:00:00.000Z' });
+      return ok({ jobId });
+    },
+    async resolveAsset(input) {
+      enter('resolveAsset', input);
+      return ok({ file: `/tmp/projects/${input.path}`, contentType: 'audio/wav', size: 44 });
     },
     async cancelJob(input) {
       enter('cancelJob', input);
@@ -85,7 +115,24 @@ export function createFakeStudio(): FakeStudio {
     },
     async listModels(input) {
       enter('listModels', input);
-      return ok([{ id: 'sketch', name: 'Sketch', sampleRate: 16000, devices: ['cpu'] }]);
+      return ok([
+        {
+          id: 'sketch',
+          name: 'Sketch',
+          family: 'audioldm',
+          version: '1.0.0',
+          builtin: true,
+          description: 'demo',
+          sampleRate: 16000,
+          channels: 1,
+          nativeSeconds: 10.24,
+          defaultSteps: 25,
+          defaultGuidance: 2.5,
+          licence: { name: 'MIT' },
+          sizeBytes: 1000,
+          devices: ['cpu'],
+        },
+      ]);
     },
     async getSettings(input) {
       enter('getSettings', input);
@@ -95,6 +142,10 @@ export function createFakeStudio(): FakeStudio {
       enter('setSettings', input);
       settings = { ...settings, ...input.settings };
       return ok(settings);
+    },
+    async getSystemInfo(input) {
+      enter('getSystemInfo', input);
+      return ok({ version: '0.1.0', platform: 'linux x64', providers: [{ id: 'cpu', available: true }] });
     },
     async ping(input) {
       enter('ping', input);

@@ -6,9 +6,9 @@ import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { API_INPUT_SCHEMAS, STUDIO_METHODS, isErrorCode, type StudioInput, type StudioMethod } from '../../../src-main/contract/api.ts';
-import { connectStudioApi } from '../../../src-main/host/rpc/client.ts';
+import { connectStudioApi } from '../../../src-main/contract/rpc/client.ts';
 import { serveStudioApi } from '../../../src-main/host/rpc/server.ts';
-import { createMemoryTransportPair } from '../../../src-main/host/rpc/transport.ts';
+import { createMemoryTransportPair } from '../../../src-main/contract/rpc/transport.ts';
 import { sampleProject } from '../../contract/project-fixtures.ts';
 import { createFakeStudio } from './fake-studio.ts';
 
@@ -16,7 +16,7 @@ const RUNS_PER_METHOD = 1000;
 
 /** Plausible values for the API's field names, so that near-valid inputs (one field wrong) are common too. */
 const fieldValue = fc.oneof(
-  fc.constantFrom('trk_a', 'rgn_a', 'prj_1', 'job_1', '/tmp/x', 'Song', '', 'trk_', 'rgn_ bad', '\0', 'cpu', 'cuda', 'gpu'),
+  fc.constantFrom('trk_a', 'rgn_a', 'prj_1', 'job_1', '/tmp/x', 'Song', '', 'trk_', 'rgn_ bad', '\0', 'cpu', 'cuda', 'gpu', 'wav16', 'mp3', 'takes/a.wav', -14, -100),
   fc.constantFrom(0, 1, 4, -1, 1.5, 1e9, Number.NaN, true, false, null),
   fc.constant(sampleProject()),
   fc.constant({ ...sampleProject(), tempo: -1 }),
@@ -24,7 +24,7 @@ const fieldValue = fc.oneof(
   fc.record({ device: fc.constantFrom('auto', 'cpu', 'tpu'), intraOpThreads: fc.constantFrom(null, 2, 0, 2.5) }, { requiredKeys: [] }),
   fc.anything({ maxDepth: 2 }),
 );
-const FIELDS = ['dir', 'name', 'projectId', 'document', 'trackId', 'regionIds', 'jobId', 'hard', 'settings', 'extra'];
+const FIELDS = ['dir', 'name', 'projectId', 'document', 'trackId', 'regionIds', 'jobId', 'hard', 'settings', 'accept', 'format', 'loudness', 'path', 'extra'];
 const nearValid = fc.dictionary(fc.constantFrom(...FIELDS), fieldValue, { maxKeys: 4 });
 
 /** One valid input per method, the seed of the mutations below. */
@@ -32,9 +32,15 @@ const VALID: { [K in StudioMethod]: StudioInput<K> } = {
   createProject: { dir: '/tmp/song', name: 'Song' },
   openProject: { dir: '/tmp/song' },
   saveProject: { projectId: 'prj_1', document: sampleProject() },
+  saveProjectAs: { projectId: 'prj_1', dir: '/tmp/song2', document: sampleProject() },
   autosaveProject: { projectId: 'prj_1', document: sampleProject() },
+  resolveRecovery: { projectId: 'prj_1', accept: true },
+  listProjects: {},
   closeProject: { projectId: 'prj_1' },
-  enqueueGeneration: { projectId: 'prj_1', trackId: 'trk_a', regionIds: ['rgn_a'] },
+  enqueueGeneration: { projectId: 'prj_1', trackId: 'trk_a', regionIds: ['rgn_a'], document: sampleProject() },
+  enqueueExport: { projectId: 'prj_1', format: 'flac24', loudness: -14, stems: true },
+  resolveAsset: { projectId: 'prj_1', path: 'takes/a.wav' },
+  getSystemInfo: {},
   cancelJob: { jobId: 'job_1', hard: true },
   listJobs: { projectId: 'prj_1' },
   listModels: {},

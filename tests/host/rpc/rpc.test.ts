@@ -2,9 +2,9 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StudioEvents } from '../../../src-main/contract/api.ts';
 import { ProjectError } from '../../../src-main/contract/project.ts';
-import { connectStudioApi, type StudioClient } from '../../../src-main/host/rpc/client.ts';
+import { connectStudioApi, type StudioClient } from '../../../src-main/contract/rpc/client.ts';
 import { serveStudioApi, toApiError, type StudioServer } from '../../../src-main/host/rpc/server.ts';
-import { createMemoryTransportPair, messagePortTransport, type Transport } from '../../../src-main/host/rpc/transport.ts';
+import { createMemoryTransportPair, messagePortTransport, type Transport } from '../../../src-main/contract/rpc/transport.ts';
 import { connectWebSocket, createRunToken, startWebSocketServer } from '../../../src-main/host/rpc/websocket.ts';
 import { sampleProject } from '../../contract/project-fixtures.ts';
 import { createFakeStudio, type FakeStudio } from './fake-studio.ts';
@@ -105,7 +105,7 @@ describe.each([
 
     expect(await api.setSettings({ settings: { device: 'cpu', intraOpThreads: 4 } })).toEqual({
       ok: true,
-      value: { device: 'cpu', intraOpThreads: 4, autosaveSeconds: 30 },
+      value: { device: 'cpu', intraOpThreads: 4, autosaveSeconds: 30, projectsDir: '/tmp/projects' },
     });
     expect((await api.listModels({})).ok).toBe(true);
     expect(await api.closeProject({ projectId })).toEqual({ ok: true, value: null });

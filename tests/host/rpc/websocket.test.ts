@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { connectStudioApi } from '../../../src-main/host/rpc/client.ts';
+import { connectStudioApi } from '../../../src-main/contract/rpc/client.ts';
 import { serveStudioApi } from '../../../src-main/host/rpc/server.ts';
 import {
   connectWebSocket,

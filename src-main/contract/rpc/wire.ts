@@ -3,9 +3,12 @@
  * something it would trip over: garbage becomes an ignored message, a request's arguments are always an array.
  * Encoding a response whose value JSON cannot hold (BigInt, cycles) sends a coded `internal` result instead.
  */
-import { isErrorCode } from '../../contract/api.ts';
-import type { ApiError, ApiResult, ErrorCode } from '../../contract/api.ts';
+import { isErrorCode } from '../api.ts';
+import type { ApiError, ApiResult, ErrorCode, StudioEventName, StudioEvents } from '../api.ts';
 import type { Transport } from './transport.ts';
+
+/** The event side of the channel: one function per event name. */
+export type EventFunctions = { [K in StudioEventName]: (payload: StudioEvents[K]) => void };
 
 /** A request (`q`) or response (`s`) as birpc builds them; `x` is what undecodable input becomes. */
 export type WireMessage =

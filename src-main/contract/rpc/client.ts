@@ -3,9 +3,9 @@
  * or a malformed reply resolve to `{ ok: false, error: { code: 'internal' } }` like any other failure.
  */
 import { createBirpc } from 'birpc';
-import { STUDIO_METHODS, isStudioEventName } from '../../contract/api.ts';
-import type { ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../../contract/api.ts';
-import type { EventFunctions } from './server.ts';
+import { STUDIO_METHODS, isStudioEventName } from '../api.ts';
+import type { ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../api.ts';
+import type { EventFunctions } from './wire.ts';
 import type { Transport } from './transport.ts';
 import { birpcChannel, describe, failure, isApiResult } from './wire.ts';
 

@@ -1,0 +1,42 @@
+/**
+ * Messages between the studio host and its engine worker process (engine-worker.ts ↔ worker-main.ts). The worker
+ * owns the ONNX sessions and runs one generation at a time; the host keeps the queue, so killing the worker (hard
+ * cancel, crash) loses one job and nothing else. Messages travel over Node's IPC channel (advanced serialization).
+ */
+import type { ApiError, JobStage } from '../../contract/api.ts';
+import type { ProjectDocument, RegionId, TakeRef, TrackId } from '../../contract/project.ts';
+import type { DevicePreference } from '../../engine/runtime/session.ts';
+
+/** Generate the pieces of `trackId` that hold `regionIds` (all of the track when empty), writing takes. */
+export interface RunMessage {
+  type: 'run';
+  jobId: string;
+  document: ProjectDocument;
+  projectDir: string;
+  trackId: TrackId;
+  regionIds: RegionId[];
+  device: DevicePreference;
+  intraOpThreads: number | null;
+  cacheDir?: string;
+  /** Resolution of preview peaks (samples per min/max pair). */
+  previewSamplesPerPeak: number;
+}
+
+/** Stop the running job between steps. */
+export interface CancelMessage {
+  type: 'cancel';
+  jobId: string;
+}
+
+/** Host → worker. */
+export type ToWorker = RunMessage | CancelMessage;
+
+/** Worker → host. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress'; jobId: string; stage: JobStage; step: number; steps: number; window?: number; windows?: number; eta?: number }
+  | { type: 'preview'; jobId: string; start: number; sampleRate: number; samplesPerPeak: number; peaks: number[] }
+  /** One piece is done: its takes are on disk (and its peaks). */
+  | { type: 'piece'; jobId: string; takes: { regionId: RegionId; take: TakeRef }[] }
+  | { type: 'done'; jobId: string }
+  | { type: 'failed'; jobId: string; error: ApiError };

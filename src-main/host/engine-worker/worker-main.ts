@@ -1,0 +1,78 @@
+/**
+ * Entry of the engine worker process (forked by engine-worker.ts). Holds the models (ONNX sessions, cached per
+ * model, device and thread count) and runs one generation job at a time; everything it produces is written to the
+ * project's `takes/` and `peaks/` and announced to the host. It never touches project.json.
+ */
+import type { ApiError, JobStage } from '../../contract/api.ts';
+import { ProjectError, type RegionId } from '../../contract/project.ts';
+import { computePeaks } from '../../engine/audio/peaks.ts';
+import type { AudioLdmModel } from '../../engine/families/audioldm.ts';
+import type { Progress } from '../../engine/pipelines/text-to-audio.ts';
+import { generatePiece, modelFor, piecesOf } from '../render.ts';
+import type { FromWorker, RunMessage, ToWorker } from './protocol.ts';
+
+const STAGE: Record<Progress['stage'], JobStage> = { encode: 'encoding', denoise: 'denoising', decode: 'decoding', vocode: 'decoding' };
+
+const models = new Map<string, AudioLdmModel>();
+let current: { jobId: string; abort: AbortController } | null = null;
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+function apiError(e: unknown, cancelled: boolean): ApiError {
+  const message = e instanceof Error ? e.message : String(e);
+  if (cancelled) return { code: 'cancelled', message: 'cancelled' };
+  if (e instanceof ProjectError) return { code: e.code, message };
+  const code: unknown = e !== null && typeof e === 'object' && 'code' in e ? e.code : undefined;
+  if (code === 'not-found' || code === 'invalid-argument') return { code, message };
+  return { code: 'model-error', message };
+}
+
+async function run(m: RunMessage): Promise<void> {
+  const abort = new AbortController();
+  current = { jobId: m.jobId, abort };
+  try {
+    const track = m.document.tracks.find((t) => t.id === m.trackId);
+    if (!track) throw new ProjectError('not-found', `track '${m.trackId}' is not in the project`);
+    const wanted = new Set<RegionId>(m.regionIds.length > 0 ? m.regionIds : track.regionIds);
+    const missing = [...wanted].filter((id) => !track.regionIds.includes(id));
+    if (missing.length > 0) throw new ProjectError('not-found', `region(s) ${missing.join(', ')} are not on track '${track.name}'`);
+    const pieces = piecesOf(m.document, track).filter((piece) => piece.regions.some((r) => wanted.has(r.id)));
+    for (const piece of pieces) {
+      send({ type: 'progress', jobId: m.jobId, stage: 'loading', step: 0, steps: 0 });
+      // Sessions are cached per model, device and thread count: a settings change opens fresh ones.
+      const key = `${piece.regions[0].generation.model}|${m.device}|${m.intraOpThreads ?? 'auto'}`;
+      let model = models.get(key);
+      if (!model) {
+        model = await modelFor(piece.regions[0].generation.model, new Map(), { device: m.device, ...(m.cacheDir ? { cacheDir: m.cacheDir } : {}), ...(m.intraOpThreads === null ? {} : { intraOpThreads: m.intraOpThreads }) });
+        models.set(key, model);
+      }
+      const origin = piece.regions[0].start;
+      const sampleRate = model.manifest.audio.sampleRate;
+      const { takes } = await generatePiece(m.document, piece, model, m.projectDir, {
+        signal: abort.signal,
+        onProgress: (p) => send({ type: 'progress', jobId: m.jobId, stage: STAGE[p.stage], step: p.step, steps: p.steps, window: p.window, windows: p.windows, eta: p.eta }),
+        onAudio: (start, samples) => {
+          const peaks = computePeaks([samples], m.previewSamplesPerPeak);
+          send({ type: 'preview', jobId: m.jobId, start: origin + start / sampleRate, sampleRate, samplesPerPeak: m.previewSamplesPerPeak, peaks: Array.from(peaks, (x) => Math.round(x * 1e4) / 1e4) });
+        },
+      });
+      send({ type: 'progress', jobId: m.jobId, stage: 'writing', step: 0, steps: 0 });
+      send({ type: 'piece', jobId: m.jobId, takes });
+    }
+    send({ type: 'done', jobId: m.jobId });
+  } catch (e) {
+    send({ type: 'failed', jobId: m.jobId, error: apiError(e, abort.signal.aborted) });
+  } finally {
+    current = null;
+  }
+}
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'run') void run(message);
+  else if (message.type === 'cancel' && current?.jobId === message.jobId) current.abort.abort();
+});
+// NOTE: the host closing the IPC channel (it exited or disposed us) ends this process, sessions and all.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });

@@ -1,0 +1,53 @@
+/** What `listModels` and `getSystemInfo` report: installed packs with licence and size, and probed providers. */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExecutionProvider, ModelInfo, ProviderInfo } from '../contract/api.ts';
+import { BUILTIN_PACKS, ensureBuiltinPack } from './packs/builtin.ts';
+import type { VerifiedPack } from './packs/load.ts';
+import { probeProviders } from './runtime-probe.ts';
+
+const PROVIDERS: ExecutionProvider[] = ['cpu', 'cuda', 'dml', 'coreml'];
+
+/** Every provider with whether it is installed here and, if not, why. */
+export function providerInfo(): ProviderInfo[] {
+  const probed = probeProviders();
+  return PROVIDERS.map((id) => {
+    const available = probed.available.includes(id);
+    const reason = probed.missing[id];
+    return { id, available, ...(available || reason === undefined ? {} : { reason }) };
+  });
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  const names = await readdir(dir);
+  const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** The record of one verified pack. */
+export async function modelInfo(pack: VerifiedPack, builtin: boolean, devices: ExecutionProvider[]): Promise<ModelInfo> {
+  const m = pack.manifest;
+  return {
+    id: m.id,
+    name: m.name,
+    family: m.family,
+    version: m.version,
+    builtin,
+    description: m.description,
+    sampleRate: m.audio.sampleRate,
+    channels: m.audio.channels,
+    nativeSeconds: m.latent.nativeWindowFrames / m.latent.framesPerSecond,
+    defaultSteps: m.defaults.steps,
+    defaultGuidance: m.defaults.guidance,
+    licence: { ...m.licence },
+    sizeBytes: await folderBytes(pack.dir),
+    devices,
+  };
+}
+
+/** The installed packs (today: the built-in ones, built on first use). */
+export async function listInstalledModels(cacheDir?: string): Promise<ModelInfo[]> {
+  const devices = providerInfo().filter((p) => p.available).map((p) => p.id);
+  const packs = await Promise.all(Object.keys(BUILTIN_PACKS).map((id) => ensureBuiltinPack(id, cacheDir)));
+  return Promise.all(packs.map((p) => modelInfo(p, true, devices)));
+}
