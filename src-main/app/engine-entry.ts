@@ -6,10 +6,12 @@
 import { createStudioHost } from '../host/studio-host.ts';
 import { serveStudioApi, type StudioServer } from '../host/rpc/server.ts';
 import { messagePortTransport, type MessagePortLike } from '../contract/rpc/transport.ts';
+import { isMainToEngine, parentPortSpawner, type SpawnerParentPort } from './worker-spawner.ts';
 
 /** What the entry uses of `process.parentPort` (Electron's ParentPort). */
 export interface ParentPortLike {
   on(event: 'message', listener: (event: { data: unknown; ports: MessagePortLike[] }) => void): unknown;
+  postMessage?(message: unknown): void;
 }
 
 /** A running engine: the servers it answers and its shutdown. */
@@ -22,13 +24,16 @@ export interface EngineEntry {
 export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: string; log?: (line: string) => void } = {}): EngineEntry {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const servers = new Set<StudioServer>();
+  const spawner = parentPort.postMessage ? parentPortSpawner(parentPort as unknown as SpawnerParentPort) : undefined;
   const host = createStudioHost({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    ...(spawner ? { spawnWorker: spawner } : {}),
     emit: (name, payload) => servers.forEach((s) => s.emit(name, payload)),
   });
   parentPort.on('message', (event) => {
     const port = event.ports[0];
-    if (!port) return;
+    // Worker ports and exits belong to the spawner; every other port is a renderer (or main) connection.
+    if (!port || isMainToEngine(event.data)) return;
     const server = serveStudioApi(messagePortTransport(port), host.api, {
       onError: (e) => log(`engine error: ${e instanceof Error ? e.message : String(e)}`),
     });

@@ -10,9 +10,13 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, Menu, MessageChannelMain, ipcMain, net, protocol, shell, utilityProcess, type UtilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, Menu, MessageChannelMain, ipcMain, net, protocol, shell, utilityProcess, type UtilityProcess } from 'electron';
+import { connectStudioApi, type StudioClient } from '../contract/rpc/client.ts';
+import { messagePortTransport } from '../contract/rpc/transport.ts';
 import { resolveAppAsset } from './app-protocol.ts';
+import { createAssetHandler } from './asset-protocol.ts';
 import { createEngineSupervisor } from './engine-process.ts';
+import { createWorkerBroker } from './worker-broker.ts';
 import { menuTemplate } from './menu.ts';
 import { APP_ORIGIN, APP_SCHEME, ASSET_SCHEME, createMainWindow } from './window.ts';
 import { ENGINE_RESTARTED_CHANNEL, PORT_CHANNEL } from '../ipc/channels.ts';
@@ -32,6 +36,15 @@ const supervisor = createEngineSupervisor<UtilityProcess>({
   fork: (modulePath) => utilityProcess.fork(modulePath, [], { serviceName: 'Tessera Engine', stdio: 'inherit' }),
   modulePath: join(bundleDir, 'engine-entry.cjs'),
 });
+
+// The engine asks main for generation workers (utility processes of their own; see worker-broker.ts).
+const broker = createWorkerBroker<UtilityProcess>({
+  fork: () => utilityProcess.fork(join(bundleDir, 'worker-main.cjs'), [], { serviceName: 'Tessera Generation', stdio: 'inherit' }),
+  channel: () => new MessageChannelMain(),
+});
+
+// Main's own connection to the engine: the asset protocol asks it which file an asset URL names.
+let engineClient: StudioClient | undefined;
 
 let mainWindow: BrowserWindow | undefined;
 
@@ -56,7 +69,24 @@ app.whenReady().then(() => {
     const file = resolveAppAsset(request.url, rendererDir, APP_ORIGIN);
     return file === undefined ? new Response('not found', { status: 404 }) : net.fetch(pathToFileURL(file).toString());
   });
+  protocol.handle(
+    ASSET_SCHEME,
+    createAssetHandler({
+      scheme: ASSET_SCHEME,
+      resolve: async (projectId, path) =>
+        engineClient ? engineClient.api.resolveAsset({ projectId, path }) : { ok: false, error: { code: 'busy', message: 'the engine is restarting' } },
+      fetchFile: (file, request) => net.fetch(pathToFileURL(file).toString(), { headers: request.headers }),
+    }),
+  );
   Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(process.platform)));
+  supervisor.on('spawned', ({ child }) => {
+    broker.dispose(); // workers of an engine that is gone
+    child.on('message', (message: unknown) => broker.handle(child, message));
+    engineClient?.close();
+    const { port1, port2 } = new MessageChannelMain();
+    child.postMessage({ type: 'connect' }, [port1]);
+    engineClient = connectStudioApi(messagePortTransport(port2));
+  });
   supervisor.on('restarted', ({ cause }) => {
     mainWindow?.webContents.send(ENGINE_RESTARTED_CHANNEL, cause.kind === 'hard' ? cause.reason : `crash (exit code ${cause.exitCode})`);
   });
@@ -72,6 +102,11 @@ app.whenReady().then(() => {
       sender.postMessage(PORT_CHANNEL, nonce, [port2]);
     },
     setProgressBar: (value) => mainWindow?.setProgressBar(value),
+    chooseFolder: async ({ title, mode }) => {
+      const options: Electron.OpenDialogOptions = { title, properties: mode === 'save' ? ['openDirectory', 'createDirectory', 'promptToCreate'] : ['openDirectory'] };
+      const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
   });
   mainWindow = openWindow();
   app.on('activate', () => {
@@ -91,6 +126,8 @@ app.on('before-quit', (event) => {
   if (engineStopped) return;
   // Give the engine its grace period to finish writes (autosave journal) before the app exits.
   event.preventDefault();
+  engineClient?.close();
+  broker.dispose();
   supervisor.shutdown().finally(() => {
     engineStopped = true;
     app.quit();

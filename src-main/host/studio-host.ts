@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseProject, ProjectError, type ProjectDocument, type RegionId, type TakeRef, type TrackId } from '../contract/project.ts';
 import type { ApiResult, EnqueueExportRequest, OpenedProjectInfo, ProjectSummary, StudioApi, StudioEventName, StudioEvents, StudioSettings } from '../contract/api.ts';
 import { resolveProjectAsset } from './assets.ts';
-import { EngineRunError, EngineWorker } from './engine-worker/engine-worker.ts';
+import { EngineRunError, EngineWorker, type SpawnWorker } from './engine-worker/engine-worker.ts';
 import { exportProject } from './export/export.ts';
 import { JobQueue } from './jobs.ts';
 import { listInstalledModels, providerInfo } from './model-info.ts';
@@ -40,6 +40,8 @@ export interface StudioHostOptions {
   /** Receives every event for every connected client. */
   emit: <K extends StudioEventName>(name: K, payload: StudioEvents[K]) => void;
   log?: (line: string) => void;
+  /** Starts engine worker processes (default: Node child processes; the Electron engine asks main). */
+  spawnWorker?: SpawnWorker;
 }
 
 /** A host: the API plus its shutdown. */
@@ -95,7 +97,7 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const projects = new Map<string, OpenEntry>();
   const queue = new JobQueue(options.emit);
-  const engine = new EngineWorker({ log });
+  const engine = new EngineWorker({ log, ...(options.spawnWorker ? { spawn: options.spawnWorker } : {}) });
   let settings: StudioSettings = {
     device: 'auto',
     intraOpThreads: null,

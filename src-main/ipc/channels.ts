@@ -12,6 +12,23 @@ export const ENGINE_RESTARTED_CHANNEL = 'studio:engine-restarted';
 /** Preload → main: overall job progress 0..1 for the taskbar/dock, or null when no job runs. */
 export const PROGRESS_CHANNEL = 'studio:progress';
 
+/** Renderer → main (invoke): pick a folder with the native dialog; resolves to its path or null when cancelled. */
+export const CHOOSE_FOLDER_CHANNEL = 'studio:choose-folder';
+
+/** What the page may ask the folder dialog for. */
+export interface ChooseFolderRequest {
+  title: string;
+  /** `open`: an existing project folder; `save`: where to put a project (may create the folder). */
+  mode: 'open' | 'save';
+}
+
+/** Validates a folder-dialog request from the page (anything else is dropped). */
+export function isChooseFolderRequest(value: unknown): value is ChooseFolderRequest {
+  if (value === null || typeof value !== 'object') return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.title === 'string' && r.title.length <= 200 && (r.mode === 'open' || r.mode === 'save') && Object.keys(r).length === 2;
+}
+
 /** Messages the preload and the page exchange with `window.postMessage` (the page side of the bridge). */
 export type PageMessage =
   | { type: 'studio:connect'; nonce: string }

@@ -2,7 +2,7 @@
  * Main's IPC handlers. Each checks its sender first (our window, its main frame, our origin) and its payload
  * second, and silently drops anything else (electron/fiddle habit). Electron objects are parameters for tests.
  */
-import { CONNECT_CHANNEL, PROGRESS_CHANNEL, isNonce, progressBarValue } from './channels.ts';
+import { CHOOSE_FOLDER_CHANNEL, CONNECT_CHANNEL, PROGRESS_CHANNEL, isChooseFolderRequest, isNonce, progressBarValue, type ChooseFolderRequest } from './channels.ts';
 import { isTrustedSender, type SenderFrame } from './sender.ts';
 
 /** What a handler reads of an IpcMainEvent. */
@@ -14,6 +14,7 @@ export interface IpcEventLike<S> {
 /** What registration uses of `ipcMain`. */
 export interface IpcMainLike<S> {
   on(channel: string, listener: (event: IpcEventLike<S>, ...args: unknown[]) => void): unknown;
+  handle(channel: string, listener: (event: IpcEventLike<S>, ...args: unknown[]) => Promise<unknown>): unknown;
 }
 
 /** What the handlers do once a message passed the checks. */
@@ -25,6 +26,8 @@ export interface IpcHandlerDeps<S> {
   connectToEngine(sender: S, nonce: string): void;
   /** Sets the window's progress bar (setProgressBar value: 0..1 or -1). */
   setProgressBar(value: number): void;
+  /** Shows the native folder dialog; resolves to the chosen folder or null. */
+  chooseFolder(request: ChooseFolderRequest): Promise<string | null>;
 }
 
 /** Registers every channel main listens on. */
@@ -37,5 +40,10 @@ export function registerIpcHandlers<S>(ipcMain: IpcMainLike<S>, deps: IpcHandler
   ipcMain.on(PROGRESS_CHANNEL, (event, progress) => {
     if (!trusted(event)) return;
     deps.setProgressBar(progressBarValue(progress));
+  });
+  ipcMain.handle(CHOOSE_FOLDER_CHANNEL, async (event, request) => {
+    // An untrusted sender or a malformed request gets the same answer as a cancelled dialog.
+    if (!trusted(event) || !isChooseFolderRequest(request)) return null;
+    return deps.chooseFolder({ title: request.title, mode: request.mode });
   });
 }

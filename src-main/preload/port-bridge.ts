@@ -8,11 +8,12 @@
  * load) means the port cannot be lost to a race with the page's listener; the nonce pairs answer and request.
  * Electron objects are parameters so tests pass fakes.
  */
-import { CONNECT_CHANNEL, ENGINE_RESTARTED_CHANNEL, PORT_CHANNEL, PROGRESS_CHANNEL, isNonce, type PageMessage } from '../ipc/channels.ts';
+import { CHOOSE_FOLDER_CHANNEL, CONNECT_CHANNEL, ENGINE_RESTARTED_CHANNEL, PORT_CHANNEL, PROGRESS_CHANNEL, isChooseFolderRequest, isNonce, type ChooseFolderRequest, type PageMessage } from '../ipc/channels.ts';
 
 /** What the bridge uses of `ipcRenderer`. */
 export interface IpcRendererLike {
   send(channel: string, ...args: unknown[]): void;
+  invoke(channel: string, ...args: unknown[]): Promise<unknown>;
   on(channel: string, listener: (event: { ports: readonly unknown[] }, ...args: unknown[]) => void): unknown;
 }
 
@@ -29,6 +30,8 @@ export interface StudioBridge {
   readonly transport: 'message-port';
   /** Overall job progress 0..1 for the taskbar, or null when idle. */
   setProgress(progress: number | null): void;
+  /** The native folder dialog; null when cancelled. */
+  chooseFolder(request: ChooseFolderRequest): Promise<string | null>;
 }
 
 /** Installs the port forwarding and returns the object to expose on `window.studio`. */
@@ -54,6 +57,13 @@ export function installPortBridge(ipcRenderer: IpcRendererLike, page: PageWindow
     transport: 'message-port',
     setProgress(progress) {
       ipcRenderer.send(PROGRESS_CHANNEL, typeof progress === 'number' && Number.isFinite(progress) ? progress : null);
+    },
+    async chooseFolder(request) {
+      // Copy the two fields: contextBridge hands us a page object that could carry getters or extra keys.
+      const clean = { title: String(request?.title ?? ''), mode: request?.mode === 'save' ? 'save' : 'open' };
+      if (!isChooseFolderRequest(clean)) return null;
+      const chosen = await ipcRenderer.invoke(CHOOSE_FOLDER_CHANNEL, clean);
+      return typeof chosen === 'string' ? chosen : null;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CONNECT_CHANNEL, PROGRESS_CHANNEL, progressBarValue } from '../../src-main/ipc/channels.ts';
+import { CHOOSE_FOLDER_CHANNEL, CONNECT_CHANNEL, PROGRESS_CHANNEL, progressBarValue } from '../../src-main/ipc/channels.ts';
 import { registerIpcHandlers, type IpcEventLike } from '../../src-main/ipc/handlers.ts';
 import type { SenderFrame } from '../../src-main/ipc/sender.ts';
 import { APP_ORIGIN } from '../../src-main/app/window.ts';
@@ -10,13 +10,18 @@ interface FakeContents {
 
 function setup() {
   const listeners = new Map<string, (event: IpcEventLike<FakeContents>, ...args: unknown[]) => void>();
-  const ipcMain = { on: vi.fn((channel: string, listener: (event: IpcEventLike<FakeContents>, ...args: unknown[]) => void) => listeners.set(channel, listener)) };
+  const handlers = new Map<string, (event: IpcEventLike<FakeContents>, ...args: unknown[]) => Promise<unknown>>();
+  const ipcMain = {
+    on: vi.fn((channel: string, listener: (event: IpcEventLike<FakeContents>, ...args: unknown[]) => void) => listeners.set(channel, listener)),
+    handle: vi.fn((channel: string, listener: (event: IpcEventLike<FakeContents>, ...args: unknown[]) => Promise<unknown>) => handlers.set(channel, listener)),
+  };
   const ours: FakeContents = { id: 1 };
   const deps = {
     appOrigin: APP_ORIGIN,
     isOurWindow: (sender: FakeContents) => sender === ours,
     connectToEngine: vi.fn(),
     setProgressBar: vi.fn(),
+    chooseFolder: vi.fn(async () => '/home/me/Song' as string | null),
   };
   registerIpcHandlers(ipcMain, deps);
   const send = (channel: string, event: IpcEventLike<FakeContents>, ...args: unknown[]): void => {
@@ -24,14 +29,37 @@ function setup() {
     if (!listener) throw new Error(`no handler for ${channel}`);
     listener(event, ...args);
   };
+  const invoke = (channel: string, event: IpcEventLike<FakeContents>, ...args: unknown[]): Promise<unknown> => {
+    const handler = handlers.get(channel);
+    if (!handler) throw new Error(`no invoke handler for ${channel}`);
+    return handler(event, ...args);
+  };
   const top: SenderFrame = { url: `${APP_ORIGIN}/index.html`, parent: null };
-  return { ipcMain, ours, deps, send, top };
+  return { ipcMain, ours, deps, send, invoke, top };
 }
 
 describe('IPC handlers', () => {
-  it('registers exactly the connect and progress channels', () => {
+  it('registers exactly the connect and progress channels, and the folder dialog as an invoke handler', () => {
     const { ipcMain } = setup();
     expect(ipcMain.on.mock.calls.map(([channel]) => channel).sort()).toEqual([CONNECT_CHANNEL, PROGRESS_CHANNEL].sort());
+    expect(ipcMain.handle.mock.calls.map(([channel]) => channel)).toEqual([CHOOSE_FOLDER_CHANNEL]);
+  });
+
+  it('opens the folder dialog for trusted senders with well-formed requests only', async () => {
+    const { invoke, ours, top, deps } = setup();
+    expect(await invoke(CHOOSE_FOLDER_CHANNEL, { sender: ours, senderFrame: top }, { title: 'Open project', mode: 'open' })).toBe('/home/me/Song');
+    expect(deps.chooseFolder).toHaveBeenCalledWith({ title: 'Open project', mode: 'open' });
+    for (const [event, request] of [
+      [{ sender: { id: 2 }, senderFrame: top }, { title: 'x', mode: 'open' }],
+      [{ sender: ours, senderFrame: { url: 'https://evil.example/', parent: null } }, { title: 'x', mode: 'open' }],
+      [{ sender: ours, senderFrame: top }, { title: 'x', mode: 'delete' }],
+      [{ sender: ours, senderFrame: top }, { title: 'x'.repeat(201), mode: 'open' }],
+      [{ sender: ours, senderFrame: top }, { title: 'x', mode: 'open', defaultPath: '/etc' }],
+      [{ sender: ours, senderFrame: top }, null],
+    ] as [IpcEventLike<FakeContents>, unknown][]) {
+      expect(await invoke(CHOOSE_FOLDER_CHANNEL, event, request)).toBeNull();
+    }
+    expect(deps.chooseFolder).toHaveBeenCalledTimes(1);
   });
 
   it('hands a trusted sender a port', () => {

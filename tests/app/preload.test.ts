@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CONNECT_CHANNEL, ENGINE_RESTARTED_CHANNEL, PORT_CHANNEL, PROGRESS_CHANNEL, type PageMessage } from '../../src-main/ipc/channels.ts';
+import { CHOOSE_FOLDER_CHANNEL, CONNECT_CHANNEL, ENGINE_RESTARTED_CHANNEL, PORT_CHANNEL, PROGRESS_CHANNEL, type PageMessage } from '../../src-main/ipc/channels.ts';
 import { installPortBridge, type IpcRendererLike, type PageWindowLike } from '../../src-main/preload/port-bridge.ts';
 
 type IpcListener = (event: { ports: readonly unknown[] }, ...args: unknown[]) => void;
@@ -16,10 +16,15 @@ vi.mock('electron', () => ({
 
 function fakes() {
   const ipcListeners = new Map<string, IpcListener>();
-  const ipc: IpcRendererLike & { sent: unknown[][] } = {
+  const ipc: IpcRendererLike & { sent: unknown[][]; invoked: unknown[][] } = {
     sent: [],
+    invoked: [],
     send(channel, ...args) {
       this.sent.push([channel, ...args]);
+    },
+    async invoke(channel, ...args) {
+      this.invoked.push([channel, ...args]);
+      return '/chosen/folder';
     },
     on(channel, listener) {
       ipcListeners.set(channel, listener);
@@ -73,10 +78,20 @@ describe('preload port bridge', () => {
     expect(posted).toEqual([{ message: { type: 'studio:engine-restarted', reason: 'crash (exit code 1)' }, origin: 'tessera://app' }]);
   });
 
-  it('exposes only a marker and the progress hook', () => {
+  it('forwards folder-dialog requests as clean copies and returns only strings', async () => {
     const { ipc, page } = fakes();
     const bridge = installPortBridge(ipc, page);
-    expect(Object.keys(bridge).sort()).toEqual(['setProgress', 'transport']);
+    const sneaky = { title: 'Open', mode: 'open', defaultPath: '/etc' } as unknown as Parameters<typeof bridge.chooseFolder>[0];
+    expect(await bridge.chooseFolder(sneaky)).toBe('/chosen/folder');
+    expect(ipc.invoked).toEqual([[CHOOSE_FOLDER_CHANNEL, { title: 'Open', mode: 'open' }]]);
+    ipc.invoke = async () => 42;
+    expect(await bridge.chooseFolder({ title: 'Save', mode: 'save' })).toBeNull();
+  });
+
+  it('exposes only a marker, the progress hook and the folder dialog', () => {
+    const { ipc, page } = fakes();
+    const bridge = installPortBridge(ipc, page);
+    expect(Object.keys(bridge).sort()).toEqual(['chooseFolder', 'setProgress', 'transport']);
     bridge.setProgress(0.5);
     bridge.setProgress(Number.NaN);
     bridge.setProgress(null);

@@ -4,13 +4,35 @@
  * crash, out of memory) fails that job only; the next job spawns a fresh worker (ARCHITECTURE.md §1: a crash in
  * ONNX Runtime must not take the host, its queue or the open projects with it).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ApiError } from '../../contract/api.ts';
-import type { FromWorker, RunMessage } from './protocol.ts';
+import type { FromWorker, RunMessage, ToWorker } from './protocol.ts';
+
+/**
+ * A running worker process as the host sees it. Plain Node forks a child process (`forkWorker`); the Electron
+ * engine asks main for a utility process connected by a MessagePort (app/engine-entry.ts), because a packaged app
+ * cannot run its binary as Node (the `runAsNode` fuse is off).
+ */
+export interface WorkerProcess {
+  readonly pid: number | undefined;
+  send(message: ToWorker): void;
+  /** Subscribes to the worker's messages; returns the unsubscribe. */
+  onMessage(listener: (message: FromWorker) => void): () => void;
+  /** Called once when the process is gone, with how it ended (`SIGKILL`, `exit code 1`). */
+  onExit(listener: (how: string) => void): () => void;
+  /** Kills it at once. */
+  kill(): void;
+  /** Asks it to exit (its sessions are released); kills it if it does not within a few seconds. */
+  stop(): Promise<void>;
+  readonly exited: boolean;
+}
+
+/** Starts a worker process. */
+export type SpawnWorker = () => WorkerProcess;
 
 /** Callbacks of one job run. */
 export interface RunHandlers {
@@ -40,29 +62,73 @@ export function workerCommand(): { file: string; execArgv: string[] } {
   return { file: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), execArgv: ['--import', pathToFileURL(join(tsxDir, exportsField)).href] };
 }
 
+/** Forks the worker as a Node child process (browser mode, CLI, tests). */
+export function forkWorker(): WorkerProcess {
+  const { file, execArgv } = workerCommand();
+  const child = fork(file, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let exited = false;
+  const exitListeners = new Set<(how: string) => void>();
+  child.on('exit', (code, signal) => {
+    exited = true;
+    for (const l of [...exitListeners]) l(signal ?? `exit code ${code}`);
+  });
+  // NOTE: a failed spawn emits 'error' (and maybe no 'exit'); without a listener it would crash the host.
+  child.on('error', (e) => {
+    if (exited) return;
+    exited = true;
+    for (const l of [...exitListeners]) l(`could not start: ${e.message}`);
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    get exited() {
+      return exited;
+    },
+    send: (message) => {
+      if (!exited && child.connected) child.send(message);
+    },
+    onMessage: (listener) => {
+      const wrapped = (m: unknown): void => listener(m as FromWorker);
+      child.on('message', wrapped);
+      return () => child.off('message', wrapped);
+    },
+    onExit: (listener) => {
+      exitListeners.add(listener);
+      return () => exitListeners.delete(listener);
+    },
+    kill: () => {
+      if (!exited) child.kill('SIGKILL');
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        exitListeners.add(() => resolve());
+        if (child.connected) child.disconnect();
+        // A worker stuck in native code would ignore the disconnect.
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
 /** One engine worker (respawned as needed). */
 export class EngineWorker {
-  private child: ChildProcess | null = null;
-  private running: { jobId: string; reject: (e: EngineRunError) => void; killReason: ApiError | null } | null = null;
+  private worker: WorkerProcess | null = null;
+  private running: { jobId: string; killReason: ApiError | null } | null = null;
 
-  constructor(private readonly options: { log?: (line: string) => void } = {}) {}
+  constructor(private readonly options: { spawn?: SpawnWorker; log?: (line: string) => void } = {}) {}
 
   /** Process id of the live worker, if any (tests kill it to simulate a crash). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.worker?.pid;
   }
 
   /** Runs one job; resolves on `done`, rejects with EngineRunError on failure, cancel or worker death. */
   run(message: RunMessage, handlers: RunHandlers): Promise<void> {
     if (this.running) return Promise.reject(new EngineRunError({ code: 'busy', message: `the engine is running job ${this.running.jobId}` }, false));
-    const child = this.spawn();
+    const worker = this.ensureWorker();
     return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        this.running = null;
-      };
-      const onMessage = (m: FromWorker): void => {
+      const offMessage = worker.onMessage((m) => {
         if (m.type === 'ready' || m.jobId !== message.jobId) return;
         if (m.type === 'done') {
           cleanup();
@@ -71,65 +137,50 @@ export class EngineWorker {
           cleanup();
           reject(new EngineRunError(m.error, false));
         } else handlers.onMessage(m);
-      };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+      });
+      const offExit = worker.onExit((how) => {
         const reason = this.running?.killReason;
         cleanup();
-        reject(
-          new EngineRunError(
-            reason ?? { code: 'model-error', message: `the engine process stopped during the job (${signal ?? `exit code ${code}`}); it restarts for the next job` },
-            true,
-          ),
-        );
+        reject(new EngineRunError(reason ?? { code: 'model-error', message: `the engine process stopped during the job (${how}); it restarts for the next job` }, true));
+      });
+      const cleanup = (): void => {
+        offMessage();
+        offExit();
+        this.running = null;
       };
-      this.running = { jobId: message.jobId, reject, killReason: null };
-      child.on('message', onMessage);
-      child.on('exit', onExit);
-      child.send(message);
+      this.running = { jobId: message.jobId, killReason: null };
+      worker.send(message);
     });
   }
 
   /** Soft cancel: the worker stops the job between steps. */
   cancel(jobId: string): void {
-    if (this.running?.jobId === jobId) this.child?.send({ type: 'cancel', jobId });
+    if (this.running?.jobId === jobId) this.worker?.send({ type: 'cancel', jobId });
   }
 
   /** Hard cancel: kills the worker; the running job fails with `error`, the next job gets a fresh worker. */
   kill(jobId: string, error: ApiError): boolean {
-    if (this.running?.jobId !== jobId || !this.child) return false;
+    if (this.running?.jobId !== jobId || !this.worker) return false;
     this.running.killReason = error;
-    this.child.kill('SIGKILL');
+    this.worker.kill();
     return true;
   }
 
   /** Stops the worker (no job may be running). */
   async dispose(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = null;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.disconnect();
-      // A worker stuck in native code would ignore the disconnect.
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    });
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.stop();
   }
 
-  private spawn(): ChildProcess {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
-    const { file, execArgv } = workerCommand();
-    // NOTE: inside Electron (utility process) process.execPath is the Electron binary; run it as plain Node.
-    const env = process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env;
-    const child = fork(file, [], { execArgv, env, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child = child;
-    child.on('exit', (code, signal) => {
-      if (this.child === child) {
-        this.child = null;
-        this.options.log?.(`engine worker ${child.pid ?? '?'} exited (${signal ?? `code ${code}`})`);
-      }
+  private ensureWorker(): WorkerProcess {
+    if (this.worker && !this.worker.exited) return this.worker;
+    const worker = (this.options.spawn ?? forkWorker)();
+    this.worker = worker;
+    worker.onExit((how) => {
+      if (this.worker === worker) this.worker = null;
+      this.options.log?.(`engine worker ${worker.pid ?? '?'} exited (${how})`);
     });
-    child.on('error', (e) => this.options.log?.(`engine worker error: ${e.message}`));
-    return child;
+    return worker;
   }
 }

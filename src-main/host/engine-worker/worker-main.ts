@@ -16,9 +16,8 @@ const STAGE: Record<Progress['stage'], JobStage> = { encode: 'encoding', denoise
 const models = new Map<string, AudioLdmModel>();
 let current: { jobId: string; abort: AbortController } | null = null;
 
-function send(message: FromWorker): void {
-  process.send?.(message);
-}
+/** Where messages to the host go: Node's IPC channel, or (in Electron) the MessagePort main handed us. */
+let send: (message: FromWorker) => void = (message) => process.send?.(message);
 
 function apiError(e: unknown, cancelled: boolean): ApiError {
   const message = e instanceof Error ? e.message : String(e);
@@ -69,10 +68,38 @@ async function run(m: RunMessage): Promise<void> {
   }
 }
 
-process.on('message', (message: ToWorker) => {
+function receive(message: ToWorker): void {
   if (message.type === 'run') void run(message);
   else if (message.type === 'cancel' && current?.jobId === message.jobId) current.abort.abort();
-});
-// NOTE: the host closing the IPC channel (it exited or disposed us) ends this process, sessions and all.
-process.on('disconnect', () => process.exit(0));
-send({ type: 'ready' });
+}
+
+/** The MessagePort side of Electron's MessagePortMain that this file uses. */
+interface PortLike {
+  on(event: 'message', listener: (event: { data: unknown }) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  postMessage(message: unknown): void;
+  start(): void;
+}
+interface ParentPortLike {
+  once(event: 'message', listener: (event: { ports: PortLike[] }) => void): unknown;
+}
+
+const parentPort = Reflect.get(process, 'parentPort') as ParentPortLike | undefined;
+if (parentPort) {
+  // Electron utility process: main sends one message carrying our port to the engine host.
+  parentPort.once('message', ({ ports }) => {
+    const port = ports[0];
+    if (!port) process.exit(1);
+    send = (message) => port.postMessage(message);
+    port.on('message', ({ data }) => receive(data as ToWorker));
+    // NOTE: the host's end closing (it exited or disposed us) ends this process, sessions and all.
+    port.on('close', () => process.exit(0));
+    port.start();
+    send({ type: 'ready' });
+  });
+} else {
+  process.on('message', (message: ToWorker) => receive(message));
+  // NOTE: the host closing the IPC channel (it exited or disposed us) ends this process, sessions and all.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
+}
