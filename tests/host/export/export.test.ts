@@ -213,9 +213,6 @@ describe('errors name the bad value', () => {
     const unknown = await attempt(project(), folder, { format: 'mp3' as never });
     expect(unknown).toMatchObject({ code: 'invalid-argument' });
     expect(unknown.message).toMatch(/unknown export format "mp3"; use one of wav16, wav24, wav32f, flac16, flac24/);
-    const beyond = project();
-    beyond[0].regions[0].duration = 5;
-    expect((await attempt(beyond, folder, { format: 'wav16' })).message).toMatch(/tracks\[0\]\.regions\[0\] reaches beyond its take/);
     expect((await attempt(project(), folder, { format: 'flac16', sampleRate: 11025 })).message).toMatch(/FLAC export supports sample rates/);
     expect((await attempt(project(), folder, { format: 'wav16', loudness: { targetLufs: 5 } })).message).toMatch(/targetLufs must be a LUFS value/);
     expect((await attempt(project(), folder, { format: 'wav16', metadata: { seed: 7 as never } })).message).toMatch(/options\.metadata\.seed must be a string/);
