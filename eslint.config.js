@@ -13,14 +13,23 @@
 //   (engine, contract, packs) may not use a computed `import()`, `node:module`'s createRequire or the `process`
 //   global either.
 // - tests/ and tools/ are exempt: tests build real sessions and fixtures, tools are scripts run outside the app.
+// - The renderer (src-renderer, .svelte files included) has layers of its own: audio/ alone imports tone,
+//   waveform/ alone wavesurfer.js, model/ is pure (no svelte, no DOM, no upper renderer layer), only bridge/ reads
+//   the preload's `window.studio`, and bridge/audio/waveform/model never import state/ or components/.
 //
 // Kept fast for 2-core CI machines: typescript-eslint without type information, so no TS program is built.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
+import svelte from 'eslint-plugin-svelte';
 import tseslint from 'typescript-eslint';
+import svelteConfig from './svelte.config.js';
 
 const SOURCE = '{ts,mts,cts,js,mjs,cjs}';
+/** Renderer sources: SOURCE plus Svelte components. */
+const RENDERER_SOURCE = '{ts,mts,cts,js,mjs,cjs,svelte}';
+const SVELTE_FILES = ['**/*.svelte'];
+const SVELTE_SCRIPT_FILES = ['**/*.svelte.ts', '**/*.svelte.js'];
 const TS_FILES = ['**/*.ts', '**/*.mts', '**/*.cts'];
 const JS_FILES = ['**/*.js', '**/*.mjs', '**/*.cjs'];
 /** Folder depths below a layer root that get exact regexes; deeper files use depth-agnostic ones. */
@@ -56,9 +65,22 @@ const NODE_IO = [
 ];
 const ALL_BUILTINS = [...new Set(builtinModules.map((name) => name.split('/')[0]))];
 
+/**
+ * Specifiers that resolve into one of `layers` of src-renderer from a file `depth` folders below `src-renderer/`
+ * (`../` × depth reaches src-renderer/; `./` at depth 0); a path spelling `src-renderer/<layer>` is caught anywhere.
+ */
+function rendererLayer(depth, layers) {
+  const names = `(?:${layers.join('|')})`;
+  const climb = depth === undefined ? `^(?:\\./)?${up()}` : depth === 0 ? '^\\./' : `^(?:\\./)?${up(depth)}`;
+  return `${climb}${names}(?:/|$)|(?:^|/)src-renderer/${names}(?:/|$)`;
+}
+
 const SHELL = ['app', 'ipc', 'preload'];
 const ORT = pkg('onnxruntime-node', 'onnxruntime-common');
 const ELECTRON = pkg('electron');
+const TONE = pkg('tone');
+const WAVESURFER = pkg('wavesurfer.js');
+const SVELTE = pkg('svelte');
 
 // ─── messages: which rule of §2 is broken, and what to do instead ───────────────────────────────────────────────
 
@@ -113,6 +135,26 @@ const MSG = {
     'src-renderer/bridge (the only reader of window.studio).',
   rendererOrt:
     `${A}: the renderer never runs models; generation goes through the StudioApi to the engine host.`,
+  rendererTone:
+    `${A}: src-renderer/audio/ is the ONLY importer of tone. Use the Playback class (audio/playback.ts) or add ` +
+    'what you need to audio/.',
+  rendererWavesurfer:
+    `${A}: src-renderer/waveform/ is the ONLY importer of wavesurfer.js. Use mountWaveform (waveform/region-waveform.ts) ` +
+    'or add what you need to waveform/.',
+  rendererModelPure:
+    `${A}: src-renderer/model/ is pure TypeScript (time math, edits, history), unit-tested in Node: no svelte, tone or ` +
+    'wavesurfer.js, and no bridge/, state/, components/, audio/ or waveform/. Let state/ call the model, not the reverse.',
+  rendererUpward:
+    `${A}: arrows point down (components → state → model/bridge/audio/waveform): this layer must not import state/ ` +
+    'or components/. Pass what it needs in as arguments or callbacks.',
+  rendererStateComponents:
+    `${A}: state/ sits below components/ and never imports them; let the component read the state instead.`,
+  rendererStudioGlobal:
+    `${A}: only src-renderer/bridge/ reads the preload's window.studio. Use connectStudio() and its Studio ` +
+    '(api, on, assetUrl, shell) from bridge/connect.ts.',
+  rendererModelDom:
+    `${A}: src-renderer/model/ is pure and runs in Node tests: no DOM, network or storage globals. Take the value ` +
+    'as an argument; state/ or bridge/ does the I/O.',
 };
 
 // ─── the zones ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -193,16 +235,95 @@ const ZONES = [
     ],
   },
   {
-    // The renderer reaches src-main only by spelling `src-main/`, so depth does not matter here.
+    // The renderer reaches src-main only by spelling `src-main/`, so depth does not matter for that rule. This zone
+    // covers every renderer file (components/ and the root files included); the layer zones below override it.
     name: 'renderer',
     root: 'src-renderer',
     rendererGlobals: true,
-    patterns: () => [
-      { regex: '(?:^|/)src-main/(?!contract/)', message: MSG.rendererSrcMain },
-      { regex: `${builtin(ALL_BUILTINS)}|^node:|${ELECTRON}`, message: MSG.rendererPlatform },
-      { regex: ORT, message: MSG.ortOutsideRuntime },
+    patterns: () => [...rendererBase(), ...rendererPackages({ tone: false, wavesurfer: false })],
+  },
+  {
+    name: 'renderer/bridge',
+    root: 'src-renderer',
+    sub: 'bridge',
+    rendererGlobals: true,
+    studioAllowed: true,
+    patterns: (d) => [
+      ...rendererBase(),
+      ...rendererPackages({ tone: false, wavesurfer: false }),
+      { regex: rendererLayer(d, ['state', 'components']), message: MSG.rendererUpward },
     ],
   },
+  {
+    name: 'renderer/audio',
+    root: 'src-renderer',
+    sub: 'audio',
+    rendererGlobals: true,
+    patterns: (d) => [
+      ...rendererBase(),
+      ...rendererPackages({ tone: true, wavesurfer: false }),
+      { regex: rendererLayer(d, ['state', 'components']), message: MSG.rendererUpward },
+    ],
+  },
+  {
+    name: 'renderer/waveform',
+    root: 'src-renderer',
+    sub: 'waveform',
+    rendererGlobals: true,
+    patterns: (d) => [
+      ...rendererBase(),
+      ...rendererPackages({ tone: false, wavesurfer: true }),
+      { regex: rendererLayer(d, ['state', 'components']), message: MSG.rendererUpward },
+    ],
+  },
+  {
+    name: 'renderer/model',
+    root: 'src-renderer',
+    sub: 'model',
+    pure: true,
+    rendererGlobals: true,
+    domFree: true,
+    patterns: (d) => [
+      ...rendererBase(),
+      { regex: `${TONE}|${WAVESURFER}|${SVELTE}`, message: MSG.rendererModelPure },
+      { regex: rendererLayer(d, ['bridge', 'state', 'components', 'audio', 'waveform']), message: MSG.rendererModelPure },
+    ],
+  },
+  {
+    name: 'renderer/state',
+    root: 'src-renderer',
+    sub: 'state',
+    rendererGlobals: true,
+    patterns: (d) => [
+      ...rendererBase(),
+      ...rendererPackages({ tone: false, wavesurfer: false }),
+      { regex: rendererLayer(d, ['components']), message: MSG.rendererStateComponents },
+    ],
+  },
+];
+
+/** What every renderer file is held to: only src-main/contract of src-main, no Node, no electron, no ORT. */
+function rendererBase() {
+  return [
+    { regex: '(?:^|/)src-main/(?!contract/)', message: MSG.rendererSrcMain },
+    { regex: `${builtin(ALL_BUILTINS)}|^node:|${ELECTRON}`, message: MSG.rendererPlatform },
+    { regex: ORT, message: MSG.ortOutsideRuntime },
+  ];
+}
+
+/** The bans on tone and wavesurfer.js, except where a layer owns the package. */
+function rendererPackages({ tone, wavesurfer }) {
+  return [
+    ...(tone ? [] : [{ regex: TONE, message: MSG.rendererTone }]),
+    ...(wavesurfer ? [] : [{ regex: WAVESURFER, message: MSG.rendererWavesurfer }]),
+  ];
+}
+
+/** Globals a pure renderer layer may not touch (DOM, network, storage, audio). */
+const DOM_GLOBALS = [
+  'window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'indexedDB', 'fetch',
+  'XMLHttpRequest', 'WebSocket', 'EventSource', 'AudioContext', 'OfflineAudioContext', 'requestAnimationFrame',
+  'cancelAnimationFrame',
 ];
 
 /** The `process` global and its spellings: the pure layers and the renderer get platform facts injected. */
@@ -221,6 +342,32 @@ const processBans = (where) => ({
     { object: 'globalThis', property: 'process', message: `${A}: ${where} never reads the \`process\` global.` },
   ],
 });
+
+/**
+ * The global bans of a zone: `process` in the pure layers and the renderer; `window.studio` (and its spellings)
+ * everywhere in the renderer but bridge/; DOM globals in renderer/model. One rule entry per rule, because a later
+ * config object replaces a rule's options rather than adding to them.
+ */
+function globalBans(zone) {
+  const globals = [];
+  const properties = [];
+  if (zone.pure || zone.rendererGlobals) {
+    const bans = processBans(`${zone.name}/`);
+    globals.push(...bans['no-restricted-globals'].slice(1));
+    properties.push(...bans['no-restricted-properties'].slice(1));
+  }
+  if (zone.rendererGlobals && !zone.studioAllowed) {
+    globals.push({ name: 'studio', message: MSG.rendererStudioGlobal });
+    for (const object of ['window', 'globalThis', 'self']) {
+      properties.push({ object, property: 'studio', message: MSG.rendererStudioGlobal });
+    }
+  }
+  if (zone.domFree) globals.push(...DOM_GLOBALS.map((name) => ({ name, message: MSG.rendererModelDom })));
+  return {
+    ...(globals.length > 0 ? { 'no-restricted-globals': ['error', ...globals] } : {}),
+    ...(properties.length > 0 ? { 'no-restricted-properties': ['error', ...properties] } : {}),
+  };
+}
 
 /** `import('x')` is held to the same patterns as static imports; pure layers may not compute specifiers. */
 function dynamicImportBans(zone, patterns) {
@@ -252,7 +399,8 @@ function zoneConfigs(zone) {
   for (let depth = firstDepth; depth <= MAX_DEPTH + 1; depth++) {
     const deeper = depth > MAX_DEPTH;
     const below = '*/'.repeat(depth - firstDepth);
-    const files = deeper ? [`${base}/${below}**/*.${SOURCE}`] : [`${base}/${below}*.${SOURCE}`];
+    const ext = zone.rendererGlobals ? RENDERER_SOURCE : SOURCE;
+    const files = deeper ? [`${base}/${below}**/*.${ext}`] : [`${base}/${below}*.${ext}`];
     const patterns = zone.patterns(deeper ? undefined : depth);
     configs.push({
       name: `tessera/layers/${zone.name}${deeper ? '/deeper' : `/depth-${depth}`}`,
@@ -260,7 +408,7 @@ function zoneConfigs(zone) {
       rules: {
         'no-restricted-imports': ['error', { patterns }],
         'no-restricted-syntax': dynamicImportBans(zone, patterns),
-        ...(zone.pure || zone.rendererGlobals ? processBans(`${zone.name}/`) : {}),
+        ...globalBans(zone),
       },
     });
   }
@@ -309,6 +457,51 @@ export default defineConfig([
     name: 'tessera/layers/everywhere',
     files: [`**/*.${SOURCE}`],
     ignores: ['tests/**', 'tools/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: ORT, message: MSG.ortOutsideRuntime }] }],
+    },
+  },
+  // Svelte: the plugin's recommended rules, limited to Svelte files (its rule set has no `files` of its own), with
+  // typescript-eslint parsing `<script lang="ts">` and `*.svelte.ts`. No type information, like the TS config.
+  ...svelte.configs.recommended.map((config) =>
+    config.rules && !config.files ? { ...config, files: [...SVELTE_FILES, ...SVELTE_SCRIPT_FILES] } : config,
+  ),
+  {
+    name: 'tessera/svelte',
+    files: [...SVELTE_FILES, ...SVELTE_SCRIPT_FILES],
+    languageOptions: {
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteConfig },
+    },
+    rules: {
+      // SvelteKit-only rule ($app/paths resolve()); this app is plain Svelte with relative URLs.
+      'svelte/no-navigation-without-resolve': 'off',
+      // State replaces collections wholesale ($state.raw, ARCHITECTURE.md §2 state/), and local Sets/Maps in
+      // functions are not state at all; SvelteMap/SvelteSet everywhere would make big data deeply reactive.
+      'svelte/prefer-svelte-reactivity': 'off',
+    },
+  },
+  {
+    // Components get the same rules as TypeScript files. typescript-eslint's configs cannot be extended here (they
+    // would replace the Svelte parser), so their rules are copied; TypeScript and svelte-check catch undefined names.
+    name: 'tessera/svelte-components',
+    files: SVELTE_FILES,
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      ...js.configs.recommended.rules,
+      ...Object.assign({}, ...tseslint.configs.recommended.map((config) => config.rules ?? {})),
+      'no-undef': 'off',
+      // `let { … } = $props()` is the Svelte idiom (and $bindable needs it): the plugin's prefer-const knows runes.
+      'prefer-const': 'off',
+      'svelte/prefer-const': ['error', { destructuring: 'all', excludedRunes: ['$props', '$derived'] }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', unusedVars],
+    },
+  },
+  {
+    // Everything outside engine/runtime: no onnxruntime (Svelte files too; the renderer zones below refine this).
+    name: 'tessera/layers/everywhere-svelte',
+    files: SVELTE_FILES,
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: ORT, message: MSG.ortOutsideRuntime }] }],
     },

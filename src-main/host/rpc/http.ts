@@ -43,7 +43,8 @@ function pageCsp(port: number): string {
     "script-src 'self'",
     // Svelte and wavesurfer set element styles at run time.
     "style-src 'self' 'unsafe-inline'",
-    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port} ws://[::1]:${port}`,
+    // NOTE: CSP host sources cannot be IPv6 literals (Chromium rejects `ws://[::1]:…`); browser mode binds 127.0.0.1.
+    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
     "media-src 'self' blob:",
     "img-src 'self' data: blob:",
     "worker-src 'self' blob:",
