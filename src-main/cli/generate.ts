@@ -9,7 +9,7 @@ import { TILING_METHODS } from '../engine/longform/windows.ts';
 import { parseGenerationRequest, type GenerationRequestFile } from '../contract/generation.ts';
 import { DEVICES } from '../engine/runtime/session.ts';
 import { generateToFile, OUTPUT_FORMATS } from '../host/generate.ts';
-import { DEFAULT_MODEL } from '../host/packs/builtin.ts';
+import { BUILTIN_PACKS, DEFAULT_MODEL } from '../host/packs/builtin.ts';
 import { SEED_LIMIT } from '../engine/tensor/rng.ts';
 import { CliError, joinNegativeValues, parseChoice, parseNumber, withSigintAbort } from './args.ts';
 
@@ -24,11 +24,14 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
   --request FILE.json      a request file (duration, prompt or regions, settings); flags override its fields
   --duration SECONDS       length in seconds, > 0 (default with regions: the last region's end)
   --out FILE.wav           output WAV file; written atomically, nothing is left there on failure (required)
-  --model ID|DIR           built-in model (sketch, shape-s) or a model pack folder (default: ${DEFAULT_MODEL})
+  --model ID|DIR           built-in model (${Object.keys(BUILTIN_PACKS).join(', ')}) or a model pack folder
+                           (default: ${DEFAULT_MODEL})
   --seed N                 integer 0..${SEED_LIMIT - 1}; same seed, same settings → identical file (default: random)
-  --steps N                denoising steps 1..${MAX_STEPS} (default: the model's, sketch: 10)
-  --guidance G             classifier-free guidance ≥ 0; ≤ 1 disables it (default: the model's, sketch: 2.5)
-  --sampler NAME           ${SAMPLERS.join(' | ')} (default: the model's, sketch: ddim)
+  --steps N                denoising steps 1..${MAX_STEPS} (default: the model's; sketch 10, stable-audio-3 8)
+  --guidance G             classifier-free guidance ≥ 0; ≤ 1 disables it (default: the model's; sketch 2.5,
+                           stable-audio-3 1 = off)
+  --sampler NAME           ${SAMPLERS.join(' | ')} (default: the model's; audioldm models take ddim or dpmpp-2m,
+                           stable-audio-3 models pingpong)
   --eta E                  DDIM η ≥ 0; 0 is deterministic given the seed's noise (default: 0)
   --method NAME            tiling beyond the model's window: ${TILING_METHODS.join(' | ')} (default: auto)
   --transition SECONDS     crossfade between regions, centred on each boundary (default: ${DEFAULT_TRANSITION})

@@ -1,9 +1,10 @@
 /**
- * `tessera` command line: `generate`, `bench`, `packs`. Usage errors exit 2, runtime failures 1, Ctrl-C 130.
+ * `tessera` command line: `generate`, `bench`, `packs`, `models`. Usage errors exit 2, runtime failures 1, Ctrl-C 130.
  */
 import { runBench } from './bench.ts';
 import { runBenchLongform } from './bench-longform.ts';
 import { runGenerate } from './generate.ts';
+import { runModels } from './models.ts';
 import { runPacks } from './packs.ts';
 import { runRender } from './render.ts';
 import { runWeb } from './web.ts';
@@ -16,6 +17,7 @@ commands:
   bench      measure engine stages on the built-in packs (npm run bench:engine)
   bench-longform  long-form cost, scaling and seams (npm run bench:longform)
   packs      write a built-in model pack to a folder (npm run build:packs -- --help)
+  models     list, install (download with resume and sha256), import and remove model packs (npm run models -- --help)
   render     generate a project's missing takes and export mixdown and stems (npm run render -- --help)
   web        browser mode: serve the StudioApi over a loopback WebSocket with a per-run token (npm run web)
 `;
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return runBenchLongform(rest);
     case 'packs':
       return runPacks(rest);
+    case 'models':
+      return runModels(rest);
     case 'render':
       return runRender(rest);
     case 'web':

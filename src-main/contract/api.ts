@@ -132,6 +132,14 @@ const EnqueueExportInput = v.strictObject({
   /** Write one stem per track with `stem` on (default true). */
   stems: v.optional(v.boolean()),
 });
+const ModelIdInput = v.strictObject({ id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be a model id (lowercase letters, digits, ".", "_", "-")')) });
+const InstallModelInput = v.strictObject({
+  id: ModelIdInput.entries.id,
+  /** The user accepted the model's licence (shown from `listCatalog`); installs are refused without it. */
+  acceptLicence: v.literal(true, 'the licence must be accepted first (acceptLicence: true)'),
+});
+const ImportModelInput = v.strictObject({ dir: dirSchema, replace: v.optional(v.boolean()) });
+
 /** A path under an open project that the renderer may fetch (`takes/…` or `peaks/…`). */
 const ResolveAssetInput = v.strictObject({
   projectId: handleSchema,
@@ -155,6 +163,12 @@ export type ResolveRecoveryRequest = v.InferOutput<typeof ResolveRecoveryInput>;
 export type EnqueueExportRequest = v.InferOutput<typeof EnqueueExportInput>;
 /** Input of `resolveAsset`. */
 export type ResolveAssetRequest = v.InferOutput<typeof ResolveAssetInput>;
+/** Input naming one model. */
+export type ModelIdRequest = v.InferOutput<typeof ModelIdInput>;
+/** Input of `installModel`. */
+export type InstallModelRequest = v.InferOutput<typeof InstallModelInput>;
+/** Input of `importModel`: a pack folder to copy into the models folder. */
+export type ImportModelRequest = v.InferOutput<typeof ImportModelInput>;
 /** Input naming one open project. */
 export type ProjectIdRequest = v.InferOutput<typeof ProjectIdInput>;
 /** Input of `enqueueGeneration`. */
@@ -250,6 +264,38 @@ export interface ModelInfo {
   devices: ExecutionProvider[];
 }
 
+/** Where a model of the catalog stands on this machine. */
+export type CatalogStatus = 'builtin' | 'installed' | 'damaged' | 'partial' | 'available' | 'export';
+
+/** One row of the model manager: built-in, installed, imported or known to the catalog. */
+export interface CatalogModelInfo {
+  id: string;
+  name: string;
+  family: string;
+  status: CatalogStatus;
+  /** Download or pack size; null when the catalog does not know it yet. */
+  sizeBytes: number | null;
+  sizeIsEstimate: boolean;
+  /** Bytes on disk now (installed folder or partial download). */
+  diskBytes: number;
+  licence: { name: string; url?: string; text?: string; commercialUse?: string };
+  origin: 'builtin' | 'catalog' | 'import';
+  version?: string;
+  /** Why it is damaged, or how to get an export-only model. */
+  problem?: string;
+  /** An install of it is running. */
+  installing: boolean;
+}
+
+/** Disk use of the models folder. */
+export interface ModelsDiskInfo {
+  dir: string;
+  installedBytes: number;
+  partialBytes: number;
+  /** Free space on the models folder's disk; null when unknown. */
+  freeBytes: number | null;
+}
+
 /** One ONNX Runtime execution provider as probed on this machine. */
 export interface ProviderInfo {
   id: ExecutionProvider;
@@ -327,7 +373,18 @@ export interface StudioApi {
   /** Checks that `path` names a take or peaks file of the open project and returns it (peaks built on demand). */
   resolveAsset(input: ResolveAssetRequest): Promise<ApiResult<ResolvedAsset>>;
   // models
+  /** Installed packs that can generate (built-in, downloaded, imported). */
   listModels(input: NoInput): Promise<ApiResult<ModelInfo[]>>;
+  /** The model manager's view: every catalog entry and installed pack with its status, licence and size. */
+  listCatalog(input: NoInput): Promise<ApiResult<{ models: CatalogModelInfo[]; disk: ModelsDiskInfo }>>;
+  /** Starts downloading a catalog model (progress: `modelProgress`, then `modelInstalled` or `modelFailed`). */
+  installModel(input: InstallModelRequest): Promise<ApiResult<null>>;
+  /** Stops a running install; what was downloaded stays for a later resume. */
+  cancelModelInstall(input: ModelIdRequest): Promise<ApiResult<null>>;
+  /** Copies and verifies a pack folder (e.g. an exported AudioLDM) into the models folder. */
+  importModel(input: ImportModelRequest): Promise<ApiResult<ModelInfo>>;
+  /** Deletes an installed or partial model. */
+  removeModel(input: ModelIdRequest): Promise<ApiResult<{ freedBytes: number }>>;
   // settings
   getSettings(input: NoInput): Promise<ApiResult<StudioSettings>>;
   /** Applies the given fields; returns the full settings after the change. */
@@ -363,6 +420,11 @@ export const API_INPUT_SCHEMAS: { readonly [K in StudioMethod]: v.GenericSchema<
   listJobs: ListJobsInput,
   resolveAsset: ResolveAssetInput,
   listModels: noInput,
+  listCatalog: noInput,
+  installModel: InstallModelInput,
+  cancelModelInstall: ModelIdInput,
+  importModel: ImportModelInput,
+  removeModel: ModelIdInput,
   getSettings: noInput,
   setSettings: SetSettingsInput,
   getSystemInfo: noInput,
@@ -417,6 +479,22 @@ export interface StudioEvents {
   projectChanged: { projectId: string };
   /** The engine process was restarted (crash or hard cancel). */
   engineRestarted: { reason: string };
+  /** A model download advanced (bytes, speed, ETA). */
+  modelProgress: {
+    id: string;
+    phase: 'download' | 'verify' | 'install';
+    file: string;
+    bytesDone: number;
+    bytesTotal: number | null;
+    bytesPerSecond: number;
+    etaSeconds: number | null;
+  };
+  /** A model finished installing (and is now in `listModels`). */
+  modelInstalled: { id: string };
+  /** A model install failed or was cancelled (`cancelled`); partial files stay for a resume. */
+  modelFailed: { id: string; error: ApiError };
+  /** A model was removed. */
+  modelRemoved: { id: string };
 }
 
 /** The name of an event. */
@@ -430,6 +508,10 @@ const EVENT_NAME_SET: { readonly [K in StudioEventName]: true } = {
   takesAdded: true,
   projectChanged: true,
   engineRestarted: true,
+  modelProgress: true,
+  modelInstalled: true,
+  modelFailed: true,
+  modelRemoved: true,
 };
 
 /** Every event name; a new event missing here fails to compile. */

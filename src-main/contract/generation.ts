@@ -27,7 +27,7 @@ export const GenerationRequestSchema = v.strictObject({
   seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 32 - 1))),
   steps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
   guidance: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
-  sampler: v.optional(v.picklist(['ddim', 'dpmpp-2m'])),
+  sampler: v.optional(v.picklist(['ddim', 'dpmpp-2m', 'pingpong'])),
   eta: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
   method: v.optional(v.picklist(['multidiffusion', 'spotdiffusion', 'auto'])),
   vaeDecode: v.optional(v.picklist(['window', 'shared'])),

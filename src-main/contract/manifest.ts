@@ -20,7 +20,7 @@ const fileName = v.pipe(
 /** One graph input or output: name, element type and dims (numbers fixed, strings symbolic). */
 export const TensorSpecSchema = v.strictObject({
   name: v.pipe(v.string(), v.minLength(1)),
-  type: v.picklist(['float32', 'int64', 'int32']),
+  type: v.picklist(['float32', 'int64', 'int32', 'bool']),
   dims: v.array(v.union([positiveInt, v.pipe(v.string(), v.minLength(1))])),
 });
 
@@ -112,9 +112,98 @@ export type ComponentSpec = v.InferOutput<typeof ComponentSchema>;
 /** Names of the graphs an audioldm pack holds. */
 export type AudioLdmComponentName = keyof AudioLdmManifest['components'];
 
-/** Any manifest Tessera can load (more families join this union). */
-export const ManifestSchema = AudioLdmManifestSchema;
-export type Manifest = AudioLdmManifest;
+/**
+ * Rectified-flow noise levels on a LogSNR line (research/stableaudio.md §1 `sample_rf`, §3):
+ * λ_i = linspace(logSnrStart, logSnrEnd, N+1), t_i = sigmoid(−λ_i), t_0 pinned to sigmaMax and t_N to 0.
+ */
+export const LogSnrScheduleSchema = v.strictObject({
+  schedule: v.literal('logsnr-linear'),
+  /** λ at the first step (SA3: −6.2, the LogSNRShift anchor; SAO-small: −6). */
+  logSnrStart: v.pipe(v.number(), v.finite()),
+  /** λ at the last step (SA3 and SAO-small: 2). */
+  logSnrEnd: v.pipe(v.number(), v.finite()),
+  /** Noise level of the first step and scale of the initial noise (1 for text-to-audio). */
+  sigmaMax: v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(1)),
+});
+
+/**
+ * The manifest of a `stable-audio-3`-family pack (research/stableaudio.md §3–§5): T5Gemma text encoder, number
+ * conditioner, DiT over latents [1, 256, T] and a decoder to stereo audio [1, 2, samplesPerFrame·T].
+ */
+export const StableAudio3ManifestSchema = v.strictObject({
+  schemaVersion: v.literal(MANIFEST_SCHEMA_VERSION),
+  id: AudioLdmManifestSchema.entries.id,
+  name: v.pipe(v.string(), v.minLength(1)),
+  version: v.pipe(v.string(), v.minLength(1)),
+  family: v.literal('stable-audio-3'),
+  description: v.string(),
+  /** True for packs whose weights are not trained (the built-in stand-in). */
+  demo: v.boolean(),
+  licence: AudioLdmManifestSchema.entries.licence,
+  audio: v.strictObject({ sampleRate: positiveInt, channels: positiveInt }),
+  latent: v.pipe(
+    v.strictObject({
+      /** Latent channels (SAME autoencoder: 256). */
+      channels: positiveInt,
+      /** Audio samples per latent frame (SAME: 4096). */
+      samplesPerFrame: positiveInt,
+      /** sampleRate / samplesPerFrame (44100 / 4096 = 10.7666015625, exact in binary). */
+      framesPerSecond: finitePositive,
+      /** The latent length must be a multiple of this (SAME-S: 2). */
+      timeMultiple: positiveInt,
+      /** Seconds generated past the request and trimmed (the reference pipeline's duration padding: 6). */
+      headroomSeconds: v.pipe(v.number(), v.finite(), v.minValue(0)),
+      /** Frames of one DiT window when tiling long pieces. */
+      nativeWindowFrames: positiveInt,
+    }),
+    v.check((l) => l.nativeWindowFrames % l.timeMultiple === 0, 'nativeWindowFrames must be a multiple of timeMultiple'),
+  ),
+  text: v.strictObject({
+    /** Width of the text encoder's hidden states and of every cross-attention token (T5Gemma-b: 768). */
+    hiddenSize: positiveInt,
+    /** Largest `seconds_total` the number conditioner was trained on (inputs are clamped to it). */
+    maxSeconds: finitePositive,
+  }),
+  scheduler: LogSnrScheduleSchema,
+  defaults: v.strictObject({
+    steps: v.pipe(positiveInt, v.maxValue(1000)),
+    /** ≤ 1: classifier-free guidance off (the post-trained SA3 models sample without it). */
+    guidance: v.pipe(v.number(), v.finite(), v.minValue(0)),
+    sampler: v.literal('pingpong'),
+  }),
+  tokenizer: v.strictObject({
+    file: fileName,
+    sha256,
+    /** Token ids are truncated or right-padded with `padId` to exactly this length (T5Gemma: 256, pad 0). */
+    maxLength: positiveInt,
+    padId: nonNegativeInt,
+    /** Whether to apply tokenizer.json's post-processor (BOS/EOS); the SA3 ports add no special tokens. */
+    addSpecialTokens: v.boolean(),
+    unkId: v.optional(nonNegativeInt),
+  }),
+  components: v.strictObject({
+    textEncoder: ComponentSchema,
+    /** Absent when the DiT bakes the duration embedding in (the official ONNX export, research §4.5). */
+    numberConditioner: v.optional(ComponentSchema),
+    dit: ComponentSchema,
+    decoder: ComponentSchema,
+  }),
+  /** Chunked decoding: latent frames per chunk core and of context per side (receptive field). */
+  decode: v.strictObject({ chunkLatentFrames: positiveInt, haloLatentFrames: nonNegativeInt }),
+});
+
+/** A validated stable-audio-3-family manifest. */
+export type StableAudio3Manifest = v.InferOutput<typeof StableAudio3ManifestSchema>;
+/** Names of the graphs a stable-audio-3 pack holds. */
+export type StableAudio3ComponentName = keyof StableAudio3Manifest['components'];
+/** A LogSNR rectified-flow schedule from a manifest. */
+export type LogSnrScheduleConfig = v.InferOutput<typeof LogSnrScheduleSchema>;
+
+/** Any manifest Tessera can load, discriminated by `family`. */
+export const ManifestSchema = v.variant('family', [AudioLdmManifestSchema, StableAudio3ManifestSchema]);
+export type Manifest = v.InferOutput<typeof ManifestSchema>;
+/** Model families Tessera can load. */
+export type ModelFamily = Manifest['family'];
 
 /** Validates unknown JSON as a manifest; the error lists every problem with its dotted path. */
 export function parseManifest(json: unknown, where: string): Manifest {

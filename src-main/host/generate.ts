@@ -7,12 +7,12 @@ import { access, stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { InvalidRequestError } from '../engine/errors.ts';
-import type { AudioLdmModel } from '../engine/families/audioldm.ts';
+import type { LatentDiffusionModel } from '../engine/families/model.ts';
 import { checkRequest, textToAudio, type Progress, type Region, type TextToAudioRequest, type TextToAudioResult, type TilingOptions, type VaeDecodeMode } from '../engine/pipelines/text-to-audio.ts';
 import type { TilingMethod } from '../engine/longform/windows.ts';
 import type { DevicePreference } from '../engine/runtime/session.ts';
 import { resolvePack } from './packs/builtin.ts';
-import { openAudioLdmModel } from './packs/load.ts';
+import { openModel } from './packs/load.ts';
 import { encodeWav, type WavFormat } from './wav.ts';
 
 /** Output sample formats for takes. */
@@ -56,8 +56,11 @@ export interface GenerateSummary {
   method: TilingMethod;
   seed: number;
   seconds: number;
+  /** Samples per channel. */
   samples: number;
   sampleRate: number;
+  /** Audio channels of the file (1 mono, 2 stereo). */
+  channels: number;
   steps: number;
   guidance: number;
   sampler: string;
@@ -108,14 +111,13 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
     steps: o.steps ?? d.steps,
     guidance: o.guidance ?? d.guidance,
     sampler: o.sampler ?? d.sampler,
-    eta: o.eta ?? d.eta,
+    eta: o.eta ?? ('eta' in d ? d.eta : 0),
   };
   // Reject bad requests before loading any session.
   checkRequest(pack.manifest, request, o.maxSeconds);
-  const model: AudioLdmModel = await openAudioLdmModel(pack, { device: o.device, sharedStatsDecoder: request.vaeDecode === 'shared' });
+  const model: LatentDiffusionModel = await openModel(pack, { device: o.device, sharedStatsDecoder: request.vaeDecode === 'shared' });
   try {
-    const provider = model.sessions.unet.provider;
-    const fallbackReason = model.sessions.unet.fallbackReason;
+    const { provider, fallbackReason } = model.device;
     o.onModelReady?.({ id: pack.manifest.id, version: pack.manifest.version, provider, fallbackReason });
     const load = (performance.now() - t0) / 1000;
     const result: TextToAudioResult = await textToAudio(model, request, { onProgress: o.onProgress, signal: o.signal, maxSeconds: o.maxSeconds });
@@ -128,7 +130,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       device: provider,
     };
     const title = request.regions ? request.regions.map((r) => r.prompt).join(' → ') : (request.prompt ?? '');
-    const bytes = encodeWav([result.audio], result.sampleRate, o.format, {
+    const bytes = encodeWav(result.channels, result.sampleRate, o.format, {
       INAM: title.slice(0, 200),
       ICMT: JSON.stringify(parameters),
       ISFT: 'Tessera',
@@ -144,6 +146,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       seconds: request.seconds,
       samples: result.audio.length,
       sampleRate: result.sampleRate,
+      channels: result.channels.length,
       steps: request.steps,
       guidance: request.guidance,
       sampler: request.sampler,

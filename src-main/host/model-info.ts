@@ -2,7 +2,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionProvider, ModelInfo, ProviderInfo } from '../contract/api.ts';
-import { BUILTIN_PACKS, ensureBuiltinPack } from './packs/builtin.ts';
+import { listInstalled } from './models/store.ts';
+import { BUILTIN_PACKS, ensureBuiltinPack, findInstalledPack } from './packs/builtin.ts';
 import type { VerifiedPack } from './packs/load.ts';
 import { probeProviders } from './runtime-probe.ts';
 
@@ -45,9 +46,18 @@ export async function modelInfo(pack: VerifiedPack, builtin: boolean, devices: E
   };
 }
 
-/** The installed packs (today: the built-in ones, built on first use). */
-export async function listInstalledModels(cacheDir?: string): Promise<ModelInfo[]> {
+/** The packs that can generate: built-in ones (built on first use), then installed ones that verify. */
+export async function listInstalledModels(cacheDir?: string, modelsDir?: string): Promise<ModelInfo[]> {
   const devices = providerInfo().filter((p) => p.available).map((p) => p.id);
-  const packs = await Promise.all(Object.keys(BUILTIN_PACKS).map((id) => ensureBuiltinPack(id, cacheDir)));
-  return Promise.all(packs.map((p) => modelInfo(p, true, devices)));
+  const builtins = await Promise.all(Object.keys(BUILTIN_PACKS).map((id) => ensureBuiltinPack(id, cacheDir)));
+  const infos = await Promise.all(builtins.map((p) => modelInfo(p, true, devices)));
+  if (modelsDir !== undefined) {
+    for (const installed of await listInstalled(modelsDir)) {
+      if (installed.problem || installed.id in BUILTIN_PACKS) continue;
+      // A pack that no longer verifies (edited, truncated) is left out here; the model manager shows it as damaged.
+      const pack = await findInstalledPack(installed.id, modelsDir).catch(() => undefined);
+      if (pack) infos.push(await modelInfo(pack, false, devices));
+    }
+  }
+  return infos;
 }

@@ -11,13 +11,13 @@ import { randomInt } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProjectDocument, Region, TakeRef, Track } from '../contract/project.ts';
-import type { AudioLdmModel } from '../engine/families/audioldm.ts';
+import type { LatentDiffusionModel } from '../engine/families/model.ts';
 import { textToAudio, type Progress, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
 import type { DevicePreference } from '../engine/runtime/session.ts';
 import { exportProject } from './export/export.ts';
 import type { ExportFormat, ExportResult, ExportTrack, LoudnessTarget } from './export/types.ts';
-import { resolvePack } from './packs/builtin.ts';
-import { openAudioLdmModel } from './packs/load.ts';
+import { defaultCacheDir, resolvePack } from './packs/builtin.ts';
+import { openModel } from './packs/load.ts';
 import { randomId } from './projects/ids.ts';
 import { projectPaths } from './projects/layout.ts';
 import { closeProject, openProject, pathsOf, saveProject } from './projects/project-store.ts';
@@ -70,7 +70,7 @@ export function piecesOf(doc: ProjectDocument, track: Track): Piece[] {
 export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
   const opened = await openProject(o.projectDir);
   const { handle } = opened;
-  const models = new Map<string, AudioLdmModel>();
+  const models = new Map<string, LatentDiffusionModel>();
   try {
     let doc = opened.document;
     const paths = pathsOf(handle);
@@ -120,15 +120,16 @@ export interface GeneratedPiece {
 
 /**
  * Generates one piece as a continuous take and gives every region of it a new take with its own slice (written
- * once under takes/, with its peaks under peaks/), made active. Returns the updated document; the caller saves it.
- * `onAudio` sees finished audio while it is vocoded (piece-relative first sample).
+ * once under takes/, with its peaks under peaks/), made active; takes have the model's channels (stereo for
+ * stable-audio-3). Returns the updated document; the caller saves it. `onAudio` sees finished audio while it is
+ * decoded (piece-relative first sample, one view per channel).
  */
 export async function generatePiece(
   doc: ProjectDocument,
   piece: Piece,
-  model: AudioLdmModel,
+  model: LatentDiffusionModel,
   projectDir: string,
-  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void; onAudio?: (start: number, samples: Float32Array) => void } = {},
+  options: { signal?: AbortSignal; onProgress?: (p: Progress) => void; onAudio?: (start: number, channels: Float32Array[]) => void } = {},
 ): Promise<GeneratedPiece> {
   const first = piece.regions[0];
   const origin = first.start;
@@ -153,10 +154,10 @@ export async function generatePiece(
     const from = Math.round((r.start - origin) * result.sampleRate);
     const to = Math.round((r.end - origin) * result.sampleRate);
     const id = randomId('take') as TakeRef['id'];
-    const slice = result.audio.slice(from, to);
-    const bytes = encodeWav([slice], result.sampleRate, 'float32', { INAM: r.prompt.slice(0, 200), ICMT: JSON.stringify(parameters) });
+    const slice = result.channels.map((channel) => channel.slice(from, to));
+    const bytes = encodeWav(slice, result.sampleRate, 'float32', { INAM: r.prompt.slice(0, 200), ICMT: JSON.stringify(parameters) });
     const file = await writeTakeFile(paths, `${r.id}-${id}.wav`, bytes);
-    await writeTakePeaks(paths, id, [slice]);
+    await writeTakePeaks(paths, id, slice);
     const take: TakeRef = { id, file, createdAt, seed, parameters: JSON.parse(JSON.stringify(parameters)) as TakeRef['parameters'], seconds: (to - from) / result.sampleRate, sampleRate: result.sampleRate };
     takes.push({ regionId: r.id, take });
     next = { ...next, regions: { ...next.regions, [r.id]: { ...next.regions[r.id], takes: [...next.regions[r.id].takes, take], activeTakeId: id } } };
@@ -167,12 +168,13 @@ export async function generatePiece(
 /** Opens model `id` once per cache (a built-in id or a pack folder). */
 export async function modelFor(
   id: string,
-  cache: Map<string, AudioLdmModel>,
-  o: { device: DevicePreference; cacheDir?: string; intraOpThreads?: number },
-): Promise<AudioLdmModel> {
+  cache: Map<string, LatentDiffusionModel>,
+  o: { device: DevicePreference; cacheDir?: string; modelsDir?: string; intraOpThreads?: number },
+): Promise<LatentDiffusionModel> {
   const open = cache.get(id);
   if (open) return open;
-  const model = await openAudioLdmModel(await resolvePack(id, o.cacheDir), { device: o.device, ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }) });
+  const pack = o.modelsDir === undefined ? await resolvePack(id, o.cacheDir) : await resolvePack(id, o.cacheDir ?? defaultCacheDir(), o.modelsDir);
+  const model = await openModel(pack, { device: o.device, ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }) });
   cache.set(id, model);
   return model;
 }

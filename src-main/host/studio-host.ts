@@ -14,6 +14,7 @@ import { EngineRunError, EngineWorker, type SpawnWorker } from './engine-worker/
 import { exportProject } from './export/export.ts';
 import { JobQueue } from './jobs.ts';
 import { listInstalledModels, providerInfo } from './model-info.ts';
+import { ModelManager, type ModelManagerOptions } from './models/manager.ts';
 import { PROJECT_FILE } from './projects/layout.ts';
 import {
   acceptRecovery,
@@ -37,6 +38,8 @@ export interface StudioHostOptions {
   cacheDir?: string;
   /** Where new projects go by default (default `~/Tessera Projects`). */
   projectsDir?: string;
+  /** The model manager's folder, hub and catalog (defaults: TESSERA_MODELS_DIR, TESSERA_HUB_URL, the bundled catalog). */
+  models?: Omit<ModelManagerOptions, 'cacheDir'>;
   /** Receives every event for every connected client. */
   emit: <K extends StudioEventName>(name: K, payload: StudioEvents[K]) => void;
   log?: (line: string) => void;
@@ -98,6 +101,13 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
   const projects = new Map<string, OpenEntry>();
   const queue = new JobQueue(options.emit);
   const engine = new EngineWorker({ log, ...(options.spawnWorker ? { spawn: options.spawnWorker } : {}) });
+  const manager = new ModelManager({ ...options.models, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+  const offManager = [
+    manager.on('progress', (p) => options.emit('modelProgress', { id: p.id, phase: p.phase, file: p.file, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, bytesPerSecond: p.bytesPerSecond, etaSeconds: p.etaSeconds })),
+    manager.on('installed', ({ id }) => options.emit('modelInstalled', { id })),
+    manager.on('failed', ({ id, code, message }) => options.emit('modelFailed', { id, error: { code, message } })),
+    manager.on('removed', ({ id }) => options.emit('modelRemoved', { id })),
+  ];
   let settings: StudioSettings = {
     device: 'auto',
     intraOpThreads: null,
@@ -140,6 +150,7 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
             device: settings.device,
             intraOpThreads: settings.intraOpThreads,
             ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+            modelsDir: manager.modelsDir,
             previewSamplesPerPeak: PREVIEW_SAMPLES_PER_PEAK,
           },
           {
@@ -291,7 +302,51 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       return ok(await resolveProjectAsset(pathsOf(p.handle), path, findTake));
     },
     async listModels() {
-      return ok(await listInstalledModels(options.cacheDir));
+      return ok(await listInstalledModels(options.cacheDir, manager.modelsDir));
+    },
+    async listCatalog() {
+      const [{ models, disk }, catalog] = await Promise.all([manager.list(), manager.getCatalog()]);
+      const installing = new Set(manager.installing());
+      return ok({
+        models: models.map((m) => {
+          const text = catalog.entries.find((e) => e.id === m.id)?.licence.text;
+          return {
+            id: m.id,
+            name: m.name,
+            family: m.family,
+            status: m.status,
+            sizeBytes: m.sizeBytes,
+            sizeIsEstimate: m.sizeIsEstimate,
+            diskBytes: m.diskBytes,
+            licence: { name: m.licence.name, ...(m.licence.url ? { url: m.licence.url } : {}), ...(text ? { text } : {}), ...(m.licence.commercialUse ? { commercialUse: String(m.licence.commercialUse) } : {}) },
+            origin: m.origin,
+            ...(m.version ? { version: m.version } : {}),
+            ...(m.problem ? { problem: m.problem } : {}),
+            installing: installing.has(m.id),
+          };
+        }),
+        disk: { dir: disk.modelsDir, installedBytes: disk.packs.reduce((n, p) => n + p.bytes, 0), partialBytes: disk.partial.reduce((n, p) => n + p.bytes, 0), freeBytes: disk.freeBytes ?? null },
+      });
+    },
+    async installModel({ id }) {
+      // Checks (known id, licence, not already running) happen before the download starts in the background.
+      await manager.licence(id);
+      if (manager.installing().includes(id)) throw new HostError('busy', `'${id}' is already being installed`);
+      manager.install(id, { acceptLicence: true }).catch(() => undefined); // the outcome arrives as modelInstalled/modelFailed
+      return ok(null);
+    },
+    async cancelModelInstall({ id }) {
+      if (!manager.cancel(id)) throw new HostError('not-found', `no install of '${id}' is running`);
+      return ok(null);
+    },
+    async importModel({ dir, replace }) {
+      const imported = await manager.import(dir, replace ? { replace: true } : {});
+      const info = (await listInstalledModels(options.cacheDir, manager.modelsDir)).find((m) => m.id === imported.id);
+      if (!info) throw new HostError('not-found', `the imported pack '${imported.id}' did not verify after the copy`);
+      return ok(info);
+    },
+    async removeModel({ id }) {
+      return ok({ freedBytes: (await manager.remove(id)).freedBytes });
     },
     async getSettings() {
       return ok(settings);
@@ -314,6 +369,8 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       return engine.pid;
     },
     async dispose() {
+      offManager.forEach((off) => off());
+      for (const id of manager.installing()) manager.cancel(id);
       await queue.drain();
       await engine.dispose();
       await Promise.all([...projects.values()].map((p) => closeProject(p.handle, { keepAutosave: true })));

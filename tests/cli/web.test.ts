@@ -88,7 +88,7 @@ describe('npm run web', () => {
     const ping = await client.api.ping({});
     expect(ping).toMatchObject({ ok: true, value: { pong: true } });
     const models = await client.api.listModels({});
-    expect(models.ok && models.value.map((m) => m.id)).toEqual(['sketch', 'shape-s']);
+    expect(models.ok && models.value.map((m) => m.id)).toEqual(['sketch', 'shape-s', 'stable-audio-3-standin']);
     const bad = await client.api.openProject({ dir: 42 } as unknown as { dir: string });
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
   });

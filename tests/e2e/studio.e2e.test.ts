@@ -93,14 +93,15 @@ async function savedDocument(dir: string): Promise<ProjectDocument> {
 }
 
 async function waitForJobs(page: Page): Promise<string[]> {
-  // A string runs in the page (the test's own tsconfig has no DOM types).
-  await page.waitForFunction(
-    `(() => { const rows = [...document.querySelectorAll('[data-testid="job-row"]')];
-      return rows.length > 0 && rows.every((r) => ['done', 'failed', 'cancelled'].includes(r.getAttribute('data-state'))); })()`,
-    undefined,
-    { timeout: 240_000, polling: 250 },
-  );
-  return page.getByTestId('job-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state') ?? ''));
+  // Polled from here: the page's CSP forbids the string evaluation waitForFunction would need without DOM types.
+  const states = (): Promise<string[]> => page.getByTestId('job-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state') ?? ''));
+  await expect
+    .poll(async () => {
+      const now = await states();
+      return now.length > 0 && now.every((s) => ['done', 'failed', 'cancelled'].includes(s));
+    }, { timeout: 240_000, interval: 250 })
+    .toBe(true);
+  return states();
 }
 
 const seconds = (text: string): number => {

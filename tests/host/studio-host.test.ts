@@ -14,6 +14,8 @@ import { createStudioHost, type StudioHost } from '../../src-main/host/studio-ho
 import { decodeWav } from '../../src-main/host/wav.ts';
 import { region } from '../contract/project-fixtures.ts';
 import { TEST_CACHE_DIR } from '../helpers/packs.ts';
+import { FakeHub } from './models/fake-hub.ts';
+import { MIRROR_ID, MIRROR_REPO, MIRROR_REV, catalogOf, mirrorEntry, sketchMirrorFiles } from './models/mirror.ts';
 
 type Event = { [K in StudioEventName]: { name: K; payload: StudioEvents[K] } }[StudioEventName];
 
@@ -217,6 +219,58 @@ describe('assets', () => {
     expect(peaks.size).toBe(Math.ceil((2 * 16000) / 8192) * 4);
     for (const bad of ['project.json', '../x', 'takes/../project.json', `peaks/${take.id}/100.i16`, 'peaks/take_zz/512.i16', '.tessera/lock']) {
       await expect(host.api.resolveAsset({ projectId: p.projectId, path: bad }), bad).rejects.toMatchObject({ code: expect.stringMatching(/invalid-argument|not-found/) });
+    }
+  });
+});
+
+describe('models through the API', () => {
+  it('installs a catalog model from a hub with progress events, then lists, generates with and removes it', async () => {
+    const hub = new FakeHub();
+    await hub.start();
+    try {
+      const files = await sketchMirrorFiles();
+      hub.publish(MIRROR_REPO, MIRROR_REV, files);
+      await host.dispose();
+      events = [];
+      host = createStudioHost({
+        cacheDir: TEST_CACHE_DIR,
+        projectsDir: join(work, 'projects'),
+        models: { modelsDir: join(work, 'models'), hubUrl: hub.url, catalog: catalogOf(mirrorEntry(files)) },
+        log: () => undefined,
+        emit: (name, payload) => {
+          const e = { name, payload } as Event;
+          events.push(e);
+          for (const w of [...waiters]) if (w.test(e)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(e);
+          }
+        },
+      });
+      const before = value(await host.api.listCatalog({}));
+      expect(before.models.find((m) => m.id === MIRROR_ID)).toMatchObject({ status: 'available', licence: { name: 'CC0-1.0' }, installing: false });
+      expect(before.models.filter((m) => m.status === 'builtin').map((m) => m.id)).toContain('sketch');
+      await expect(host.api.installModel({ id: 'nope', acceptLicence: true })).rejects.toMatchObject({ code: 'not-found' });
+
+      value(await host.api.installModel({ id: MIRROR_ID, acceptLicence: true }));
+      expect(await waitFor('modelInstalled', (e) => e.id === MIRROR_ID)).toEqual({ id: MIRROR_ID });
+      const progress = events.flatMap((e) => (e.name === 'modelProgress' ? [e.payload] : []));
+      expect(progress.some((p) => p.phase === 'download' && p.bytesDone > 0)).toBe(true);
+      expect(progress[progress.length - 1].bytesDone).toBe(progress[progress.length - 1].bytesTotal);
+      expect(value(await host.api.listModels({})).find((m) => m.id === MIRROR_ID)).toMatchObject({ builtin: false, family: 'audioldm', sampleRate: 16000 });
+      expect(value(await host.api.listCatalog({})).models.find((m) => m.id === MIRROR_ID)?.status).toBe('installed');
+
+      // The installed model generates like any other.
+      const p = await projectWith([[0, 2]]);
+      const doc = { ...p.doc, regions: { ...p.doc.regions, rgn_1: { ...p.doc.regions.rgn_1, generation: { ...p.doc.regions.rgn_1.generation, model: MIRROR_ID } } } };
+      const gen = value(await host.api.enqueueGeneration({ projectId: p.projectId, trackId: p.trackId, document: doc }));
+      expect(await waitFor('jobFinished', (f) => f.jobId === gen.jobId)).toEqual({ jobId: gen.jobId, ok: true });
+
+      expect(value(await host.api.removeModel({ id: MIRROR_ID })).freedBytes).toBeGreaterThan(0);
+      await waitFor('modelRemoved', (e) => e.id === MIRROR_ID);
+      expect(value(await host.api.listModels({})).some((m) => m.id === MIRROR_ID)).toBe(false);
+      await expect(host.api.removeModel({ id: 'sketch' })).rejects.toMatchObject({ code: 'invalid-argument' });
+    } finally {
+      await hub.close();
     }
   });
 });

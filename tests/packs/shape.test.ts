@@ -12,11 +12,11 @@ import { FULL_SHAPE_WIDTH, buildShapePack, shapeSizes } from '../../src-main/pac
 import { buildUnet } from '../../src-main/packs/shape/unet.ts';
 import { vaeDecoderHaloLatentFrames } from '../../src-main/packs/shape/vae-decoder.ts';
 import { vocoderHaloMelFrames } from '../../src-main/packs/shape/vocoder.ts';
-import type { BuiltPack } from '../../src-main/packs/types.ts';
+import type { AudioLdmManifestDraft, BuiltPack } from '../../src-main/packs/types.ts';
 
 const COMPONENTS: AudioLdmComponentName[] = ['textEncoder', 'unet', 'vaeDecoder', 'vocoder'];
 
-let pack: BuiltPack;
+let pack: BuiltPack<AudioLdmManifestDraft>;
 const sessions = {} as Record<AudioLdmComponentName, ort.InferenceSession>;
 
 beforeAll(async () => {

@@ -4,17 +4,15 @@
  * noise_pred), vae_decoder (latent → mel), vocoder (mel → waveform).
  */
 import type { AudioLdmManifest } from '../../contract/manifest.ts';
-import type { SharedStatsLayer } from '../longform/vae-shared-stats.ts';
+import { InvalidRequestError } from '../errors.ts';
+import { decodeChunked, decodePlanFor, vocodeChunked, vocodePlanFor } from '../longform/decode.ts';
+import { decodeWithSharedStats, type SharedStatsLayer } from '../longform/vae-shared-stats.ts';
 import type { ModelSession } from '../runtime/session.ts';
+import { createScheduler, type SamplerName, type SamplerOptions, type Scheduler } from '../schedulers/index.ts';
 import { concatBatch, f32, i64, reshape, sliceBatch, type F32, type Tensor } from '../tensor/tensor.ts';
+import { framesCeil, type DecodeAudioOptions, type DecodedAudio, type EncodedConditions, type LatentDiffusionModel, type LatentGeometry, type PromptTokenizer } from './model.ts';
 
-/** Turns text into token ids (the pack's tokenizer.json, loaded by the host). */
-export interface PromptTokenizer {
-  /** Token ids including the special start/end tokens, at most `maxLength` long. */
-  encode(text: string): number[];
-  /** The token strings for `ids` (used to report words the model does not know). */
-  tokens(text: string): string[];
-}
+export type { PromptTokenizer } from './model.ts';
 
 /** The four sessions of an audioldm pack. */
 export interface AudioLdmSessions {
@@ -39,7 +37,7 @@ export interface EncodedPrompts {
 export type SharedStatsDecoder = { session: ModelSession; layers: readonly SharedStatsLayer[] } | { unavailable: string };
 
 /** A loaded audioldm-family model. Holds sessions; the host owns their lifetime. */
-export class AudioLdmModel {
+export class AudioLdmModel implements LatentDiffusionModel {
   constructor(
     readonly manifest: AudioLdmManifest,
     readonly sessions: AudioLdmSessions,
@@ -48,12 +46,21 @@ export class AudioLdmModel {
     readonly sharedStatsDecoder?: SharedStatsDecoder,
   ) {}
 
+  /** Latent [1, 8, T, 16] along time. */
+  get geometry(): LatentGeometry {
+    const { channels, frequencyBins, framesPerSecond, nativeWindowFrames } = this.manifest.latent;
+    return { channels, bins: frequencyBins, framesPerSecond, nativeWindowFrames };
+  }
+
+  /** DDIM or DPM-Solver++ over the pack's DDPM schedule. */
+  createScheduler(sampler: SamplerName, steps: number, options: SamplerOptions): Scheduler {
+    return createScheduler(sampler, this.manifest.scheduler, steps, options);
+  }
+
   /** Latent frames for `seconds`: T_lat = 8·ceil(seconds / 0.32) (research/audioldm.md §2, "Recommended"). */
   latentFramesFor(seconds: number): number {
     const { timeMultiple, framesPerSecond } = this.manifest.latent;
-    // Round the quotient to 9 decimals first so 10.24 / 0.32 is 32, not 32.000000000000004.
-    const blocks = Math.ceil(Number(((seconds * framesPerSecond) / timeMultiple).toFixed(9)));
-    return timeMultiple * Math.max(1, blocks);
+    return framesCeil(seconds, framesPerSecond, timeMultiple);
   }
 
   /** Output samples for `seconds`: round(seconds · sampleRate). */
@@ -98,6 +105,67 @@ export class AudioLdmModel {
       attention_mask: i64(mask, [prompts.length, width]),
     });
     return { embeds: asF32(out.text_embeds, 'text_embeds'), unknownWords };
+  }
+
+  /** Conditioning rows: one CLAP text embedding per text (the UNet's `class_labels`). */
+  async encodeConditions(texts: readonly string[]): Promise<EncodedConditions> {
+    const { embeds, unknownWords } = await this.encodePrompts(texts);
+    return { rows: embeds, unknownWords };
+  }
+
+  /** The UNet's ε for a batch of windows (see {@link runUnet}). */
+  predict(sample: F32, timestep: number, conditions: F32): Promise<F32> {
+    return this.runUnet(sample, timestep, conditions);
+  }
+
+  /**
+   * Latent → mono audio: VAE decoding in chunks (or with the piece's shared GroupNorm statistics), then the vocoder
+   * in chunks (research/longform.md §5–§6). Seams are the chunk joins, in seconds.
+   */
+  async decodeAudio(latent: F32, options: DecodeAudioOptions): Promise<DecodedAudio> {
+    const { manifest } = this;
+    const onChunk = (stage: 'decode' | 'vocode') => (chunk: number, chunks: number) => options.onProgress?.({ stage, chunk, chunks });
+    const mel = await this.decodeLatent(latent, options.vaeDecode, { signal: options.signal, onChunk: onChunk('decode') });
+    const onAudio = options.onAudio;
+    const wave = await vocodeChunked(this, mel, {
+      signal: options.signal,
+      onChunk: onChunk('vocode'),
+      ...(onAudio ? { onAudio: (start: number, samples: Float32Array) => onAudio(start, [samples]) } : {}),
+    });
+    const frames = latent.dims[2];
+    const fps = manifest.latent.framesPerSecond;
+    return {
+      channels: [wave],
+      seams: {
+        decode: decodePlanFor(manifest, frames).chunks.slice(1).map((c) => c.keepStart / fps),
+        vocode: vocodePlanFor(manifest, mel.dims[2]).slice(1).map((c) => (c.keepStart * manifest.mel.hop) / manifest.audio.sampleRate),
+      },
+    };
+  }
+
+  /** VAE decoding in the requested mode (see the pipeline's `vaeDecode`). */
+  private async decodeLatent(latent: F32, mode: DecodeAudioOptions['vaeDecode'], options: { signal?: AbortSignal; onChunk: (done: number, total: number) => void }): Promise<F32> {
+    const shared = this.sharedStatsDecoder;
+    if (mode === 'window' || (shared && 'unavailable' in shared)) {
+      // A decoder without GroupNorm has no per-chunk statistics to disagree about: window decoding is already exact.
+      return decodeChunked(this, latent, options);
+    }
+    if (!shared) {
+      throw new InvalidRequestError('vaeDecode', mode, "shared-statistics decoding needs the model opened with it (the host's sharedStatsDecoder option)");
+    }
+    const { manifest } = this;
+    return decodeWithSharedStats(shared.session, shared.layers, latent, {
+      core: manifest.latent.nativeWindowFrames,
+      halo: manifest.decode.vaeHaloLatentFrames,
+      signal: options.signal,
+      onProgress: options.onChunk,
+    });
+  }
+
+  /** Where the UNet runs. */
+  get device(): { provider: string; fallbackReason?: string } {
+    const { provider, fallbackReason } = this.sessions.unet;
+    return fallbackReason === undefined ? { provider } : { provider, fallbackReason };
   }
 
   /**

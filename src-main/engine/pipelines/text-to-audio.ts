@@ -1,21 +1,21 @@
 /**
- * Text-to-audio of any length, as a numbered sequence (diffusers pipeline habit):
- * 1 check inputs → 2 encode prompts → 3 prepare latents → 4 denoise (tiled along time) → 5 decode (chunked) →
- * 6 vocode (chunked) → 7 trim. A piece no longer than the model's native window is one window: plain sampling.
+ * Text-to-audio of any length and any model family, as a numbered sequence (diffusers pipeline habit):
+ * 1 check inputs → 2 encode prompts → 3 prepare latents → 4 denoise (tiled along time) → 5 decode to audio (the
+ * family's chunked decoder, and vocoder for audioldm) → 6 trim. A piece no longer than the model's native window
+ * is one window: plain sampling. Families plug in through {@link LatentDiffusionModel} (families/model.ts).
  */
-import type { AudioLdmManifest } from '../../contract/manifest.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 import { CancelledError, InvalidRequestError, throwIfAborted } from '../errors.ts';
-import type { AudioLdmModel } from '../families/audioldm.ts';
-import { decodeChunked, decodePlanFor, vocodeChunked, vocodePlanFor } from '../longform/decode.ts';
-import { decodeWithSharedStats } from '../longform/vae-shared-stats.ts';
+import { VAE_DECODE_MODES, type LatentDiffusionModel, type VaeDecodeMode } from '../families/model.ts';
 import { checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { planJobs, predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
 import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, TILING_METHODS, WINDOW_WEIGHTS, windowProfile, type TilingMethod, type WindowWeights } from '../longform/windows.ts';
-import { createScheduler, SAMPLERS, type SamplerName } from '../schedulers/index.ts';
+import { SAMPLERS, samplersFor, type SamplerName } from '../schedulers/index.ts';
 import { checkSeed, createRng } from '../tensor/rng.ts';
 import { allFinite, f32, maxAbs, sliceBatch, type F32 } from '../tensor/tensor.ts';
 
 export type { Region } from '../longform/regions.ts';
+export { VAE_DECODE_MODES, type VaeDecodeMode } from '../families/model.ts';
 
 /** How windows tile the piece. Defaults in {@link DEFAULT_TILING}. */
 export interface TilingOptions {
@@ -59,7 +59,7 @@ export interface TextToAudioRequest {
   steps: number;
   guidance: number;
   sampler: SamplerName;
-  /** DDIM η (0 = deterministic given the initial noise). Ignored by DPM-Solver++. */
+  /** DDIM η (0 = deterministic given the initial noise). Ignored by DPM-Solver++ and ping-pong. */
   eta: number;
   /** Tiling along time for pieces longer than the native window (default `auto`). */
   method?: TilingMethod;
@@ -67,14 +67,11 @@ export interface TextToAudioRequest {
   /**
    * VAE decoding of long latents: `window` (default) decodes chunks with their own GroupNorm statistics and
    * crossfades the log-mel at joins; `shared` gives every chunk the whole piece's statistics (exact for decoders
-   * without global attention, costs one chunked decode per GroupNorm layer; needs the model opened for it).
+   * without global attention, costs one chunked decode per GroupNorm layer; needs the model opened for it;
+   * audioldm only).
    */
   vaeDecode?: VaeDecodeMode;
 }
-
-/** VAE decoding modes for long latents. */
-export const VAE_DECODE_MODES = ['window', 'shared'] as const;
-export type VaeDecodeMode = (typeof VAE_DECODE_MODES)[number];
 
 /** Progress of a generation. */
 export interface Progress {
@@ -97,8 +94,8 @@ export interface Progress {
 /** Options that are not part of the take's identity. */
 export interface RunOptions {
   onProgress?: (p: Progress) => void;
-  /** Finished audio while vocoding, chunk by chunk (first sample, samples); for previews. */
-  onAudio?: (start: number, samples: Float32Array) => void;
+  /** Finished audio while decoding, chunk by chunk (first sample, one view per channel); for previews. */
+  onAudio?: (start: number, channels: Float32Array[]) => void;
   signal?: AbortSignal;
   /** Clock in milliseconds (injected for tests; default performance.now). */
   now?: () => number;
@@ -108,16 +105,18 @@ export interface RunOptions {
 
 /** The generated audio and how it was made. */
 export interface TextToAudioResult {
-  /** Mono audio, exactly round(seconds · sampleRate) samples. */
+  /** One array per audio channel (1 mono, 2 stereo: left, right), each exactly round(seconds · sampleRate) samples. */
+  channels: Float32Array[];
+  /** The first channel: the whole piece for mono models, the left channel for stereo ones. */
   audio: Float32Array;
   sampleRate: number;
   /** The final latent [1, C, T, Fq] before decoding (for tests and later editing). */
   latent: F32;
-  /** Wall seconds per stage. */
+  /** Wall seconds per stage (vocode is 0 for families whose decoder returns audio). */
   timings: { encode: number; denoise: number; decode: number; vocode: number; total: number };
   /** Seconds inside ONNX Runtime `run` during this generation. */
   runtimeSeconds: number;
-  /** UNet rows evaluated (windows × conditions × CFG rows, summed over steps). */
+  /** Denoiser (UNet or DiT) rows evaluated (windows × conditions × CFG rows, summed over steps). */
   unetRows: number;
   /** Window × condition evaluations per step. */
   evaluationsPerStep: number[];
@@ -143,7 +142,7 @@ export function requestRegions(r: TextToAudioRequest): Region[] {
 }
 
 /** 1. Checks a request against the model; throws InvalidRequestError naming the field. */
-export function checkRequest(manifest: AudioLdmManifest, r: TextToAudioRequest, maxSeconds = DEFAULT_MAX_SECONDS): void {
+export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSeconds = DEFAULT_MAX_SECONDS): void {
   if (!Number.isFinite(r.seconds) || r.seconds <= 0) {
     throw new InvalidRequestError('seconds', r.seconds, `duration ${r.seconds} s is not a positive number of seconds; pass e.g. 8`);
   }
@@ -158,6 +157,10 @@ export function checkRequest(manifest: AudioLdmManifest, r: TextToAudioRequest, 
   }
   if (!SAMPLERS.includes(r.sampler)) {
     throw new InvalidRequestError('sampler', r.sampler, `sampler '${String(r.sampler)}' is unknown; use one of: ${SAMPLERS.join(', ')}`);
+  }
+  const fitting = samplersFor(manifest.scheduler);
+  if (!fitting.includes(r.sampler)) {
+    throw new InvalidRequestError('sampler', r.sampler, `sampler '${r.sampler}' does not fit model '${manifest.id}' (${manifest.family}); use ${fitting.join(' or ')} (default ${manifest.defaults.sampler})`);
   }
   if (!Number.isFinite(r.eta) || r.eta < 0) throw new InvalidRequestError('eta', r.eta, `eta ${r.eta} must be a number ≥ 0`);
   try {
@@ -176,40 +179,44 @@ export function checkRequest(manifest: AudioLdmManifest, r: TextToAudioRequest, 
   if (r.vaeDecode !== undefined && !VAE_DECODE_MODES.includes(r.vaeDecode)) {
     throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode '${String(r.vaeDecode)}' is unknown; use one of: ${VAE_DECODE_MODES.join(', ')}`);
   }
+  if (r.vaeDecode === 'shared' && manifest.family !== 'audioldm') {
+    throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode 'shared' needs GroupNorm statistics that ${manifest.family} decoders do not expose; use 'window'`);
+  }
   checkRegions(requestRegions(r), r.seconds, r.transition ?? DEFAULT_TRANSITION);
 }
 
 /** Generates a piece of audio from text. */
-export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequest, options: RunOptions = {}): Promise<TextToAudioResult> {
+export async function textToAudio(model: LatentDiffusionModel, request: TextToAudioRequest, options: RunOptions = {}): Promise<TextToAudioResult> {
   const now = options.now ?? (() => performance.now());
   const t0 = now();
   const elapsed = (): number => (now() - t0) / 1000;
   const report = (p: Omit<Progress, 'elapsed'>): void => options.onProgress?.({ ...p, elapsed: elapsed() });
   const runtimeBefore = model.runtimeSeconds();
-  const { manifest } = model;
+  const { manifest, geometry } = model;
   const { signal } = options;
 
   // 1. Check inputs before any heavy work.
   checkRequest(manifest, request, options.maxSeconds);
   throwIfAborted(signal, 'encode');
-  const scheduler = createScheduler(request.sampler, manifest.scheduler, request.steps, { eta: request.eta });
+  const scheduler = model.createScheduler(request.sampler, request.steps, { eta: request.eta });
   const steps = scheduler.timesteps.length;
   const tiling = { ...DEFAULT_TILING, ...request.tiling };
   const regions = requestRegions(request);
   const transition = request.transition ?? DEFAULT_TRANSITION;
+  const frames = model.latentFramesFor(request.seconds);
+  const window = Math.min(geometry.nativeWindowFrames, frames);
 
-  // 2. Encode every distinct prompt and negative prompt once, in one batch.
+  // 2. Encode every distinct prompt and negative prompt once.
   report({ stage: 'encode', step: 0, steps });
   const conditions = conditionsOf(regions, request.guidance);
   const texts = [...new Set(conditions.flatMap((c) => [c.negativePrompt, c.prompt]))];
-  const encoded = await model.encodePrompts(texts);
-  const row = (text: string): Float32Array => sliceBatch(encoded.embeds, texts.indexOf(text), texts.indexOf(text) + 1).data;
+  const encoded = await model.encodeConditions(texts, { seconds: request.seconds, frames, window });
+  const row = (text: string): Float32Array => sliceBatch(encoded.rows, texts.indexOf(text), texts.indexOf(text) + 1).data;
   const tEncoded = now();
 
   // 3. Prepare latents: x_T ~ N(0, I)·init_noise_sigma over the whole piece from the request's seed (stream 0);
   //    per-step noise for stochastic samplers from stream 1; SpotDiffusion offsets from stream 2.
-  const frames = model.latentFramesFor(request.seconds);
-  const dims = model.latentDims(frames);
+  const dims = [1, geometry.channels, frames, geometry.bins];
   const [, C, , Fq] = dims;
   const initial = createRng(request.seed, 0).normals(dims.reduce((a, b) => a * b, 1));
   if (scheduler.initNoiseSigma !== 1) for (let i = 0; i < initial.length; i++) initial[i] *= scheduler.initNoiseSigma;
@@ -217,8 +224,7 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
   const stepNoise = createRng(request.seed, 1);
 
   // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
-  const window = Math.min(manifest.latent.nativeWindowFrames, frames);
-  const weights = conditionWeights(regions, conditions, frames, manifest.latent.framesPerSecond, transition);
+  const weights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
   const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: row(c.negativePrompt), guidance: c.guidance, weights: weights[k] }));
   const method = request.method ?? 'auto';
   const perStep = methodPerStep(method, steps, tiling.finalMultiSteps);
@@ -233,14 +239,14 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
   let unetRows = 0;
   const denoise = async (batch: F32, timestep: number, labels: F32): Promise<F32> => {
     unetRows += batch.dims[0];
-    return model.runUnet(batch, timestep, labels);
+    return model.predict(batch, timestep, labels);
   };
   let state = scheduler.initialState();
   let jobsDone = 0;
   for (let k = 0; k < steps; k++) {
     const starts = startsAt(k);
     const jobsBefore = jobsDone;
-    const eps = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profiles[perStep[k]], {
+    const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profiles[perStep[k]], {
       signal,
       onBatch: (done, total) => {
         jobsDone = jobsBefore + done;
@@ -249,7 +255,7 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
       },
     });
     const noise = scheduler.needsNoise(k) ? stepNoise.normals(sample.length) : undefined;
-    const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: eps, noise });
+    const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: prediction, noise });
     state = next.state;
     sample = next.sample;
     const perJob = (now() - tEncoded) / 1000 / Math.max(1, jobsDone);
@@ -258,65 +264,49 @@ export async function textToAudio(model: AudioLdmModel, request: TextToAudioRequ
   if (!allFinite(sample)) throw new Error('the denoised latent contains NaN or Infinity; try less guidance or another seed');
   const tDenoised = now();
 
-  // 5. Decode in chunks. Safety net from the official code ([O-ldm] generate_sample): extreme latents → ±10.
+  // 5. Decode to audio in chunks (audioldm: VAE, then vocoder). Safety net from the official AudioLDM code
+  //    ([O-ldm] generate_sample): extreme latents → ±10.
   throwIfAborted(signal, 'decode');
   report({ stage: 'decode', step: steps, steps });
   const clamped = maxAbs(sample) > 100;
   const latent = f32(clamped ? sample.map((x) => Math.min(10, Math.max(-10, x))) : sample, dims);
-  const onChunk = (chunk: number, chunks: number): void => report({ stage: 'decode', step: steps, steps, chunk, chunks });
-  const mel = await decodeLatent(model, latent, request.vaeDecode ?? 'window', { signal, onChunk });
-  const tDecoded = now();
-
-  // 6. Vocode in chunks.
-  throwIfAborted(signal, 'vocode');
-  report({ stage: 'vocode', step: steps, steps });
-  const wave = await vocodeChunked(model, mel, {
+  let tDecoded: number | undefined;
+  const samples = model.samplesFor(request.seconds);
+  const decoded = await model.decodeAudio(latent, {
     signal,
-    onChunk: (chunk, chunks) => report({ stage: 'vocode', step: steps, steps, chunk, chunks }),
+    vaeDecode: request.vaeDecode ?? 'window',
+    samples,
+    onProgress: ({ stage, chunk, chunks }) => {
+      if (stage === 'vocode' && tDecoded === undefined) tDecoded = now();
+      report({ stage, step: steps, steps, chunk, chunks });
+    },
     ...(options.onAudio ? { onAudio: options.onAudio } : {}),
   });
-  const tVocoded = now();
+  const tDone = now();
 
-  // 7. Trim to exactly round(seconds · sampleRate) samples (research/audioldm.md §2).
-  const samples = model.samplesFor(request.seconds);
-  if (wave.length < samples) throw new Error(`vocoder returned ${wave.length} samples, fewer than the ${samples} requested`);
+  // 6. Trim every channel to exactly round(seconds · sampleRate) samples (research/audioldm.md §2; SA3: the
+  //    headroom past the request, research/stableaudio.md §3 "Variable length").
+  const length = decoded.channels[0]?.length ?? 0;
+  if (decoded.channels.length !== manifest.audio.channels || decoded.channels.some((c) => c.length !== length)) {
+    throw new Error(`the decoder returned ${decoded.channels.length} channel(s) of lengths ${decoded.channels.map((c) => c.length).join(', ')}; model '${manifest.id}' declares ${manifest.audio.channels} of one length`);
+  }
+  if (length < samples) throw new Error(`the decoder returned ${length} samples per channel, fewer than the ${samples} requested`);
+  const channels = decoded.channels.map((c) => (c.length === samples ? c : c.slice(0, samples)));
   const s = (a: number, b: number): number => (b - a) / 1000;
   const lastStarts = startsAt(steps - 1);
   return {
-    audio: wave.slice(0, samples),
+    channels,
+    audio: channels[0],
     sampleRate: manifest.audio.sampleRate,
     latent,
-    timings: { encode: s(t0, tEncoded), denoise: s(tEncoded, tDenoised), decode: s(tDenoised, tDecoded), vocode: s(tDecoded, tVocoded), total: s(t0, tVocoded) },
+    timings: { encode: s(t0, tEncoded), denoise: s(tEncoded, tDenoised), decode: s(tDenoised, tDecoded ?? tDone), vocode: s(tDecoded ?? tDone, tDone), total: s(t0, tDone) },
     runtimeSeconds: model.runtimeSeconds() - runtimeBefore,
     unetRows,
     evaluationsPerStep,
     unknownWords: encoded.unknownWords,
     clamped,
-    seams: {
-      windows: windowEdgeSeconds(lastStarts, window, frames, manifest.latent.framesPerSecond),
-      decode: decodePlanFor(manifest, frames).chunks.slice(1).map((c) => c.keepStart / manifest.latent.framesPerSecond),
-      vocode: vocodePlanFor(manifest, mel.dims[2]).slice(1).map((c) => (c.keepStart * manifest.mel.hop) / manifest.audio.sampleRate),
-    },
+    seams: { windows: windowEdgeSeconds(lastStarts, window, frames, geometry.framesPerSecond), decode: decoded.seams.decode, vocode: decoded.seams.vocode },
   };
-}
-
-/** 5. VAE decoding in the requested mode (see {@link TextToAudioRequest.vaeDecode}). */
-async function decodeLatent(model: AudioLdmModel, latent: F32, mode: VaeDecodeMode, options: { signal?: AbortSignal; onChunk: (done: number, total: number) => void }): Promise<F32> {
-  const shared = model.sharedStatsDecoder;
-  if (mode === 'window' || (shared && 'unavailable' in shared)) {
-    // A decoder without GroupNorm has no per-chunk statistics to disagree about: window decoding is already exact.
-    return decodeChunked(model, latent, options);
-  }
-  if (!shared) {
-    throw new InvalidRequestError('vaeDecode', mode, "shared-statistics decoding needs the model opened with it (the host's sharedStatsDecoder option)");
-  }
-  const { manifest } = model;
-  return decodeWithSharedStats(shared.session, shared.layers, latent, {
-    core: manifest.latent.nativeWindowFrames,
-    halo: manifest.decode.vaeHaloLatentFrames,
-    signal: options.signal,
-    onProgress: options.onChunk,
-  });
 }
 
 /** Interior window edges, in seconds, of a set of window starts. */

@@ -5,9 +5,9 @@
 import * as ort from 'onnxruntime-node';
 import type { TensorSpec } from '../../contract/manifest.ts';
 import type { DType, Tensor } from '../tensor/tensor.ts';
-import { checkFeeds, checkGraphSignature, GraphMismatchError, type GraphSignature } from './validate.ts';
+import { actualSignature, checkFeeds, checkGraphSignature, GraphMismatchError, type ActualSignature, type GraphSignature } from './validate.ts';
 
-export { FeedMismatchError, GraphMismatchError, type GraphSignature } from './validate.ts';
+export { FeedMismatchError, GraphMismatchError, type ActualSignature, type GraphSignature } from './validate.ts';
 
 /** Execution-provider preference of a session. */
 export type DevicePreference = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml';
@@ -34,6 +34,11 @@ export interface SessionOptions {
    * provider is tried.
    */
   installed?: ProviderAvailability;
+  /**
+   * Sees the graph's actual inputs and outputs before they are compared with `expected`; a family adapter uses it
+   * to recognise contract variants by input names and to throw its own, more precise {@link GraphMismatchError}.
+   */
+  inspect?: (actual: ActualSignature) => void;
 }
 
 /** A concrete execution provider. */
@@ -81,7 +86,14 @@ export async function openSession(source: ModelSource, options: SessionOptions):
     }
     try {
       const session = await create(source, provider, options);
-      const signature = checkGraphSignature(options.name, session, options.expected);
+      let signature: GraphSignature;
+      try {
+        options.inspect?.(actualSignature(session));
+        signature = checkGraphSignature(options.name, session, options.expected);
+      } catch (error) {
+        await session.release();
+        throw error;
+      }
       const reason = failures.length > 0 ? failures.join('; ') : undefined;
       return wrap(session, options.name, provider, signature, reason);
     } catch (error) {
@@ -139,6 +151,7 @@ function fromOrt(graph: string, name: string, t: ort.Tensor): Tensor {
   if (type === 'float32' && t.data instanceof Float32Array) return { type, data: t.data, dims: [...t.dims] };
   if (type === 'int64' && t.data instanceof BigInt64Array) return { type, data: t.data, dims: [...t.dims] };
   if (type === 'int32' && t.data instanceof Int32Array) return { type, data: t.data, dims: [...t.dims] };
+  if (type === 'bool' && t.data instanceof Uint8Array) return { type, data: t.data, dims: [...t.dims] };
   throw new Error(`${graph}: output '${name}' has unsupported type ${t.type}`);
 }
 

@@ -35,6 +35,18 @@ interface OrtSessionLike {
   readonly outputMetadata: readonly OrtMetadata[];
 }
 
+/** A loaded graph's own inputs and outputs as ONNX Runtime reports them (types as ORT names them, e.g. `bool`). */
+export interface ActualSignature {
+  inputs: ReadonlyArray<{ name: string; type: string; dims: ReadonlyArray<number | string> }>;
+  outputs: ReadonlyArray<{ name: string; type: string; dims: ReadonlyArray<number | string> }>;
+}
+
+/** Reads a session's actual I/O (for adapters that recognise contract variants by input names). */
+export function actualSignature(session: OrtSessionLike): ActualSignature {
+  const list = (metadata: readonly OrtMetadata[]) => metadata.map((m) => ({ name: m.name, type: m.isTensor ? (m.type ?? '?') : 'non-tensor', dims: m.shape ?? [] }));
+  return { inputs: list(session.inputMetadata), outputs: list(session.outputMetadata) };
+}
+
 const fmtDims = (dims: ReadonlyArray<number | string>): string => `[${dims.join(', ')}]`;
 
 /** Compares the loaded graph's I/O names, dtypes and ranks (and fixed dims) with the manifest; names every mismatch. */

@@ -5,6 +5,7 @@ import { createDdimScheduler } from './ddim.ts';
 import type { DdimOptions } from './ddim.ts';
 import { createDpmpp2mScheduler } from './dpmpp-2m.ts';
 import type { Dpmpp2mOptions } from './dpmpp-2m.ts';
+import { createPingPongScheduler, type LogSnrScheduleConfig } from './pingpong.ts';
 import type { NoiseScheduleConfig, Scheduler } from './types.ts';
 
 export type { NoiseScheduleConfig, Scheduler, StepInput } from './types.ts';
@@ -14,9 +15,18 @@ export { createDpmpp2mScheduler } from './dpmpp-2m.ts';
 export type { Dpmpp2mOptions, Dpmpp2mState } from './dpmpp-2m.ts';
 export { alphasCumprod, betas, solverTimesteps, spacedTimesteps } from './noise-schedule.ts';
 export type { TimestepSpacing } from './noise-schedule.ts';
+export { createPingPongScheduler, logSnrLevels, SA3_LOGSNR_SCHEDULE } from './pingpong.ts';
+export type { LogSnrScheduleConfig, PingPongScheduler, PingPongState } from './pingpong.ts';
 
 /** Every sampler name the engine accepts, in display order. */
-export const SAMPLERS = ['ddim', 'dpmpp-2m'] as const;
+export const SAMPLERS = ['ddim', 'dpmpp-2m', 'pingpong'] as const;
+/** Samplers of ε-prediction models over a DDPM ᾱ table (audioldm). */
+export const DDPM_SAMPLERS = ['ddim', 'dpmpp-2m'] as const;
+/** Samplers of rectified-flow models over a LogSNR schedule (stable-audio-3). */
+export const FLOW_SAMPLERS = ['pingpong'] as const;
+
+/** A model's training schedule: a DDPM ᾱ table, or a rectified-flow LogSNR line. */
+export type ScheduleConfig = NoiseScheduleConfig | LogSnrScheduleConfig;
 
 /** A sampler name. */
 export type SamplerName = (typeof SAMPLERS)[number];
@@ -29,20 +39,34 @@ export function isSamplerName(name: string): name is SamplerName {
   return (SAMPLERS as readonly string[]).includes(name);
 }
 
-/** Creates the named sampler for `steps` inference steps; throws a RangeError naming an unknown sampler. */
+/** The samplers that can walk `config`'s kind of schedule. */
+export function samplersFor(config: ScheduleConfig): readonly SamplerName[] {
+  return 'schedule' in config ? FLOW_SAMPLERS : DDPM_SAMPLERS;
+}
+
+/**
+ * Creates the named sampler for `steps` inference steps; throws a RangeError naming an unknown sampler, or a sampler
+ * that cannot walk the model's kind of schedule.
+ */
 export function createScheduler(
   name: SamplerName,
-  config: NoiseScheduleConfig,
+  config: ScheduleConfig,
   steps: number,
   options: SamplerOptions = {},
 ): Scheduler {
   // Callers may pass unchecked strings through a cast; the switch's default reports them.
   const sampler: string = name;
+  if (isSamplerName(sampler) && !samplersFor(config).includes(sampler)) {
+    const kind = 'schedule' in config ? 'a rectified-flow LogSNR schedule' : 'a DDPM noise schedule';
+    throw new RangeError(`sampler ${JSON.stringify(sampler)} cannot walk ${kind}; use one of ${samplersFor(config).join(', ')}`);
+  }
   switch (sampler) {
     case 'ddim':
-      return createDdimScheduler(config, steps, { eta: options.eta });
+      return createDdimScheduler(config as NoiseScheduleConfig, steps, { eta: options.eta });
     case 'dpmpp-2m':
-      return createDpmpp2mScheduler(config, steps, { timestepSpacing: options.timestepSpacing });
+      return createDpmpp2mScheduler(config as NoiseScheduleConfig, steps, { timestepSpacing: options.timestepSpacing });
+    case 'pingpong':
+      return createPingPongScheduler(config as LogSnrScheduleConfig, steps);
     default:
       throw new RangeError(`unknown sampler ${JSON.stringify(sampler)}; expected one of ${SAMPLERS.join(', ')}`);
   }

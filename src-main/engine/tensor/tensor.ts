@@ -4,13 +4,14 @@
  */
 
 /** Element types the engine handles. */
-export type DType = 'float32' | 'int64' | 'int32';
+export type DType = 'float32' | 'int64' | 'int32' | 'bool';
 
-/** Typed array backing each element type. */
+/** Typed array backing each element type (`bool`: one byte per element, 0 or 1, as ONNX Runtime stores it). */
 export interface DataOf {
   float32: Float32Array;
   int64: BigInt64Array;
   int32: Int32Array;
+  bool: Uint8Array;
 }
 
 /** A dense row-major tensor. */
@@ -49,6 +50,11 @@ export function i64(values: readonly number[], dims: readonly number[]): Tensor<
     throw new RangeError(`int64 tensor has ${values.length} values but dims [${dims.join(', ')}] need ${sizeOf(dims)}`);
   }
   return { type: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [...dims] };
+}
+
+/** bool tensor filled with `value` (masks such as a DiT's `padding_mask`). */
+export function bools(value: boolean, dims: readonly number[]): Tensor<'bool'> {
+  return { type: 'bool', data: new Uint8Array(sizeOf(dims)).fill(value ? 1 : 0), dims: [...dims] };
 }
 
 /** Concatenates float32 tensors along axis 0 (batch). All other dims must agree. */

@@ -18,6 +18,8 @@ export interface RunMessage {
   device: DevicePreference;
   intraOpThreads: number | null;
   cacheDir?: string;
+  /** The models folder where installed packs are found by id. */
+  modelsDir?: string;
   /** Resolution of preview peaks (samples per min/max pair). */
   previewSamplesPerPeak: number;
 }

@@ -6,14 +6,14 @@
 import type { ApiError, JobStage } from '../../contract/api.ts';
 import { ProjectError, type RegionId } from '../../contract/project.ts';
 import { computePeaks } from '../../engine/audio/peaks.ts';
-import type { AudioLdmModel } from '../../engine/families/audioldm.ts';
+import type { LatentDiffusionModel } from '../../engine/families/model.ts';
 import type { Progress } from '../../engine/pipelines/text-to-audio.ts';
 import { generatePiece, modelFor, piecesOf } from '../render.ts';
 import type { FromWorker, RunMessage, ToWorker } from './protocol.ts';
 
 const STAGE: Record<Progress['stage'], JobStage> = { encode: 'encoding', denoise: 'denoising', decode: 'decoding', vocode: 'decoding' };
 
-const models = new Map<string, AudioLdmModel>();
+const models = new Map<string, LatentDiffusionModel>();
 let current: { jobId: string; abort: AbortController } | null = null;
 
 /** Where messages to the host go: Node's IPC channel, or (in Electron) the MessagePort main handed us. */
@@ -44,16 +44,20 @@ async function run(m: RunMessage): Promise<void> {
       const key = `${piece.regions[0].generation.model}|${m.device}|${m.intraOpThreads ?? 'auto'}`;
       let model = models.get(key);
       if (!model) {
-        model = await modelFor(piece.regions[0].generation.model, new Map(), { device: m.device, ...(m.cacheDir ? { cacheDir: m.cacheDir } : {}), ...(m.intraOpThreads === null ? {} : { intraOpThreads: m.intraOpThreads }) });
+        model = await modelFor(piece.regions[0].generation.model, new Map(), { device: m.device, ...(m.cacheDir ? { cacheDir: m.cacheDir } : {}), ...(m.modelsDir ? { modelsDir: m.modelsDir } : {}), ...(m.intraOpThreads === null ? {} : { intraOpThreads: m.intraOpThreads }) });
         models.set(key, model);
       }
       const origin = piece.regions[0].start;
       const sampleRate = model.manifest.audio.sampleRate;
       const { takes } = await generatePiece(m.document, piece, model, m.projectDir, {
         signal: abort.signal,
-        onProgress: (p) => send({ type: 'progress', jobId: m.jobId, stage: STAGE[p.stage], step: p.step, steps: p.steps, window: p.window, windows: p.windows, eta: p.eta }),
-        onAudio: (start, samples) => {
-          const peaks = computePeaks([samples], m.previewSamplesPerPeak);
+        onProgress: (p) =>
+          // While decoding, step/steps count the stage's chunks (the denoiser's steps are all done by then).
+          p.stage === 'decode' || p.stage === 'vocode'
+            ? send({ type: 'progress', jobId: m.jobId, stage: STAGE[p.stage], step: p.chunk ?? 0, steps: p.chunks ?? 0 })
+            : send({ type: 'progress', jobId: m.jobId, stage: STAGE[p.stage], step: p.step, steps: p.steps, window: p.window, windows: p.windows, eta: p.eta }),
+        onAudio: (start, channels) => {
+          const peaks = computePeaks(channels, m.previewSamplesPerPeak);
           send({ type: 'preview', jobId: m.jobId, start: origin + start / sampleRate, sampleRate, samplesPerPeak: m.previewSamplesPerPeak, peaks: Array.from(peaks, (x) => Math.round(x * 1e4) / 1e4) });
         },
       });

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { buildShapePack, shapePackVersion } from '../../packs/shape/index.ts';
 import { buildSketchPack, sketchPackVersion } from '../../packs/sketch/index.ts';
+import { buildSa3StandinPack, sa3StandinVersion, SA3_STANDIN_ID } from '../../packs/sa3/index.ts';
 import type { BuiltPack } from '../../packs/types.ts';
 import { PackError, verifyPack, type VerifiedPack } from './load.ts';
 import { writePack } from './write.ts';
@@ -17,10 +18,11 @@ export interface BuiltinPack {
   build: () => BuiltPack;
 }
 
-/** Built-in pack ids and their recipes. `sketch` is the default model. */
+/** Built-in pack ids and their recipes. `sketch` is the default model; `stable-audio-3-standin` tests SA3's path. */
 export const BUILTIN_PACKS: Record<string, BuiltinPack> = {
   sketch: { version: () => sketchPackVersion(), build: () => buildSketchPack() },
   'shape-s': { version: () => shapePackVersion(), build: () => buildShapePack() },
+  [SA3_STANDIN_ID]: { version: () => sa3StandinVersion(), build: () => buildSa3StandinPack() },
 };
 
 /** The default model id. */
@@ -30,6 +32,21 @@ export const DEFAULT_MODEL = 'sketch';
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TESSERA_CACHE_DIR) return env.TESSERA_CACHE_DIR;
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tessera');
+}
+
+/** Where installed packs (downloaded or imported: docs/MODELS.md) live: $TESSERA_MODELS_DIR, else `models/` beside the built-in packs. */
+export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env, cacheDir = defaultCacheDir(env)): string {
+  return env.TESSERA_MODELS_DIR || join(cacheDir, 'models');
+}
+
+/** The pack installed as `id` in the models folder, verified; undefined when none is installed under that id. */
+export async function findInstalledPack(id: string, modelsDir: string): Promise<VerifiedPack | undefined> {
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) return undefined;
+  const dir = join(modelsDir, id);
+  if (!(await stat(join(dir, 'manifest.json')).catch(() => undefined))?.isFile()) return undefined;
+  const pack = await verifyPack(dir);
+  if (pack.manifest.id !== id) throw new PackError(`installed model folder ${dir} holds the pack '${pack.manifest.id}', not '${id}'; remove it (npm run models -- remove ${id}) and install again`);
+  return pack;
 }
 
 /**
@@ -45,12 +62,17 @@ export async function ensureBuiltinPack(id: string, cacheDir = defaultCacheDir()
   return writePack(recipe.build(), dir);
 }
 
-/** Resolves `--model`: a built-in id, or the path of a pack folder. */
-export async function resolvePack(model: string, cacheDir = defaultCacheDir()): Promise<VerifiedPack> {
+/** Resolves `--model`: a built-in id, the id of a pack installed in the models folder, or the path of a pack folder. */
+export async function resolvePack(model: string, cacheDir = defaultCacheDir(), modelsDir = defaultModelsDir(process.env, cacheDir)): Promise<VerifiedPack> {
   if (model in BUILTIN_PACKS) return ensureBuiltinPack(model, cacheDir);
+  const installed = await findInstalledPack(model, modelsDir);
+  if (installed) return installed;
   const info = await stat(model).catch(() => undefined);
   if (!info) {
-    throw new PackError(`unknown model '${model}': not a built-in model (${Object.keys(BUILTIN_PACKS).join(', ')}) and no pack folder exists at that path`);
+    throw new PackError(
+      `unknown model '${model}': not a built-in model (${Object.keys(BUILTIN_PACKS).join(', ')}), not installed in ${modelsDir}, and no pack folder exists at that path. ` +
+        '`npm run models -- list` shows what can be installed',
+    );
   }
   if (!info.isDirectory()) throw new PackError(`model '${model}' is a file; pass a model pack folder (containing manifest.json) or a built-in id`);
   return verifyPack(model);

@@ -7,16 +7,19 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { parseManifest, type AudioLdmComponentName, type Manifest } from '../../contract/manifest.ts';
+import { parseManifest, type AudioLdmComponentName, type AudioLdmManifest, type ComponentSpec, type Manifest, type StableAudio3Manifest } from '../../contract/manifest.ts';
 import { AudioLdmModel, type PromptTokenizer, type SharedStatsDecoder } from '../../engine/families/audioldm.ts';
+import type { LatentDiffusionModel } from '../../engine/families/model.ts';
+import { StableAudio3Model } from '../../engine/families/stable-audio-3.ts';
+import { detectDecoder, detectDitVariant, detectNumberConditioner, detectTextEncoder, type GraphNames } from '../../engine/families/stable-audio-3-contract.ts';
 import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../packs/graph/groupnorm-stats.ts';
-import { openSession, type DevicePreference, type ModelSession } from '../../engine/runtime/session.ts';
+import { openSession, type ActualSignature, type DevicePreference, type ModelSession } from '../../engine/runtime/session.ts';
 import { probeProviders } from '../runtime-probe.ts';
 
 /** A pack folder whose files were all found and verified. */
-export interface VerifiedPack {
+export interface VerifiedPack<M extends Manifest = Manifest> {
   dir: string;
-  manifest: Manifest;
+  manifest: M;
 }
 
 /** A pack could not be loaded; the message says which file and why. */
@@ -77,7 +80,7 @@ export async function loadTokenizer(pack: VerifiedPack): Promise<PromptTokenizer
   }
   const tokenizer = new Tokenizer(json, {});
   return {
-    encode: (text) => tokenizer.encode(text).ids,
+    encode: (text, options) => tokenizer.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true }).ids,
     tokens: (text) => tokenizer.encode(text).tokens,
   };
 }
@@ -90,8 +93,23 @@ export interface OpenModelOptions {
   sharedStatsDecoder?: boolean;
 }
 
+/** Opens a verified pack of any family (its sessions on the requested device). */
+export async function openModel(pack: VerifiedPack, options: OpenModelOptions): Promise<LatentDiffusionModel> {
+  const { manifest } = pack;
+  if (manifest.family === 'audioldm') return openAudioLdmModel({ dir: pack.dir, manifest }, options);
+  return openStableAudio3Model({ dir: pack.dir, manifest }, options);
+}
+
 /** Opens the four sessions of a verified audioldm pack; closes whatever opened if one fails. */
 export async function openAudioLdmModel(pack: VerifiedPack, options: OpenModelOptions): Promise<AudioLdmModel> {
+  const { manifest } = pack;
+  if (manifest.family !== 'audioldm') {
+    throw new PackError(`model pack '${manifest.id}' is a ${manifest.family} model, not an audioldm one; open it with openModel`);
+  }
+  return openAudioLdm({ dir: pack.dir, manifest }, options);
+}
+
+async function openAudioLdm(pack: VerifiedPack<AudioLdmManifest>, options: OpenModelOptions): Promise<AudioLdmModel> {
   const names: AudioLdmComponentName[] = ['textEncoder', 'unet', 'vaeDecoder', 'vocoder'];
   const opened: ModelSession[] = [];
   const installed = probeProviders();
@@ -133,6 +151,44 @@ export async function openAudioLdmModel(pack: VerifiedPack, options: OpenModelOp
       }
     }
     return new AudioLdmModel(pack.manifest, { textEncoder, unet, vaeDecoder, vocoder }, await loadTokenizer(pack), shared);
+  } catch (e) {
+    await Promise.all(opened.map((s) => s.dispose()));
+    throw e;
+  }
+}
+
+/**
+ * Opens the sessions of a verified stable-audio-3 pack. Each graph's own input names are checked against the
+ * known contract variants before its manifest entry (research/stableaudio.md §4.2, §4.5), so a bundle of an unknown
+ * variant is reported with the expected and found names; closes whatever opened if one fails.
+ */
+export async function openStableAudio3Model(pack: VerifiedPack<StableAudio3Manifest>, options: OpenModelOptions): Promise<StableAudio3Model> {
+  const { manifest } = pack;
+  const opened: ModelSession[] = [];
+  const installed = probeProviders();
+  const names = (a: ActualSignature): GraphNames => ({ inputs: a.inputs.map((t) => t.name), outputs: a.outputs.map((t) => t.name) });
+  const open = async (spec: ComponentSpec, inspect: (graph: string, n: GraphNames) => unknown): Promise<ModelSession> => {
+    const name = `${manifest.id}/${spec.file}`;
+    const session = await openSession(join(pack.dir, spec.file), {
+      name,
+      device: options.device,
+      intraOpThreads: options.intraOpThreads,
+      platform: process.platform,
+      installed,
+      expected: spec,
+      inspect: (actual) => void inspect(name, names(actual)),
+    });
+    opened.push(session);
+    return session;
+  };
+  try {
+    const c = manifest.components;
+    const textEncoder = await open(c.textEncoder, detectTextEncoder);
+    const numberConditioner = c.numberConditioner ? await open(c.numberConditioner, detectNumberConditioner) : undefined;
+    const dit = await open(c.dit, detectDitVariant);
+    const decoder = await open(c.decoder, detectDecoder);
+    const tokenizer = await loadTokenizer(pack);
+    return new StableAudio3Model(manifest, { textEncoder, ...(numberConditioner ? { numberConditioner } : {}), dit, decoder }, tokenizer);
   } catch (e) {
     await Promise.all(opened.map((s) => s.dispose()));
     throw e;

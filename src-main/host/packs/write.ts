@@ -2,31 +2,24 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseManifest, type Manifest } from '../../contract/manifest.ts';
-import type { BuiltPack } from '../../packs/types.ts';
+import { parseManifest } from '../../contract/manifest.ts';
+import type { BuiltPack, ManifestDraft, ManifestOf } from '../../packs/types.ts';
 import { verifyPack, type VerifiedPack } from './load.ts';
 
 /** Completes a built pack's manifest with the sha256 of each file and validates it. */
-export function finalizeManifest(built: BuiltPack): Manifest {
+export function finalizeManifest<D extends ManifestDraft>(built: BuiltPack<D>): ManifestOf<D> {
   const hash = (file: string): string => {
     const bytes = built.files[file];
     if (!bytes) throw new Error(`built pack '${built.manifest.id}' has no file '${file}'`);
     return createHash('sha256').update(bytes).digest('hex');
   };
-  const c = built.manifest.components;
-  return parseManifest(
-    {
-      ...built.manifest,
-      tokenizer: { ...built.manifest.tokenizer, sha256: hash(built.manifest.tokenizer.file) },
-      components: {
-        textEncoder: { ...c.textEncoder, sha256: hash(c.textEncoder.file) },
-        unet: { ...c.unet, sha256: hash(c.unet.file) },
-        vaeDecoder: { ...c.vaeDecoder, sha256: hash(c.vaeDecoder.file) },
-        vocoder: { ...c.vocoder, sha256: hash(c.vocoder.file) },
-      },
-    },
+  const components: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(built.manifest.components as Record<string, { file: string }>)) components[name] = { ...spec, sha256: hash(spec.file) };
+  const manifest = parseManifest(
+    { ...built.manifest, tokenizer: { ...built.manifest.tokenizer, sha256: hash(built.manifest.tokenizer.file) }, components },
     `built-in pack '${built.manifest.id}'`,
   );
+  return manifest as ManifestOf<D>;
 }
 
 /** Version and per-file sha256 of a built pack (what resources/packs/fingerprints.json pins). */

@@ -13,7 +13,7 @@ import type { AudioLdmComponentName } from '../../contract/manifest.ts';
 import { MANIFEST_SCHEMA_VERSION } from '../../contract/manifest.ts';
 import { checkSeed, createRng } from '../../engine/tensor/rng.ts';
 import { FIRST_WORD_ID, SPECIAL_IDS, buildWordTokenizer } from '../tokenizer.ts';
-import { AUDIOLDM_SCHEDULER, type BuiltPack, type ManifestDraft } from '../types.ts';
+import { AUDIOLDM_SCHEDULER, type AudioLdmManifestDraft, type BuiltPack } from '../types.ts';
 import { TEXT_EMBED_DIM, type TextEncoderSize, buildTextEncoder } from './text-encoder.ts';
 import { type UnetSize, buildUnet } from './unet.ts';
 import { VAE_SCALING_FACTOR, type VaeDecoderSize, buildVaeDecoder, vaeDecoderHaloLatentFrames } from './vae-decoder.ts';
@@ -89,7 +89,7 @@ const LICENCE_TEXT =
   'https://creativecommons.org/publicdomain/zero/1.0/\n';
 
 /** Builds the shape pack's graphs, tokenizer and manifest draft. */
-export function buildShapePack(options: ShapePackOptions = {}): BuiltPack {
+export function buildShapePack(options: ShapePackOptions = {}): BuiltPack<AudioLdmManifestDraft> {
   const width = options.width ?? DEFAULT_SHAPE_WIDTH;
   const seed = checkSeed(options.seed ?? 0);
   const sizes = shapeSizes(width, options.resBlocks);
@@ -122,7 +122,7 @@ export function shapePackVersion(options: ShapePackOptions = {}): string {
   return `1.0.0+w${width}.r${sizes.unet.resBlocks}.s${options.seed ?? 0}.b${SHAPE_BUILDER_REVISION}${options.vaeAttention === false ? '.noattn' : ''}`;
 }
 
-function shapeManifest(id: string, width: number, seed: number, sizes: ShapeSizes): ManifestDraft {
+function shapeManifest(id: string, width: number, seed: number, sizes: ShapeSizes): AudioLdmManifestDraft {
   const f32 = 'float32' as const;
   const i64 = 'int64' as const;
   return {

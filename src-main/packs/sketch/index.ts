@@ -4,7 +4,7 @@
  */
 import { alphasCumprod } from '../../engine/schedulers/noise-schedule.ts';
 import { buildWordTokenizer, SPECIAL_IDS } from '../tokenizer.ts';
-import { AUDIOLDM_SCHEDULER, type BuiltPack } from '../types.ts';
+import { AUDIOLDM_SCHEDULER, type AudioLdmManifestDraft, type BuiltPack } from '../types.ts';
 import { buildTextEncoder, buildUnet, buildVaeDecoder, buildVocoder, TEXT_DIM } from './graphs.ts';
 import { loadSketchRecipe, sketchVocabulary, type SketchRecipe } from './recipe.ts';
 
@@ -26,7 +26,7 @@ export function sketchPackVersion(recipe: SketchRecipe = loadSketchRecipe()): st
 }
 
 /** Builds every file of the sketch pack from its recipe. Deterministic: same recipe → same bytes. */
-export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): BuiltPack {
+export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): BuiltPack<AudioLdmManifestDraft> {
   const words = sketchVocabulary(recipe);
   const tokenizer = new TextEncoder().encode(JSON.stringify(buildWordTokenizer(words, 512), null, 1));
   const latent = (name: string) => ({ name, type: 'float32' as const, dims: ['N', 8, 'T', 16] });

@@ -16,7 +16,7 @@ import { GraphBuilder } from '../../../src-main/packs/graph/builder.ts';
 import { type GroupNormLayer, rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../../src-main/packs/graph/groupnorm-stats.ts';
 import { conv1d, createNet, finishNet, groupNorm, silu, upsampleNearest2x } from '../../../src-main/packs/graph/nn.ts';
 import { buildShapePack } from '../../../src-main/packs/shape/index.ts';
-import type { BuiltPack } from '../../../src-main/packs/types.ts';
+import type { AudioLdmManifestDraft, BuiltPack } from '../../../src-main/packs/types.ts';
 
 interface Signature {
   inputs: readonly TensorSpec[];
@@ -76,8 +76,8 @@ async function decodePerChunkNorm(session: ModelSession, latent: F32, core: numb
 
 const latentOf = (t: number, seed: number): F32 => f32(createRng(seed).normals(8 * t * 16), [1, 8, t, 16]);
 
-let standard: BuiltPack;
-let free: BuiltPack;
+let standard: BuiltPack<AudioLdmManifestDraft>;
+let free: BuiltPack<AudioLdmManifestDraft>;
 let withAttention: Pair;
 let attentionFree: Pair;
 let vaeHalo: number;
@@ -86,7 +86,7 @@ beforeAll(async () => {
   standard = buildShapePack();
   free = buildShapePack({ vaeAttention: false });
   vaeHalo = free.manifest.decode.vaeHaloLatentFrames;
-  const spec = (p: BuiltPack) => p.manifest.components.vaeDecoder;
+  const spec = (p: BuiltPack<AudioLdmManifestDraft>) => p.manifest.components.vaeDecoder;
   withAttention = await openPair('vae', standard.files[spec(standard).file], spec(standard));
   attentionFree = await openPair('vae-noattn', free.files[spec(free).file], spec(free));
 });

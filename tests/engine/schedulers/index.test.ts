@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { createScheduler, isSamplerName, SAMPLERS } from '../../../src-main/engine/schedulers/index.ts';
+import { createScheduler, DDPM_SAMPLERS, isSamplerName, SA3_LOGSNR_SCHEDULE, SAMPLERS } from '../../../src-main/engine/schedulers/index.ts';
 import type { SamplerName } from '../../../src-main/engine/schedulers/index.ts';
 import { AUDIOLDM_SCHEDULER } from '../../../src-main/engine/schedulers/presets.ts';
 
@@ -7,8 +7,9 @@ const AUDIOLDM = AUDIOLDM_SCHEDULER;
 
 describe('createScheduler', () => {
   it('builds every listed sampler', () => {
-    expect(SAMPLERS).toEqual(['ddim', 'dpmpp-2m']);
-    for (const name of SAMPLERS) {
+    expect(SAMPLERS).toEqual(['ddim', 'dpmpp-2m', 'pingpong']);
+    expect(createScheduler('pingpong', SA3_LOGSNR_SCHEDULE, 8).timesteps).toHaveLength(8);
+    for (const name of DDPM_SAMPLERS) {
       const sch = createScheduler(name, AUDIOLDM, 10);
       expect(sch.name).toBe(name);
       expect(sch.timesteps).toHaveLength(10);
@@ -31,7 +32,7 @@ describe('createScheduler', () => {
   });
 
   it('rejects bad step counts for any sampler', () => {
-    for (const name of SAMPLERS) {
+    for (const name of DDPM_SAMPLERS) {
       expect(() => createScheduler(name, AUDIOLDM, 0)).toThrow(/steps must be an integer from 1 to 1000.*got 0/);
       expect(() => createScheduler(name, AUDIOLDM, 1001)).toThrow(/got 1001/);
       expect(() => createScheduler(name, AUDIOLDM, 2.5)).toThrow(/got 2\.5/);

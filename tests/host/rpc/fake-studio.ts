@@ -134,6 +134,26 @@ export function createFakeStudio(): FakeStudio {
         },
       ]);
     },
+    async listCatalog(input) {
+      enter('listCatalog', input);
+      return ok({ models: [], disk: { dir: '/tmp/models', installedBytes: 0, partialBytes: 0, freeBytes: null } });
+    },
+    async installModel(input) {
+      enter('installModel', input);
+      return ok(null);
+    },
+    async cancelModelInstall(input) {
+      enter('cancelModelInstall', input);
+      return ok(null);
+    },
+    async importModel(input) {
+      enter('importModel', input);
+      return { ok: false, error: { code: 'not-found', message: `no pack in ${input.dir}` } };
+    },
+    async removeModel(input) {
+      enter('removeModel', input);
+      return ok({ freedBytes: 0 });
+    },
     async getSettings(input) {
       enter('getSettings', input);
       return ok(settings);

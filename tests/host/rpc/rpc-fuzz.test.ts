@@ -24,7 +24,7 @@ const fieldValue = fc.oneof(
   fc.record({ device: fc.constantFrom('auto', 'cpu', 'tpu'), intraOpThreads: fc.constantFrom(null, 2, 0, 2.5) }, { requiredKeys: [] }),
   fc.anything({ maxDepth: 2 }),
 );
-const FIELDS = ['dir', 'name', 'projectId', 'document', 'trackId', 'regionIds', 'jobId', 'hard', 'settings', 'accept', 'format', 'loudness', 'path', 'extra'];
+const FIELDS = ['dir', 'name', 'projectId', 'document', 'trackId', 'regionIds', 'jobId', 'hard', 'settings', 'accept', 'format', 'loudness', 'path', 'id', 'acceptLicence', 'replace', 'extra'];
 const nearValid = fc.dictionary(fc.constantFrom(...FIELDS), fieldValue, { maxKeys: 4 });
 
 /** One valid input per method, the seed of the mutations below. */
@@ -41,6 +41,11 @@ const VALID: { [K in StudioMethod]: StudioInput<K> } = {
   enqueueExport: { projectId: 'prj_1', format: 'flac24', loudness: -14, stems: true },
   resolveAsset: { projectId: 'prj_1', path: 'takes/a.wav' },
   getSystemInfo: {},
+  listCatalog: {},
+  installModel: { id: 'stable-audio-3-small-music', acceptLicence: true },
+  cancelModelInstall: { id: 'stable-audio-3-small-music' },
+  importModel: { dir: '/tmp/pack', replace: true },
+  removeModel: { id: 'sketch-mirror' },
   cancelJob: { jobId: 'job_1', hard: true },
   listJobs: { projectId: 'prj_1' },
   listModels: {},

@@ -1,0 +1,120 @@
+/**
+ * The seam between the long-form pipeline and a model family (ARCHITECTURE.md §3–§4). The pipeline plans windows,
+ * weights regions, fuses window predictions, takes one global scheduler step, reports progress, honours cancel and
+ * draws every random number from the request's seed; a family only says how its latent is shaped along time, how
+ * text becomes conditioning rows, what its denoiser predicts for a batch of windows, which samplers fit its
+ * schedule, and how a latent becomes audio channels. Both `audioldm` and `stable-audio-3` implement it.
+ *
+ * Latents are [1, C, T, Fq] everywhere in the pipeline: T frames along time, C channels, Fq frequency bins
+ * (AudioLDM: 8 × T × 16; Stable Audio 3: 256 × T × 1, i.e. its [1, 256, T] with a unit bin axis).
+ */
+import type { Manifest } from '../../contract/manifest.ts';
+import type { SamplerName, SamplerOptions, Scheduler } from '../schedulers/index.ts';
+import type { F32 } from '../tensor/tensor.ts';
+
+/** VAE decoding modes for long latents (audioldm; other families decode in windows only). */
+export const VAE_DECODE_MODES = ['window', 'shared'] as const;
+export type VaeDecodeMode = (typeof VAE_DECODE_MODES)[number];
+
+/** Turns text into token ids (the pack's tokenizer.json, loaded by the host). */
+export interface PromptTokenizer {
+  /**
+   * Token ids; with the tokenizer's special tokens (its post-processor: `<s>` … `</s>` for RoBERTa) unless
+   * `addSpecialTokens` is false.
+   */
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  /** The token strings for `ids` (used to report words the model does not know). */
+  tokens(text: string): string[];
+}
+
+/** A latent's shape along the axes the pipeline tiles and copies. */
+export interface LatentGeometry {
+  /** C. */
+  channels: number;
+  /** Fq (1 for models whose latent is [1, C, T]). */
+  bins: number;
+  /** Latent frames per second of audio. */
+  framesPerSecond: number;
+  /** W: frames of the denoiser's training window; longer pieces are tiled. */
+  nativeWindowFrames: number;
+}
+
+/** What conditioning may depend on besides the text: the piece and the window the denoiser will see. */
+export interface ConditionContext {
+  /** Requested seconds of the piece. */
+  seconds: number;
+  /** Latent frames of the piece. */
+  frames: number;
+  /** Frames of each window (= `frames` when the piece is a single window). */
+  window: number;
+}
+
+/** Conditioning rows for a list of texts, and the words the vocabulary lacks. */
+export interface EncodedConditions {
+  /** [n, D]: one flat row per text, in order; the denoiser receives these rows as its `conditions`. */
+  rows: F32;
+  /** Prompt words that became the unknown token, in order of appearance, without repeats. */
+  unknownWords: string[];
+}
+
+/** Progress of a family's decoding: chunks done out of the stage's chunks. */
+export interface DecodeProgress {
+  stage: 'decode' | 'vocode';
+  chunk: number;
+  chunks: number;
+}
+
+/** Options of {@link LatentDiffusionModel.decodeAudio}. */
+export interface DecodeAudioOptions {
+  signal?: AbortSignal;
+  vaeDecode: VaeDecodeMode;
+  /** Samples per channel the caller keeps; a family may stop decoding (and allocating) past them. Default: all. */
+  samples?: number;
+  onProgress?: (p: DecodeProgress) => void;
+  /**
+   * Finished audio while decoding, chunk by chunk: `start` is the first sample in the output, `channels` holds one
+   * view per audio channel that stays valid (the output is never rewritten). For previews.
+   */
+  onAudio?: (start: number, channels: Float32Array[]) => void;
+}
+
+/** Decoded audio before trimming, and where chunk joins could leave seams (seconds). */
+export interface DecodedAudio {
+  /** One array per channel (1 mono, 2 stereo), all of one length, at least `samples` (when given) long. */
+  channels: Float32Array[];
+  seams: { decode: number[]; vocode: number[] };
+}
+
+/** A loaded latent-diffusion model of any family. Holds sessions; the host owns their lifetime. */
+export interface LatentDiffusionModel {
+  readonly manifest: Manifest;
+  readonly geometry: LatentGeometry;
+  /** The sampler for a request (throws a RangeError when the sampler cannot walk this model's schedule). */
+  createScheduler(sampler: SamplerName, steps: number, options: SamplerOptions): Scheduler;
+  /** Latent frames generated for `seconds` of audio (the family's length rule). */
+  latentFramesFor(seconds: number): number;
+  /** Output samples per channel for `seconds`: round(seconds · sampleRate). */
+  samplesFor(seconds: number): number;
+  /** Encodes texts into conditioning rows (for the piece described by `context`). */
+  encodeConditions(texts: readonly string[], context: ConditionContext): Promise<EncodedConditions>;
+  /**
+   * The denoiser on a batch of windows: sample [R, C, W, Fq] at one model-facing timestep, one conditioning row
+   * per sample row ([R, D]) → the model output [R, C, W, Fq] (ε for audioldm, the velocity v for stable-audio-3).
+   */
+  predict(sample: F32, timestep: number, conditions: F32): Promise<F32>;
+  /** Decodes a latent [1, C, T, Fq] to audio channels of at least samplesFor(T / fps) samples. */
+  decodeAudio(latent: F32, options: DecodeAudioOptions): Promise<DecodedAudio>;
+  /** Where the denoiser runs, and why a preferred provider was not used. */
+  readonly device: { provider: string; fallbackReason?: string };
+  /** Seconds spent inside ONNX Runtime across the model's sessions. */
+  runtimeSeconds(): number;
+  /** Releases all sessions. */
+  dispose(): Promise<void>;
+}
+
+/** Rounds `seconds · fps / multiple` up to whole multiples of `multiple` frames (at least one multiple). */
+export function framesCeil(seconds: number, framesPerSecond: number, multiple: number): number {
+  // Round the quotient to 9 decimals first so 10.24 / 0.32 is 32, not 32.000000000000004.
+  const blocks = Math.ceil(Number(((seconds * framesPerSecond) / multiple).toFixed(9)));
+  return multiple * Math.max(1, blocks);
+}

@@ -1,0 +1,117 @@
+/**
+ * What an install of a catalog entry will fetch, checked before any byte is downloaded: the entry is a download
+ * (not an export), its licence was accepted, every repo has a pinned commit, the id is free of built-ins, and a
+ * draft manifest would validate once its hashes are known (so a pack this Tessera cannot load is refused up front).
+ */
+import { packFileName, type CatalogEntry } from '../../contract/catalog.ts';
+import { ManifestError, parseManifest } from '../../contract/manifest.ts';
+import { BUILTIN_PACKS } from '../packs/builtin.ts';
+import { isUnpinned } from './catalog.ts';
+import { ModelsError } from './errors.ts';
+
+/** One file of the plan. */
+export interface PlannedFile {
+  repo: string;
+  /** The pinned commit (or the override). */
+  revision: string;
+  /** Path in the repo. */
+  path: string;
+  /** Name in the pack folder. */
+  name: string;
+  catalogBytes?: number;
+  catalogSha256?: string;
+}
+
+/** The checked plan of an install. */
+export interface InstallPlan {
+  entry: CatalogEntry;
+  files: PlannedFile[];
+  /** The draft manifest to complete, or `included` when manifest.json is one of the files. */
+  manifest: 'included' | Record<string, unknown>;
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/** Checks an entry and resolves its revisions; throws a ModelsError that says what to do otherwise. */
+export function planInstall(entry: CatalogEntry, options: { acceptLicence: boolean; revisions?: Record<string, string> }): InstallPlan {
+  if (entry.source.kind === 'export') {
+    const s = entry.source;
+    throw new ModelsError(
+      'invalid-argument',
+      `'${entry.id}' has no ready-made download: it is exported from ${s.from.repo} with ${s.tool} on your machine, then imported:\n` +
+        `  1. ${s.command.replace('DIR', `<folder>/${entry.id}`)}\n  2. npm run models -- import <folder>/${entry.id}\n` +
+        `Licence: ${entry.licence.name} (${entry.licence.url}).`,
+    );
+  }
+  if (!options.acceptLicence) {
+    throw new ModelsError('invalid-argument', `The licence of '${entry.id}' (${entry.licence.name}, ${entry.licence.url}) has not been accepted: read it, then accept it (CLI: --accept-licence).`);
+  }
+  if (entry.id in BUILTIN_PACKS) throw new ModelsError('invalid-argument', `'${entry.id}' is the id of a built-in model; a catalog entry cannot use it.`);
+  if (entry.manifest === undefined) throw new ModelsError('invalid-argument', `catalog entry '${entry.id}' says neither "manifest": "included" nor gives a draft manifest.`);
+
+  const overrides = options.revisions ?? {};
+  for (const [repo, commit] of Object.entries(overrides)) {
+    if (!entry.source.repos.some((p) => p.repo === repo)) {
+      throw new ModelsError('invalid-argument', `--revision ${repo}=…: '${entry.id}' downloads nothing from ${repo}; its repos are ${entry.source.repos.map((p) => p.repo).join(', ')}.`);
+    }
+    if (!COMMIT.test(commit)) throw new ModelsError('invalid-argument', `--revision ${repo}=${commit}: expected a full 40-hex-digit commit hash (pin a commit, not a branch).`);
+  }
+  const unpinned = entry.source.repos.filter((p) => overrides[p.repo] === undefined && isUnpinned(p.revision));
+  if (unpinned.length > 0) {
+    throw new ModelsError(
+      'invalid-argument',
+      `The catalog pins no commit for ${unpinned.map((p) => `${p.repo} (${p.revision})`).join(' and ')}, so '${entry.id}' cannot be downloaded reproducibly yet. ` +
+        `Look up the commit in the repo's history on the hub and pass ${unpinned.map((p) => `--revision ${p.repo}=<40-hex commit>`).join(' ')}, or pin it in resources/models/catalog.json.`,
+    );
+  }
+  const files: PlannedFile[] = entry.source.repos.flatMap((part) =>
+    part.files.map((f) => ({
+      repo: part.repo,
+      revision: overrides[part.repo] ?? part.revision,
+      path: f.path,
+      name: packFileName(f.path),
+      ...(f.bytes === undefined ? {} : { catalogBytes: f.bytes }),
+      ...(f.sha256 === undefined ? {} : { catalogSha256: f.sha256 }),
+    })),
+  );
+  if (entry.manifest !== 'included') checkManifest(entry.id, completeManifest(entry.manifest, new Map(files.map((f) => [f.name, '0'.repeat(64)]))), files, 'its draft manifest');
+  return { entry, files, manifest: entry.manifest };
+}
+
+/**
+ * Copies a draft manifest with `sha256` set on every object that has a `file` naming a downloaded file.
+ * Throws when a `file` names something the entry does not download.
+ */
+export function completeManifest(draft: Record<string, unknown>, hashes: ReadonlyMap<string, string>): Record<string, unknown> {
+  const visit = (value: unknown, path: string): unknown => {
+    if (Array.isArray(value)) return value.map((item, i) => visit(item, `${path}.${i}`));
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = visit(item, path ? `${path}.${key}` : key);
+    if (typeof out.file === 'string') {
+      const hash = hashes.get(out.file);
+      if (hash === undefined) throw new ModelsError('invalid-argument', `the draft manifest's ${path}.file '${out.file}' is not one of the files the entry downloads.`);
+      out.sha256 = hash;
+    }
+    return out;
+  };
+  return visit(draft, '') as Record<string, unknown>;
+}
+
+/** Validates a manifest for the entry: loadable by this Tessera, same id, every listed file downloaded. */
+export function checkManifest(id: string, json: unknown, files: readonly PlannedFile[], what: string): ReturnType<typeof parseManifest> {
+  let manifest;
+  try {
+    manifest = parseManifest(json, `'${id}' ${what}`);
+  } catch (e) {
+    if (!(e instanceof ManifestError)) throw e;
+    const family = typeof json === 'object' && json !== null && 'family' in json ? String(json.family) : 'unknown';
+    throw new ModelsError('model-error', `${e.message}\nThis Tessera cannot load the '${family}' pack that '${id}' describes; nothing was installed (a newer Tessera, or a corrected catalog entry, is needed).`);
+  }
+  if (manifest.id !== id) throw new ModelsError('model-error', `'${id}' ${what} has id '${manifest.id}'; the catalog id and the manifest id must be the same.`);
+  const names = new Set(files.map((f) => f.name));
+  const listed = [manifest.tokenizer.file, ...Object.values(manifest.components).flatMap((c) => (c ? [c.file] : []))];
+  const missing = listed.filter((n) => !names.has(n));
+  if (missing.length > 0) throw new ModelsError('model-error', `'${id}' ${what} lists ${missing.join(', ')}, which the catalog entry does not download.`);
+  return manifest;
+}
