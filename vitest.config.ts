@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +10,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 300_000,
+    // Tests (and the hosts they spawn) never read or write the user's real settings.
+    env: { TESSERA_CONFIG_DIR: join(tmpdir(), `tessera-test-config-${process.pid}`) },
   },
 });

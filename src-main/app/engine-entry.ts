@@ -34,7 +34,9 @@ export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: stri
     const port = event.ports[0];
     // Worker ports and exits belong to the spawner; every other port is a renderer (or main) connection.
     if (!port || isMainToEngine(event.data)) return;
-    const server = serveStudioApi(messagePortTransport(port), host.api, {
+    // One session per connection: a window's projects close (journal kept) when it reloads or closes.
+    const session = host.session();
+    const server = serveStudioApi(messagePortTransport(port), session.api, {
       onError: (e) => log(`engine error: ${e instanceof Error ? e.message : String(e)}`),
     });
     servers.add(server);
@@ -43,6 +45,7 @@ export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: stri
     closable.on?.('close', () => {
       server.close();
       servers.delete(server);
+      session.close().catch((e: unknown) => log(`engine error: ${e instanceof Error ? e.message : String(e)}`));
     });
   });
   return {

@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createStudioHost } from '../host/studio-host.ts';
+import type { Transport } from '../contract/rpc/transport.ts';
+import { createStudioHost, type StudioSession } from '../host/studio-host.ts';
 import { createHttpHandler } from '../host/rpc/http.ts';
 import { serveStudioApi, toApiError, type StudioServer } from '../host/rpc/server.ts';
 import { createRunToken, startWebSocketServer } from '../host/rpc/websocket.ts';
@@ -17,6 +18,7 @@ export async function runWeb(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, projects: { type: 'string' }, renderer: { type: 'string' } } });
   const port = parseNumber('port', values.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number (0 = random)') ?? 0;
   const servers = new Set<StudioServer>();
+  const sessions = new Map<Transport, { server: StudioServer; session: StudioSession }>();
   const host = createStudioHost({
     emit: (name, payload) => servers.forEach((s) => s.emit(name, payload)),
     ...(values.projects ? { projectsDir: resolve(values.projects) } : {}),
@@ -28,8 +30,20 @@ export async function runWeb(argv: string[]): Promise<number> {
     port,
     token,
     onConnection: (transport) => {
-      const s = serveStudioApi(transport, host.api, { onError: (e) => process.stderr.write(`host error: ${e instanceof Error ? e.message : String(e)}\n`) });
+      // One session per page: its projects are closed (journal kept) when the page goes away, so a reload can
+      // open them again instead of finding them locked.
+      const session = host.session();
+      const s = serveStudioApi(transport, session.api, { onError: (e) => process.stderr.write(`host error: ${e instanceof Error ? e.message : String(e)}\n`) });
       servers.add(s);
+      sessions.set(transport, { server: s, session });
+    },
+    onDisconnect: (transport) => {
+      const entry = sessions.get(transport);
+      if (!entry) return;
+      sessions.delete(transport);
+      servers.delete(entry.server);
+      entry.server.close();
+      entry.session.close().catch((e: unknown) => process.stderr.write(`host error: ${e instanceof Error ? e.message : String(e)}\n`));
     },
     http: createHttpHandler({ token, staticDir, resolveAsset: async (projectId, path) => {
         try {

@@ -82,6 +82,8 @@ export interface StudioSettings {
   autosaveSeconds: number;
   /** Folder where new projects go when `createProject` gets no `dir`, and that `listProjects` lists. */
   projectsDir: string;
+  /** A device remembered per model id; models not listed use `device`. */
+  modelDevices: Record<string, DevicePreference>;
 }
 
 const settingsPatchSchema = v.strictObject({
@@ -89,6 +91,12 @@ const settingsPatchSchema = v.strictObject({
   intraOpThreads: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)))),
   autosaveSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600))),
   projectsDir: v.optional(dirSchema),
+  modelDevices: v.optional(
+    v.pipe(
+      v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'keys must be model ids')), v.picklist(['auto', 'cpu', 'cuda', 'dml', 'coreml'])),
+      v.check((r) => Object.keys(r).length <= 256, 'at most 256 models'),
+    ),
+  ),
 });
 
 /** Export formats (mirrors the export engine's list). */

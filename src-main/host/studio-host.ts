@@ -15,7 +15,7 @@ import { exportProject } from './export/export.ts';
 import { JobQueue } from './jobs.ts';
 import { listInstalledModels, providerInfo } from './model-info.ts';
 import { ModelManager, type ModelManagerOptions } from './models/manager.ts';
-import { PROJECT_FILE } from './projects/layout.ts';
+import { PROJECT_FILE, projectPaths } from './projects/layout.ts';
 import {
   acceptRecovery,
   autosave,
@@ -30,6 +30,7 @@ import {
   type ProjectHandle,
 } from './projects/project-store.ts';
 import { removePartialTakes } from './projects/takes.ts';
+import { defaultConfigDir, loadSettings, saveSettings } from './settings-store.ts';
 import { exportTracks } from './render.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 
@@ -43,13 +44,28 @@ export interface StudioHostOptions {
   /** Receives every event for every connected client. */
   emit: <K extends StudioEventName>(name: K, payload: StudioEvents[K]) => void;
   log?: (line: string) => void;
+  /** Where settings persist (default `<config dir>/settings.json`, see settings-store.ts); null keeps them in memory. */
+  settingsFile?: string | null;
   /** Starts engine worker processes (default: Node child processes; the Electron engine asks main). */
   spawnWorker?: SpawnWorker;
 }
 
+/** One client's view of the host (a browser tab, an Electron window): its projects close when it goes away. */
+export interface StudioSession {
+  api: StudioApi;
+  /**
+   * The client disconnected: its open projects are closed keeping their autosave journal (a reload then offers
+   * recovery of unsaved work); a project with jobs still running stays open until a client opens it again.
+   */
+  close(): Promise<void>;
+}
+
 /** A host: the API plus its shutdown. */
 export interface StudioHost {
+  /** The API without session tracking (tests, single-client tools). */
   api: StudioApi;
+  /** A tracked API for one connection. */
+  session(): StudioSession;
   /** Process id of the engine worker while one runs (tests kill it to simulate a crash). */
   readonly enginePid: number | undefined;
   dispose(): Promise<void>;
@@ -71,6 +87,8 @@ const FORMAT_LABEL = { wav16: 'WAV 16-bit', wav24: 'WAV 24-bit', wav32f: 'WAV 32
 
 interface OpenEntry {
   handle: ProjectHandle;
+  /** Its session disconnected while jobs ran: the next client to open the folder takes it over. */
+  orphaned: boolean;
   /** The document as last saved. */
   document: ProjectDocument;
   /** Takes generated this session that the saved document may not list yet (for assets). */
@@ -108,12 +126,19 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
     manager.on('failed', ({ id, code, message }) => options.emit('modelFailed', { id, error: { code, message } })),
     manager.on('removed', ({ id }) => options.emit('modelRemoved', { id })),
   ];
-  let settings: StudioSettings = {
+  const defaults: StudioSettings = {
     device: 'auto',
     intraOpThreads: null,
     autosaveSeconds: 30,
     projectsDir: options.projectsDir ?? join(homedir(), 'Tessera Projects'),
+    modelDevices: {},
   };
+  const settingsFile = options.settingsFile === undefined ? join(defaultConfigDir(), 'settings.json') : options.settingsFile;
+  let settings = defaults;
+  const settingsLoaded = (settingsFile === null ? Promise.resolve<{ settings: StudioSettings; warning?: string }>({ settings: defaults }) : loadSettings(settingsFile, defaults)).then((loaded) => {
+    settings = options.projectsDir === undefined ? loaded.settings : { ...loaded.settings, projectsDir: options.projectsDir };
+    if (loaded.warning) log(loaded.warning);
+  });
   let nextProject = 1;
 
   const ok = <T>(value: T): ApiResult<T> => ({ ok: true, value });
@@ -123,7 +148,7 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
     return p;
   };
   const opened = (o: OpenedProject, projectId = `prj_${Date.now().toString(36)}${(nextProject++).toString(36)}`): OpenedProjectInfo => {
-    projects.set(projectId, { handle: o.handle, document: o.document, sessionTakes: new Map() });
+    projects.set(projectId, { handle: o.handle, document: o.document, sessionTakes: new Map(), orphaned: false });
     const warnings = [...o.warnings];
     if (o.missingTakes.length > 0) warnings.push(`${o.missingTakes.length} take file(s) are missing (${o.missingTakes.slice(0, 3).join(', ')}${o.missingTakes.length > 3 ? ', …' : ''}); regenerate those regions`);
     if (o.migratedFrom !== null) warnings.push(`the project was upgraded from schemaVersion ${o.migratedFrom}; saving writes the new version (a backup of the old file is in .tessera/)`);
@@ -148,6 +173,7 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
             trackId,
             regionIds,
             device: settings.device,
+            modelDevices: settings.modelDevices,
             intraOpThreads: settings.intraOpThreads,
             ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
             modelsDir: manager.modelsDir,
@@ -218,6 +244,18 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       return ok(opened(await createProject(target, name)));
     },
     async openProject({ dir }) {
+      const target = projectPaths(dir).dir;
+      for (const [projectId, entry] of projects) {
+        if (!entry.orphaned || entry.handle.dir !== target) continue;
+        if (!queue.busy(projectId)) {
+          // Left by a client that went away: close it (journal kept) and open it afresh, recovery offer included.
+          await closeProject(entry.handle, { keepAutosave: true });
+          projects.delete(projectId);
+          break;
+        }
+        entry.orphaned = false;
+        return ok({ projectId, dir: target, document: entry.document, recoveryAvailable: false, recoverySavedAt: null, warnings: ['generation jobs of this project are still running; their takes will arrive as they finish'] });
+      }
       return ok(opened(await openProject(dir)));
     },
     async listProjects() {
@@ -349,10 +387,13 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       return ok({ freedBytes: (await manager.remove(id)).freedBytes });
     },
     async getSettings() {
+      await settingsLoaded;
       return ok(settings);
     },
     async setSettings({ settings: patch }) {
-      settings = { ...settings, ...patch };
+      await settingsLoaded;
+      settings = { ...settings, ...patch, modelDevices: { ...settings.modelDevices, ...patch.modelDevices } };
+      if (settingsFile !== null) await saveSettings(settingsFile, settings);
       return ok(settings);
     },
     async getSystemInfo() {
@@ -363,8 +404,44 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
     },
   };
 
+  const session = (): StudioSession => {
+    const owned = new Set<string>();
+    const track = <T extends { projectId: string }>(result: ApiResult<T>): ApiResult<T> => {
+      if (result.ok) owned.add(result.value.projectId);
+      return result;
+    };
+    const tracked: StudioApi = {
+      ...api,
+      createProject: async (input) => track(await api.createProject(input)),
+      openProject: async (input) => track(await api.openProject(input)),
+      saveProjectAs: async (input) => track(await api.saveProjectAs(input)),
+      closeProject: async (input) => {
+        const result = await api.closeProject(input);
+        if (result.ok) owned.delete(input.projectId);
+        return result;
+      },
+    };
+    return {
+      api: tracked,
+      async close() {
+        for (const projectId of owned) {
+          const entry = projects.get(projectId);
+          if (!entry) continue;
+          if (queue.busy(projectId)) {
+            entry.orphaned = true;
+            continue;
+          }
+          await closeProject(entry.handle, { keepAutosave: true });
+          projects.delete(projectId);
+        }
+        owned.clear();
+      },
+    };
+  };
+
   return {
     api,
+    session,
     get enginePid() {
       return engine.pid;
     },

@@ -135,4 +135,15 @@ describe('npm run web', () => {
     expect(await client.api.closeProject({ projectId })).toEqual({ ok: true, value: null });
     expect(await client.api.closeProject({ projectId })).toMatchObject({ ok: false, error: { code: 'not-found' } });
   });
+
+  it('a page that reloads can open its project again: the old connection releases its projects', async () => {
+    const first = connectStudioApi(await connectWebSocket(wsUrl));
+    const opened = await first.api.openProject({ dir: join(work, 'demo') });
+    if (!opened.ok) throw new Error(opened.error.message);
+    const other = connectStudioApi(await connectWebSocket(wsUrl));
+    expect(await other.api.openProject({ dir: join(work, 'demo') })).toMatchObject({ ok: false, error: { code: 'locked' } });
+    first.close(); // the page reloads
+    await expect.poll(async () => (await other.api.openProject({ dir: join(work, 'demo') })).ok, { timeout: 10_000, interval: 100 }).toBe(true);
+    other.close();
+  });
 });

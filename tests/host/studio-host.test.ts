@@ -275,6 +275,53 @@ describe('models through the API', () => {
   });
 });
 
+describe('sessions and settings', () => {
+  it('a session that goes away closes its projects keeping the journal; the next session reopens them with recovery', async () => {
+    const first = host.session();
+    const opened = value(await first.api.createProject({ name: 'Reloaded' }));
+    value(await first.api.autosaveProject({ projectId: opened.projectId, document: { ...opened.document, tempo: 99 } }));
+    // Another client cannot open it while the first holds it.
+    await expect(host.session().api.openProject({ dir: opened.dir })).rejects.toMatchObject({ code: 'locked' });
+    await first.close(); // the page reloaded
+    const second = host.session();
+    const again = value(await second.api.openProject({ dir: opened.dir }));
+    expect(again.recoveryAvailable).toBe(true);
+    expect(value(await second.api.resolveRecovery({ projectId: again.projectId, accept: true })).tempo).toBe(99);
+  });
+
+  it('a project whose session went away while a job ran is taken over by the next client, job and all', async () => {
+    const first = host.session();
+    const p = await projectWith([[0, 120]], 30);
+    // projectWith opened it through the shared API; reopen it through a session.
+    value(await host.api.closeProject({ projectId: p.projectId }));
+    const opened = value(await first.api.openProject({ dir: p.dir }));
+    const job = value(await first.api.enqueueGeneration({ projectId: opened.projectId, trackId: p.trackId, document: p.doc }));
+    await waitFor('jobProgress', (e) => e.jobId === job.jobId);
+    await first.close();
+    const adopted = value(await host.session().api.openProject({ dir: p.dir }));
+    expect(adopted.projectId).toBe(opened.projectId);
+    expect(adopted.warnings.join(' ')).toContain('still running');
+    expect(await waitFor('jobFinished', (f) => f.jobId === job.jobId)).toEqual({ jobId: job.jobId, ok: true });
+  });
+
+  it('settings persist across hosts; a damaged settings file is set aside for the defaults', async () => {
+    const file = join(work, 'config', 'settings.json');
+    const make = () => createStudioHost({ cacheDir: TEST_CACHE_DIR, settingsFile: file, log: () => undefined, emit: () => undefined });
+    const a = make();
+    value(await a.api.setSettings({ settings: { device: 'cpu', autosaveSeconds: 10, modelDevices: { 'stable-audio-3-standin': 'cpu' } } }));
+    value(await a.api.setSettings({ settings: { modelDevices: { sketch: 'auto' } } }));
+    await a.dispose();
+    const b = make();
+    expect(value(await b.api.getSettings({}))).toMatchObject({ device: 'cpu', autosaveSeconds: 10, modelDevices: { 'stable-audio-3-standin': 'cpu', sketch: 'auto' } });
+    await b.dispose();
+    await writeFile(file, '{"device": "tpu"}');
+    const c = make();
+    expect(value(await c.api.getSettings({})).device).toBe('auto');
+    await c.dispose();
+    expect(await readFile(`${file}.bad`, 'utf8')).toBe('{"device": "tpu"}');
+  });
+});
+
 describe('projects through the API', () => {
   it('creates projects in the projects folder with unique names and lists them', async () => {
     const a = value(await host.api.createProject({ name: 'Song' }));

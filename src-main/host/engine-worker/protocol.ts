@@ -16,6 +16,8 @@ export interface RunMessage {
   trackId: TrackId;
   regionIds: RegionId[];
   device: DevicePreference;
+  /** Devices remembered per model id (override `device` for that model). */
+  modelDevices: Record<string, DevicePreference>;
   intraOpThreads: number | null;
   cacheDir?: string;
   /** The models folder where installed packs are found by id. */

@@ -41,10 +41,11 @@ async function run(m: RunMessage): Promise<void> {
     for (const piece of pieces) {
       send({ type: 'progress', jobId: m.jobId, stage: 'loading', step: 0, steps: 0 });
       // Sessions are cached per model, device and thread count: a settings change opens fresh ones.
-      const key = `${piece.regions[0].generation.model}|${m.device}|${m.intraOpThreads ?? 'auto'}`;
+      const device = m.modelDevices[piece.regions[0].generation.model] ?? m.device;
+      const key = `${piece.regions[0].generation.model}|${device}|${m.intraOpThreads ?? 'auto'}`;
       let model = models.get(key);
       if (!model) {
-        model = await modelFor(piece.regions[0].generation.model, new Map(), { device: m.device, ...(m.cacheDir ? { cacheDir: m.cacheDir } : {}), ...(m.modelsDir ? { modelsDir: m.modelsDir } : {}), ...(m.intraOpThreads === null ? {} : { intraOpThreads: m.intraOpThreads }) });
+        model = await modelFor(piece.regions[0].generation.model, new Map(), { device, ...(m.cacheDir ? { cacheDir: m.cacheDir } : {}), ...(m.modelsDir ? { modelsDir: m.modelsDir } : {}), ...(m.intraOpThreads === null ? {} : { intraOpThreads: m.intraOpThreads }) });
         models.set(key, model);
       }
       const origin = piece.regions[0].start;

@@ -26,6 +26,8 @@ export interface WebSocketServerOptions {
   maxPayload?: number;
   /** Called with each accepted connection. */
   onConnection(transport: Transport, request: IncomingMessage): void;
+  /** Called once when an accepted connection closes (page reloaded or closed, client gone). */
+  onDisconnect?(transport: Transport): void;
   /** Answers plain HTTP requests on the same port (browser mode: the renderer and assets); 426 when absent. */
   http?: (request: IncomingMessage, response: ServerResponse, port: number) => void;
 }
@@ -92,7 +94,9 @@ export function startWebSocketServer(options: WebSocketServerOptions): Promise<R
     },
   });
   server.on('connection', (socket, request) => {
-    options.onConnection(webSocketTransport(socket), request);
+    const transport = webSocketTransport(socket);
+    options.onConnection(transport, request);
+    socket.once('close', () => options.onDisconnect?.(transport));
   });
   // NOTE: a listening server's later errors (a client's bad handshake) must not crash the host.
   server.on('error', () => undefined);

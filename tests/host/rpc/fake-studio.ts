@@ -22,7 +22,7 @@ export function createFakeStudio(): FakeStudio {
   const throwing = new Map<StudioMethod, unknown>();
   const projects = new Map<string, { dir: string; document: ProjectDocument }>();
   const jobs: JobInfo[] = [];
-  let settings: StudioSettings = { device: 'auto', intraOpThreads: null, autosaveSeconds: 30, projectsDir: '/tmp/projects' };
+  let settings: StudioSettings = { device: 'auto', intraOpThreads: null, autosaveSeconds: 30, projectsDir: '/tmp/projects', modelDevices: {} };
   let nextId = 1;
   const enter = (method: StudioMethod, input: unknown): void => {
     calls.push({ method, input });

@@ -105,7 +105,7 @@ describe.each([
 
     expect(await api.setSettings({ settings: { device: 'cpu', intraOpThreads: 4 } })).toEqual({
       ok: true,
-      value: { device: 'cpu', intraOpThreads: 4, autosaveSeconds: 30, projectsDir: '/tmp/projects' },
+      value: { device: 'cpu', intraOpThreads: 4, autosaveSeconds: 30, projectsDir: '/tmp/projects', modelDevices: {} },
     });
     expect((await api.listModels({})).ok).toBe(true);
     expect(await api.closeProject({ projectId })).toEqual({ ok: true, value: null });
