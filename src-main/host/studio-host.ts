@@ -347,7 +347,12 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       const installing = new Set(manager.installing());
       return ok({
         models: models.map((m) => {
-          const text = catalog.entries.find((e) => e.id === m.id)?.licence.text;
+          const entry = catalog.entries.find((e) => e.id === m.id);
+          const text = entry?.licence.text;
+          const howTo =
+            m.status === 'export' && entry?.source.kind === 'export'
+              ? `Not downloadable: export it once from ${entry.source.from.repo} with ${entry.source.tool} (\`${entry.source.command}\`), then import the folder it writes.`
+              : undefined;
           return {
             id: m.id,
             name: m.name,
@@ -359,7 +364,7 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
             licence: { name: m.licence.name, ...(m.licence.url ? { url: m.licence.url } : {}), ...(text ? { text } : {}), ...(m.licence.commercialUse ? { commercialUse: String(m.licence.commercialUse) } : {}) },
             origin: m.origin,
             ...(m.version ? { version: m.version } : {}),
-            ...(m.problem ? { problem: m.problem } : {}),
+            ...(m.problem ?? howTo ? { problem: m.problem ?? howTo } : {}),
             installing: installing.has(m.id),
           };
         }),

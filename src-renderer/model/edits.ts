@@ -33,3 +33,13 @@ export {
   setRegionFields,
   type RegionFieldsPatch,
 } from './region-fields.ts';
+export {
+  FAMILY_SAMPLERS,
+  FALLBACK_SAMPLER,
+  changeModel,
+  defaultSamplerForFamily,
+  modelDefaults,
+  samplerFits,
+  samplersForFamily,
+  type ModelChoice,
+} from './model-switch.ts';

@@ -28,12 +28,15 @@ import {
   type Edit,
   type Span,
 } from './edit-core.ts';
+import { defaultSamplerForFamily } from './model-switch.ts';
 
 /** A model's defaults for new regions (from the model list the host reports). */
 export interface ModelDefaults {
   id: string;
   defaultSteps: number;
   defaultGuidance: number;
+  /** The model's family, which decides the sampler (model-switch.ts); `ddim` when absent. */
+  family?: string;
 }
 
 /** Steps when the default model is not in the list given. */
@@ -43,7 +46,7 @@ export const FALLBACK_GUIDANCE = 2.5;
 
 /**
  * Adds an empty region (no takes) with the project's generation defaults; steps and guidance come from the default
- * model's entry in `models`, else FALLBACK_STEPS / FALLBACK_GUIDANCE.
+ * model's entry in `models`, else FALLBACK_STEPS / FALLBACK_GUIDANCE, and the sampler from the model's family.
  */
 export function addRegion(
   doc: ProjectDocument,
@@ -80,7 +83,7 @@ export function addRegion(
       model: doc.settings.defaultModel,
       steps: validSteps(model?.defaultSteps) ?? FALLBACK_STEPS,
       guidance: validGuidance(model?.defaultGuidance) ?? FALLBACK_GUIDANCE,
-      sampler: 'ddim',
+      sampler: defaultSamplerForFamily(model?.family),
       eta: 0,
       method: doc.settings.defaultMethod,
       transition: doc.settings.defaultTransition,

@@ -7,6 +7,7 @@ import {
   addRegion,
   addTrack,
   applyTakes,
+  changeModel,
   deleteRegions,
   deleteTake,
   deleteTrack,
@@ -109,6 +110,12 @@ export function bind(studio: StudioState) {
     },
     setRegionFields(id: RegionId, patch: RegionFieldsPatch): void {
       studio.edit((doc) => setRegionFields(doc, id, patch));
+    },
+    /** Switches a region's model, bringing that model's steps, guidance and sampler (one undo step). */
+    changeModel(id: RegionId, modelId: string): void {
+      const region = studio.region(id);
+      if (region === undefined || region.generation.model === modelId) return;
+      studio.edit((doc) => changeModel(doc, id, modelId, studio.models));
     },
     setActiveTake(regionId: RegionId, takeId: TakeId): void {
       const region = studio.region(regionId);

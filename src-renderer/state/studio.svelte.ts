@@ -20,6 +20,7 @@ import { applyExternal, emptyHistory, isDirty, push, redo, redoLabel, undo, undo
 import { regionEdges, snapThreshold, snapTime } from '../model/snap.ts';
 import { spanOf, type Snapper } from './drag.ts';
 import { JobsState } from './jobs.svelte.ts';
+import { ModelCatalogState } from './models.svelte.ts';
 import { Notices } from './notices.svelte.ts';
 import { PeaksCache } from './peaks.svelte.ts';
 import { MIN_TIMELINE_SECONDS, TAIL_SECONDS, TimelineState } from './timeline.svelte.ts';
@@ -78,6 +79,8 @@ export class StudioState {
 
   readonly timeline = new TimelineState();
   readonly notices = new Notices();
+  /** The model manager's catalog and running downloads. */
+  readonly catalog = new ModelCatalogState(this);
   readonly transport: TransportState;
   jobs = $state.raw<JobsState>(this.jobsFor(''));
   peaks = $state.raw<PeaksCache | null>(null);
@@ -159,6 +162,10 @@ export class StudioState {
       bridge.on('jobFinished', (e) => this.#onJobFinished(e)),
       bridge.on('takesAdded', (e) => this.#onTakesAdded(e)),
       bridge.on('engineRestarted', (e) => this.notices.info('The engine restarted', e.reason)),
+      bridge.on('modelProgress', (e) => this.catalog.onProgress(e)),
+      bridge.on('modelInstalled', (e) => this.catalog.onInstalled(e)),
+      bridge.on('modelFailed', (e) => this.catalog.onFailed(e)),
+      bridge.on('modelRemoved', () => this.catalog.onRemoved()),
     );
     const [ping, settings, models, system] = await Promise.all([
       bridge.api.ping({}),
@@ -195,6 +202,8 @@ export class StudioState {
     }
     this.connection = 'connected';
     this.connectionError = null;
+    // Events may have been missed while disconnected: downloads may have ended, models come or gone.
+    if (change.reconnected) void Promise.all([this.refreshModels(), this.catalog.loaded ? this.catalog.refresh() : null]);
     const project = this.project;
     if (!change.reconnected || project === null || this.document === null) return;
     await this.#reattach(project);

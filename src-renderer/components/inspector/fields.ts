@@ -1,4 +1,5 @@
 /** Small helpers the inspector's inputs share: parse a committed number, or put the field back when it is invalid. */
+import type { SamplerName } from '../../../src-main/contract/project.ts';
 
 /** A number typed into `input`, or null (and the field reset to `current`) when it is not a number in range. */
 export function committedNumber(
@@ -30,21 +31,9 @@ export const METHOD_LABELS: Record<string, string> = {
   spotdiffusion: 'SpotDiffusion',
 };
 
-/** How a sampler reads in the picker. */
-export const SAMPLER_LABELS: Record<string, string> = {
+/** How a sampler reads in the picker (every sampler of the contract, so a new one fails to compile here). */
+export const SAMPLER_LABELS: Record<SamplerName, string> = {
   ddim: 'DDIM',
-  'dpmpp-2m': 'DPM++ 2M',
+  'dpmpp-2m': 'DPM-Solver++ 2M',
+  pingpong: 'Ping-pong',
 };
-
-/** Bytes for people: `812 KB`, `1.4 GB`. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '—';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
