@@ -104,16 +104,33 @@ export async function openSession(source: ModelSource, options: SessionOptions):
   throw new Error(`${options.name}: no execution provider could load the graph`);
 }
 
+/**
+ * Session options per execution provider (documented in docs/ARCHITECTURE.md "Execution providers"):
+ * - all: every graph optimisation (constant folding, fusions, layout), sequential execution (our graphs are
+ *   chains; parallel branches gain nothing and cost a second thread pool), warnings and errors only.
+ * - cpu: one intra-op pool (0 = ORT's default: one thread per physical core) unless the user set threads; the CPU
+ *   memory arena and memory-pattern planning on, since a long piece calls the same shapes thousands of times.
+ * - cuda: device 0 (the only CUDA option onnxruntime-node's binding reads); the CPU arena off (only feeds and
+ *   outputs live in host memory, and the arena would keep the largest of them for the whole session).
+ * - dml: DirectML requires memory patterns off and sequential execution (onnxruntime's DirectML EP docs).
+ * - coreml: CoreML compiles the graph for CPU, GPU and Neural Engine; the CPU arena stays on for fallback nodes.
+ */
+export function sessionOptionsFor(provider: Exclude<DevicePreference, 'auto'>, intraOpThreads: number | undefined): ort.InferenceSession.SessionOptions {
+  const common = { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 } as const;
+  switch (provider) {
+    case 'cpu':
+      return { ...common, executionProviders: ['cpu'], intraOpNumThreads: intraOpThreads ?? 0, enableCpuMemArena: true, enableMemPattern: true };
+    case 'cuda':
+      return { ...common, executionProviders: [{ name: 'cuda', deviceId: 0 }], intraOpNumThreads: intraOpThreads ?? 0, enableCpuMemArena: false, enableMemPattern: true };
+    case 'dml':
+      return { ...common, executionProviders: [ORT_PROVIDER.dml], intraOpNumThreads: intraOpThreads ?? 0, enableCpuMemArena: true, enableMemPattern: false };
+    case 'coreml':
+      return { ...common, executionProviders: [ORT_PROVIDER.coreml], intraOpNumThreads: intraOpThreads ?? 0, enableCpuMemArena: true, enableMemPattern: true };
+  }
+}
+
 async function create(source: ModelSource, provider: Exclude<DevicePreference, 'auto'>, options: SessionOptions): Promise<ort.InferenceSession> {
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: [provider === 'cpu' ? 'cpu' : ORT_PROVIDER[provider]],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    // CPU: one intra-op pool sized to the cores (ORT default) and the memory arena on; warnings only.
-    intraOpNumThreads: options.intraOpThreads ?? 0,
-    enableCpuMemArena: true,
-    logSeverityLevel: 3,
-  };
+  const sessionOptions = sessionOptionsFor(provider, options.intraOpThreads);
   return typeof source === 'string' ? ort.InferenceSession.create(source, sessionOptions) : ort.InferenceSession.create(source, sessionOptions);
 }
 

@@ -1,7 +1,7 @@
 /** Runtime: provider selection and fallback, graph checks at load, disposal; on real ORT sessions over tiny graphs. */
 import { describe, expect, it } from 'vitest';
 import type { TensorSpec } from '../../../src-main/contract/manifest.ts';
-import { autoProviders, openSession, type SessionOptions } from '../../../src-main/engine/runtime/session.ts';
+import { autoProviders, openSession, sessionOptionsFor, type SessionOptions } from '../../../src-main/engine/runtime/session.ts';
 import { f32 } from '../../../src-main/engine/tensor/tensor.ts';
 import { probeProviders } from '../../../src-main/host/runtime-probe.ts';
 import { GraphBuilder } from '../../../src-main/packs/graph/builder.ts';
@@ -59,6 +59,17 @@ describe('openSession', () => {
   it('checks the graph against the declared signature at load', async () => {
     const wrong = { inputs: [{ name: 'x', type: 'float32' as const, dims: ['N', 4] }], outputs: spec.outputs };
     await expect(openSession(addOne(), options({ expected: wrong }))).rejects.toThrow(/input 'x': dim 1 expected 4, graph has 3/);
+  });
+});
+
+describe('session options per provider', () => {
+  it('tunes threads, arena, memory patterns and the EP entry per provider', () => {
+    expect(sessionOptionsFor('cpu', undefined)).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 0, enableCpuMemArena: true, enableMemPattern: true, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    expect(sessionOptionsFor('cpu', 3).intraOpNumThreads).toBe(3);
+    expect(sessionOptionsFor('cuda', undefined)).toMatchObject({ executionProviders: [{ name: 'cuda', deviceId: 0 }], enableCpuMemArena: false });
+    // DirectML refuses memory patterns and parallel execution.
+    expect(sessionOptionsFor('dml', undefined)).toMatchObject({ executionProviders: ['dml'], enableMemPattern: false, executionMode: 'sequential' });
+    expect(sessionOptionsFor('coreml', 2)).toMatchObject({ executionProviders: ['coreml'], intraOpNumThreads: 2 });
   });
 });
 
