@@ -43,3 +43,4 @@ export {
   samplersForFamily,
   type ModelChoice,
 } from './model-switch.ts';
+export { PROJECT_SAMPLE_RATES, setProjectFields, type ProjectFieldsPatch } from './project-edits.ts';

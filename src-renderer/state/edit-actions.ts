@@ -17,10 +17,12 @@ import {
   renameTrack,
   setActiveTake,
   setRegionFields,
+  setProjectFields,
   setTrackMix,
   splitRegion,
   trimRegion,
   type Edit,
+  type ProjectFieldsPatch,
   type RegionFieldsPatch,
   type TrackMixPatch,
 } from '../model/edits.ts';
@@ -36,6 +38,9 @@ export function bind(studio: StudioState) {
   const created = (edit: Edit | null): string | undefined => edit?.createdIds?.[0];
 
   return {
+    setProjectFields(patch: ProjectFieldsPatch): void {
+      studio.edit((doc) => setProjectFields(doc, patch));
+    },
     addTrack(): void {
       const id = created(studio.edit((doc) => addTrack(doc, { newId })));
       if (id !== undefined) studio.selectTrack(id as TrackId);
