@@ -43,6 +43,8 @@ export interface PlaybackOptions {
   startDelay?: number;
   /** Buffers of takes no longer in the document kept for a quick switch back (default 4). */
   spareBuffers?: number;
+  /** Takes fetched and decoded at once (default 3): the nearest come first and the page keeps drawing. */
+  concurrentLoads?: number;
 }
 
 /** What a {@link Playback.load} achieved. */
@@ -99,6 +101,8 @@ interface Run {
   ticker: number;
 }
 
+/** Takes are fetched and decoded when the playhead is this close to them, seconds (not all at Play). */
+const LOOKAHEAD = 30;
 /** Schedule passes this far ahead, seconds. */
 const HORIZON = 1;
 /** Ticker period for loop passes and clean-up, seconds. */
@@ -119,6 +123,9 @@ export class Playback {
   private readonly loadBuffer: (url: string) => Promise<AudioBuffer>;
   private readonly startDelay: number;
   private readonly spareBuffers: number;
+  private readonly concurrentLoads: number;
+  private activeLoads = 0;
+  private readonly waitingLoads: (() => void)[] = [];
   private doc: ProjectDocument | null = null;
   private locator: TakeLocator | null = null;
   private timingKey = '';
@@ -134,6 +141,7 @@ export class Playback {
     this.loadBuffer = options.loadBuffer ?? ((url) => this.fetchBuffer(url));
     this.startDelay = options.startDelay ?? 0.05;
     this.spareBuffers = options.spareBuffers ?? 4;
+    this.concurrentLoads = Math.max(1, options.concurrentLoads ?? 3);
     this.master.toDestination();
     this.master.connect(this.meter);
   }
@@ -151,14 +159,23 @@ export class Playback {
   /**
    * Takes `doc` as the project to play: fetches the active takes not cached yet (cached ones are reused, takes
    * no longer used are released except a few spares) and applies the mix. Call it on every document change: a
-   * running playback is rescheduled only when what plays when changed, and again when missing audio arrives.
+   * running playback is rescheduled only when what plays when changed; audio arriving while playing joins in at
+   * once. Takes are fetched a few at a time: those heard within LOOKAHEAD seconds of `near` (and in the loop)
+   * now, nearest first, and later ones while playing as the playhead comes near them; the promise settles when
+   * the ones asked for now are in (see `ready` to start before that).
    */
-  async load(doc: ProjectDocument, locator: TakeLocator): Promise<LoadReport> {
+  async load(doc: ProjectDocument, locator: TakeLocator, near = 0): Promise<LoadReport> {
     this.assertLive();
     const generation = ++this.generation;
     this.doc = doc;
     this.locator = locator;
-    const urls = takeUrls(doc, locator);
+    // Every active take stays cached; only those heard within LOOKAHEAD of `near` (or in the loop) are fetched
+    // now, nearest first, the rest as the playhead comes within LOOKAHEAD of them (tick).
+    for (const url of takeUrls(doc, locator)) {
+      const cached = this.buffers.get(url);
+      if (cached !== undefined) cached.usedBy = generation;
+    }
+    const urls = this.upcoming(near);
     for (const url of urls) this.buffer(url).usedBy = generation;
     this.evictSpares(generation);
 
@@ -176,7 +193,8 @@ export class Playback {
 
     const missing = urls.filter((url) => this.buffers.get(url)?.buffer === undefined);
     await Promise.all(missing.map((url) => this.buffers.get(url)?.promise.catch(() => undefined)));
-    if (generation === this.generation && this.run !== null && missing.some((url) => this.buffers.get(url)?.buffer)) {
+    // A looping run schedules passes ahead: it starts again with everything (a straight run took each take in).
+    if (generation === this.generation && this.run?.loop != null && missing.some((url) => this.buffers.get(url)?.buffer)) {
       this.restart();
     }
     const failed = urls.flatMap((url) => {
@@ -184,6 +202,16 @@ export class Playback {
       return error === undefined ? [] : [{ url, error }];
     });
     return { ready: urls.length - failed.length, failed };
+  }
+
+  /**
+   * Settles when the takes heard from `from` for `seconds` are loaded (or failed), so playing can start before
+   * the rest of a long project is in. Call after `load`.
+   */
+  async ready(from: number, seconds: number): Promise<void> {
+    if (this.doc === null || this.locator === null) return;
+    const urls = new Set(scheduleFrom(this.doc, Math.max(0, from), this.locator, { until: from + seconds }).map((e) => e.url));
+    await Promise.all([...urls].map((url) => this.buffers.get(url)?.promise.catch(() => undefined)));
   }
 
   /** Applies volume, pan, mute/solo and region gains of `doc` without touching buffers or the schedule. */
@@ -274,6 +302,20 @@ export class Playback {
     run.ticker = this.context.setInterval(() => this.tick(run), TICK);
   }
 
+  /** Starts the voices of `url`'s regions from now on, when its audio arrives during a straight (unlooped) run. */
+  private joinRun(url: string): void {
+    const run = this.run;
+    const buffer = this.buffers.get(url)?.buffer;
+    if (run === null || run.loop !== null || buffer === undefined || this.doc === null || this.locator === null) return;
+    const at = this.context.currentTime + this.startDelay;
+    const from = playheadAt(run.from, at - run.t0, null);
+    for (const entry of scheduleFrom(this.doc, from, this.locator)) {
+      const strip = this.strips.get(entry.trackId);
+      if (entry.url !== url || strip === undefined) continue;
+      this.voices.push(this.startVoice(entry, buffer, strip, (t) => at + (t - from)));
+    }
+  }
+
   /** Restarts the running playback at its current position (after the schedule changed). */
   private restart(): void {
     if (this.run !== null) this.startRun(this.position());
@@ -290,6 +332,8 @@ export class Playback {
 
   private tick(run: Run): void {
     if (this.run !== run) return;
+    // A take that failed is not asked for again here (load(), on the next document change, retries it).
+    for (const url of this.upcoming(this.position())) (this.buffers.get(url) ?? this.buffer(url)).usedBy = this.generation;
     if (run.loop !== null) this.scheduleLoopPasses(run);
     const now = this.context.currentTime;
     this.voices = this.voices.filter((voice) => {
@@ -402,10 +446,12 @@ export class Playback {
     if (cached !== undefined && cached.error === undefined) return cached;
     const entry: BufferEntry = {
       usedBy: this.generation,
-      promise: this.loadBuffer(url).then((audio) => {
+      promise: this.limited(() => this.loadBuffer(url)).then((audio) => {
         const buffer = new Tone.ToneAudioBuffer(audio);
-        if (this.buffers.get(url) === entry && !this.disposed) entry.buffer = buffer;
-        else buffer.dispose();
+        if (this.buffers.get(url) === entry && !this.disposed) {
+          entry.buffer = buffer;
+          this.joinRun(url);
+        } else buffer.dispose();
         return buffer;
       }),
     };
@@ -414,6 +460,27 @@ export class Playback {
     });
     this.buffers.set(url, entry);
     return entry;
+  }
+
+  /** Takes heard from `from` within LOOKAHEAD seconds, and in the loop when one applies: in order of need. */
+  private upcoming(from: number): string[] {
+    if (this.doc === null || this.locator === null) return [];
+    const at = Math.max(0, from);
+    const entries = scheduleFrom(this.doc, at, this.locator, { until: at + LOOKAHEAD });
+    if (this.loop !== null) entries.push(...scheduleFrom(this.doc, this.loop.start, this.locator, { until: this.loop.end }));
+    return [...new Set(entries.map((e) => e.url))];
+  }
+
+  /** Runs `task` when fewer than `concurrentLoads` are running, in the order asked. */
+  private async limited<T>(task: () => Promise<T>): Promise<T> {
+    if (this.activeLoads >= this.concurrentLoads) await new Promise<void>((go) => this.waitingLoads.push(go));
+    this.activeLoads++;
+    try {
+      return await task();
+    } finally {
+      this.activeLoads--;
+      this.waitingLoads.shift()?.();
+    }
   }
 
   /** Drops buffers the current document does not use, keeping the most recently used few. */

@@ -14,8 +14,12 @@ export interface LoadedPeaks {
   sampleRate: number;
 }
 
-/** How many levels may be cached before the least recently loaded go (a level of 10 min at 32 spp is 72 MB). */
-const MAX_ENTRIES = 96;
+/**
+ * Bytes of decoded pairs kept before the least recently used levels go. By bytes, not entries: a project's every
+ * take × every level must fit, or each zoom sweep fetches them again (10 min of 48 kHz at 32 spp is 14 MB decoded,
+ * at 8192 spp 56 kB). The level most recently loaded always stays.
+ */
+export const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** The cache of one open project. */
 export class PeaksCache {
@@ -25,6 +29,9 @@ export class PeaksCache {
   /** Failures so far (take id → message), for a region to show instead of a waveform. */
   failures = $state.raw<ReadonlyMap<string, string>>(new Map());
   #generation = 0;
+  /** When each level was last looked up (not reactive: eviction order only). */
+  #used = new Map<string, number>();
+  #clock = 0;
 
   constructor(
     private readonly projectId: string,
@@ -40,7 +47,10 @@ export class PeaksCache {
     const wanted = pickPeakLevel(take.sampleRate, pxPerSecond);
     const entries = this.#entries;
     const exact = entries.get(key(take.id, wanted));
-    if (exact !== undefined) return exact;
+    if (exact !== undefined) {
+      this.#used.set(key(take.id, wanted), ++this.#clock);
+      return exact;
+    }
     this.#request(take, wanted);
     // The nearest loaded level, finer first (it still draws correctly, just with more work).
     const order = [...PEAK_LEVELS].sort((a, b) => Math.abs(Math.log(a / wanted)) - Math.abs(Math.log(b / wanted)) || a - b);
@@ -57,6 +67,7 @@ export class PeaksCache {
     this.#pending.clear();
     this.#failed.clear();
     this.#entries = new Map();
+    this.#used.clear();
     this.failures = new Map();
   }
 
@@ -72,10 +83,15 @@ export class PeaksCache {
         this.#pending.delete(k);
         const next = new Map(this.#entries);
         next.set(k, loaded);
-        while (next.size > MAX_ENTRIES) {
-          const oldest = next.keys().next();
-          if (oldest.done === true) break;
-          next.delete(oldest.value);
+        this.#used.set(k, ++this.#clock);
+        let bytes = 0;
+        for (const entry of next.values()) bytes += entry.pairs.byteLength;
+        const oldestFirst = [...next.keys()].sort((a, b) => (this.#used.get(a) ?? 0) - (this.#used.get(b) ?? 0));
+        for (const old of oldestFirst) {
+          if (bytes <= MAX_CACHE_BYTES || old === k) continue;
+          bytes -= next.get(old)?.pairs.byteLength ?? 0;
+          next.delete(old);
+          this.#used.delete(old);
         }
         this.#entries = next;
       },

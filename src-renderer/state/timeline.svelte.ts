@@ -20,7 +20,7 @@ export const MIN_TIMELINE_SECONDS = 600;
 /** Zoom factor of one button press or key. */
 export const ZOOM_STEP = 1.5;
 /** Quiet time after the last zoom step before waveforms are redrawn at the new zoom, ms. */
-export const ZOOM_SETTLE_MS = 180;
+export const ZOOM_SETTLE_MS = 120;
 
 /** What a drag shows before it is committed as one edit. */
 export type DragPreview =

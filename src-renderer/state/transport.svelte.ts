@@ -20,6 +20,9 @@ export interface TransportHost {
   onFrame?(position: number): void;
 }
 
+/** Seconds of audio from the playhead that must be loaded before Play starts (the rest loads while playing). */
+const FIRST_SECONDS = 3;
+
 /** The transport of one studio window. */
 export class TransportState {
   playing = $state(false);
@@ -85,17 +88,19 @@ export class TransportState {
       playback.stop();
       this.auditioning = null;
     }
+    const loop = this.activeLoop;
+    const at = loop !== null && (start < loop.start || start >= loop.end) ? loop.start : start;
     if (this.#loaded !== doc) {
+      // Starts as soon as the takes heard in the first seconds are in; the rest keep loading and join in.
       this.loading = true;
       try {
-        await this.#load(playback, doc);
+        const loading = this.#load(playback, doc, at);
+        await Promise.race([loading, loop === null ? playback.ready(at, FIRST_SECONDS) : loading]);
       } finally {
         this.loading = false;
       }
     }
-    const loop = this.activeLoop;
     playback.setLoop(loop);
-    const at = loop !== null && (start < loop.start || start >= loop.end) ? loop.start : start;
     playback.play(at);
     this.#playStartedAt = at;
     this.position = at;
@@ -189,13 +194,13 @@ export class TransportState {
     return this.#playback;
   }
 
-  async #load(playback: Playback, doc: ProjectDocument): Promise<void> {
+  async #load(playback: Playback, doc: ProjectDocument, near = this.position): Promise<void> {
     const locator = this.host.locator();
     if (locator === null) return;
     this.#loaded = doc;
     let report: LoadReport;
     try {
-      report = await playback.load(doc, locator);
+      report = await playback.load(doc, locator, near);
     } catch (e) {
       this.host.reportError('Could not load the takes for playback', describe(e));
       return;

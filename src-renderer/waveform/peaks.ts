@@ -59,10 +59,61 @@ export function slicePeaks(
   const perSecond = sampleRate / samplesPerPeak;
   const first = Math.max(0, Math.floor(startSeconds * perSecond));
   const count = Math.max(0, Math.ceil((startSeconds + seconds) * perSecond) - first);
-  const out = new Float32Array(count * 2);
-  const available = Math.max(0, Math.min(count, pairCount(pairs) - first));
-  for (let i = 0; i < available * 2; i++) out[i] = pairs[first * 2 + i];
+  return peakRange(pairs, first, count);
+}
+
+/** Pairs `first … first + count − 1` of `pairs`; silence (0, 0) where that runs past either end. */
+export function peakRange(pairs: PeakPairs, first: number, count: number): Float32Array {
+  const out = new Float32Array(Math.max(0, count) * 2);
+  const from = Math.max(first, 0);
+  const to = Math.min(first + count, pairCount(pairs));
+  for (let p = from; p < to; p++) {
+    out[(p - first) * 2] = pairs[p * 2];
+    out[(p - first) * 2 + 1] = pairs[p * 2 + 1];
+  }
   return out;
+}
+
+/**
+ * A slice of a region's waveform: seconds `from … to` of the region (0 = its start; `from` may be a little below 0
+ * and `to` a little past its end, since a slice holds whole pairs), drawn from pairs `first … first + count − 1`
+ * of the source.
+ */
+export interface WaveformSlice {
+  from: number;
+  to: number;
+  first: number;
+  count: number;
+}
+
+/**
+ * The slice of a region that shows `visibleFrom … visibleTo` (seconds from the region's start, clipped to
+ * `0 … duration`) plus `margin` seconds each side, widened to whole pairs of a source with `perSecond` pairs per
+ * second that the region reads from `sourceOffset` seconds on (a take's `takeOffset`). Whole pairs put every pair
+ * at its true time, so neighbouring slices and the region's edges line up to the pixel. Null when nothing of the
+ * region is within reach.
+ */
+export function planSlice(
+  duration: number,
+  visibleFrom: number,
+  visibleTo: number,
+  margin: number,
+  perSecond: number,
+  sourceOffset = 0,
+): WaveformSlice | null {
+  if (!(perSecond > 0)) throw new RangeError(`planSlice: perSecond must be > 0, got ${perSecond}`);
+  const from = Math.max(0, visibleFrom - margin);
+  const to = Math.min(duration, visibleTo + margin);
+  if (!(to > from)) return null;
+  const first = Math.floor((sourceOffset + from) * perSecond + 1e-9);
+  const last = Math.max(first + 1, Math.ceil((sourceOffset + to) * perSecond - 1e-9));
+  return { from: first / perSecond - sourceOffset, to: last / perSecond - sourceOffset, first, count: last - first };
+}
+
+/** Whether `outer` holds all of `inner` (a null inner is held by anything). */
+export function sliceCovers(outer: WaveformSlice | null, inner: WaveformSlice | null): boolean {
+  if (inner === null) return true;
+  return outer !== null && outer.first <= inner.first && outer.first + outer.count >= inner.first + inner.count;
 }
 
 /**
