@@ -45,6 +45,8 @@ export interface PlaybackOptions {
   spareBuffers?: number;
   /** Takes fetched and decoded at once (default 3): the nearest come first and the page keeps drawing. */
   concurrentLoads?: number;
+  /** A take that failed to load in the background (while playing); `load()` reports the ones it awaited itself. */
+  onLoadError?: (failure: { url: string; error: string }) => void;
 }
 
 /** What a {@link Playback.load} achieved. */
@@ -124,6 +126,7 @@ export class Playback {
   private readonly startDelay: number;
   private readonly spareBuffers: number;
   private readonly concurrentLoads: number;
+  private readonly onLoadError: ((failure: { url: string; error: string }) => void) | undefined;
   private activeLoads = 0;
   private readonly waitingLoads: (() => void)[] = [];
   private doc: ProjectDocument | null = null;
@@ -142,6 +145,7 @@ export class Playback {
     this.startDelay = options.startDelay ?? 0.05;
     this.spareBuffers = options.spareBuffers ?? 4;
     this.concurrentLoads = Math.max(1, options.concurrentLoads ?? 3);
+    this.onLoadError = options.onLoadError;
     this.master.toDestination();
     this.master.connect(this.meter);
   }
@@ -457,6 +461,7 @@ export class Playback {
     };
     entry.promise.catch((e: unknown) => {
       entry.error = e instanceof Error ? e.message : String(e);
+      if (this.buffers.get(url) === entry && !this.disposed) this.onLoadError?.({ url, error: entry.error });
     });
     this.buffers.set(url, entry);
     return entry;

@@ -190,7 +190,14 @@ export class TransportState {
       return null;
     }
     if (this.#disposed) return null;
-    this.#playback ??= new Playback();
+    this.#playback ??= new Playback({
+      // Takes that load while playing (lazily, near the playhead) report here; load() reports the ones it awaits.
+      onLoadError: (f) => {
+        if (this.#reported.has(f.url)) return;
+        this.#reported.add(f.url);
+        this.host.reportError('A take could not be loaded; its region stays silent', f.error);
+      },
+    });
     return this.#playback;
   }
 
