@@ -1,4 +1,3 @@
-import { applyPatches } from 'immer';
 import { describe, expect, it } from 'vitest';
 import { parseProject, type ProjectDocument, type Region } from '../../../src-main/contract/project.ts';
 import {
@@ -16,27 +15,11 @@ import {
   trimRegion,
   type Edit,
 } from '../../../src-renderer/model/edits.ts';
-import { emptyHistory, push, redo, undo } from '../../../src-renderer/model/history.ts';
 import { counterIds, region, sampleProject, take } from '../../contract/project-fixtures.ts';
+import { roundTrip as checkRoundTrip } from './round-trip.ts';
 
-/** Checks an edit's result is a valid document, its patches replay it, and undo/redo round-trip exactly. */
-function roundTrip(before: ProjectDocument, edit: Edit): ProjectDocument {
-  const snapshot = structuredClone(before);
-  expect(parseProject(edit.document, 'edit result')).toEqual(edit.document);
-  for (const track of edit.document.tracks) {
-    const starts = track.regionIds.map((id) => edit.document.regions[id].start);
-    expect(starts).toEqual([...starts].sort((a, b) => a - b));
-  }
-  expect(applyPatches(before, edit.patches)).toEqual(edit.document);
-  const undone = undo(push(emptyHistory(), edit), edit.document);
-  if (edit.patches.length > 0) {
-    expect(undone?.label).toBe(edit.label);
-    expect(undone?.document).toEqual(before);
-    if (undone) expect(redo(undone.history, undone.document)?.document).toEqual(edit.document);
-  }
-  expect(before).toEqual(snapshot);
-  return edit.document;
-}
+const roundTrip = (before: ProjectDocument, edit: Edit): ProjectDocument => checkRoundTrip(before, edit, { sortedRegions: true });
+
 
 const fixedId = (id: string) => () => id;
 

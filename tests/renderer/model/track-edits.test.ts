@@ -1,6 +1,4 @@
-import { applyPatches } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { parseProject, type ProjectDocument } from '../../../src-main/contract/project.ts';
 import {
   EditError,
   TRACK_PALETTE,
@@ -9,25 +7,10 @@ import {
   moveTrack,
   renameTrack,
   setTrackMix,
-  type Edit,
 } from '../../../src-renderer/model/edits.ts';
-import { emptyHistory, push, redo, undo } from '../../../src-renderer/model/history.ts';
 import { counterIds, sampleProject } from '../../contract/project-fixtures.ts';
+import { roundTrip } from './round-trip.ts';
 
-/** Checks an edit's result is a valid document, its patches replay it, and undo/redo round-trip exactly. */
-function roundTrip(before: ProjectDocument, edit: Edit): ProjectDocument {
-  const snapshot = structuredClone(before);
-  expect(parseProject(edit.document, 'edit result')).toEqual(edit.document);
-  expect(applyPatches(before, edit.patches)).toEqual(edit.document);
-  const undone = undo(push(emptyHistory(), edit), edit.document);
-  if (edit.patches.length > 0) {
-    expect(undone?.label).toBe(edit.label);
-    expect(undone?.document).toEqual(before);
-    if (undone) expect(redo(undone.history, undone.document)?.document).toEqual(edit.document);
-  }
-  expect(before).toEqual(snapshot);
-  return edit.document;
-}
 
 const fixedId = (id: string) => () => id;
 
