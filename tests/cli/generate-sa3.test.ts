@@ -2,31 +2,15 @@
  * `npm run generate` with the stable-audio-3 stand-in: a real process writes a 3-minute 44.1 kHz stereo WAV with
  * two regions, taking the model's defaults (8 ping-pong steps, CFG off).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src-main/host/wav.ts';
+import { runCli, type CliRun } from '../helpers/cli.ts';
 import { builtinPack, TEST_CACHE_DIR } from '../helpers/packs.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]): Promise<CliRun> => runCli(args, { ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR });
 
 const rms = (a: Float32Array, from: number, to: number): number => {
   let s = 0;

@@ -1,35 +1,13 @@
 /** `npm run generate` end to end: a real process, real sessions, a real WAV; bad input leaves nothing behind. */
-import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src-main/host/wav.ts';
+import { ROOT, runCli, type CliRun } from '../helpers/cli.ts';
 import { builtinPack, TEST_CACHE_DIR } from '../helpers/packs.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]): Promise<CliRun> => runCli(args, { ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR });
 
 const exists = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined)) !== undefined;
 

@@ -3,7 +3,6 @@
  * `sketch-mirror`): licence gate, a download that drops mid-file and resumes on the next run, verification, atomic
  * install, generation through `npm run generate -- --model sketch-mirror`, remove, import, and clear failures.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,16 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src-main/host/wav.ts';
 import { FakeHub, type FakeFile } from '../host/models/fake-hub.ts';
 import { MIRROR_ID, MIRROR_REPO, MIRROR_REV, mirrorEntry, sketchMirrorFiles } from '../host/models/mirror.ts';
+import { runCli, type CliRun } from '../helpers/cli.ts';
 import { builtinPack, TEST_CACHE_DIR } from '../helpers/packs.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const UNET = 'onnx/unet.onnx';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 const hub = new FakeHub();
 let work: string;
@@ -30,19 +25,7 @@ let files: Record<string, FakeFile>;
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...base, TESSERA_CACHE_DIR: TEST_CACHE_DIR, TESSERA_MODELS_DIR: models, TESSERA_HUB_URL: hub.url, TESSERA_CATALOG: catalog, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { ...base, TESSERA_CACHE_DIR: TEST_CACHE_DIR, TESSERA_MODELS_DIR: models, TESSERA_HUB_URL: hub.url, TESSERA_CATALOG: catalog, ...env });
 }
 const lastJson = (r: Run): Record<string, unknown> => JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 const exists = async (p: string): Promise<boolean> => (await stat(p).catch(() => undefined)) !== undefined;
