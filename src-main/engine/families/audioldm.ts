@@ -127,6 +127,8 @@ export class AudioLdmModel implements LatentDiffusionModel {
     const onChunk = (stage: 'decode' | 'vocode') => (chunk: number, chunks: number) => options.onProgress?.({ stage, chunk, chunks });
     const mel = await this.decodeLatent(latent, options.vaeDecode, { signal: options.signal, onChunk: onChunk('decode') });
     const onAudio = options.onAudio;
+    // The vocoder stage starts now (0 chunks done): the pipeline splits its decode and vocode timings here.
+    options.onProgress?.({ stage: 'vocode', chunk: 0, chunks: vocodePlanFor(manifest, mel.dims[2]).length });
     const wave = await vocodeChunked(this, mel, {
       signal: options.signal,
       onChunk: onChunk('vocode'),
