@@ -22,7 +22,25 @@ commands:
   web        browser mode: serve the StudioApi over a loopback WebSocket with a per-run token (npm run web)
 `;
 
+/**
+ * Longest command line accepted, in bytes. NOTE: ONNX Runtime 1.30 (onnxruntime-node, Linux) overflows its native
+ * stack while creating a session when the process's command line passes about 28 KB: the process dies with SIGSEGV
+ * and no message (seen with a 30,000-character --prompt). Long text belongs in a request file.
+ */
+export const COMMAND_LINE_LIMIT = 16 * 1024;
+
+/** Refuses a command line ONNX Runtime would crash on, saying how to pass long prompts instead. */
+function checkCommandLineLength(argv: readonly string[]): void {
+  const bytes = [process.execPath, ...process.execArgv, ...argv].reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
+  if (bytes <= COMMAND_LINE_LIMIT) return;
+  throw new CliError(
+    `the command line is ${bytes.toLocaleString('en')} bytes; Tessera accepts up to ${COMMAND_LINE_LIMIT.toLocaleString('en')} because ONNX Runtime crashes ` +
+      'on command lines over about 28 KB. Put long prompts or many regions in a request file: --request FILE.json (see npm run generate -- --help)',
+  );
+}
+
 async function main(argv: string[]): Promise<number> {
+  checkCommandLineLength(argv);
   const [command, ...rest] = argv;
   switch (command) {
     case 'generate':

@@ -24,10 +24,19 @@ export const TensorSpecSchema = v.strictObject({
   dims: v.array(v.union([positiveInt, v.pipe(v.string(), v.minLength(1))])),
 });
 
+/** A file of the pack with its sha256. */
+export const PackFileSchema = v.strictObject({ file: fileName, sha256 });
+
 /** One ONNX graph of the pack. */
 export const ComponentSchema = v.strictObject({
   file: fileName,
   sha256,
+  /**
+   * Files holding the graph's external weights (ONNX external data: graphs over 2 GB, sharded bundles), each with
+   * its sha256. Every location the graph references must be listed: loading refuses a graph that reads an unlisted
+   * file, so no byte a session reads goes unverified.
+   */
+  externalData: v.optional(v.pipe(v.array(PackFileSchema), v.minLength(1))),
   inputs: v.pipe(v.array(TensorSpecSchema), v.minLength(1)),
   outputs: v.pipe(v.array(TensorSpecSchema), v.minLength(1)),
 });
@@ -163,6 +172,12 @@ export const StableAudio3ManifestSchema = v.strictObject({
     hiddenSize: positiveInt,
     /** Largest `seconds_total` the number conditioner was trained on (inputs are clamped to it). */
     maxSeconds: finitePositive,
+    /**
+     * The learned padding embedding (`padding_mode: "learned"`, SA3 conditioners.py): a JSON array of `hiddenSize`
+     * floats that overwrites the text encoder's rows at padded positions (attention mask 0) of every prompt. Absent
+     * when the text-encoder graph already returns it there (the lsb music bundle); the bgkb SFX DiT needs its own.
+     */
+    paddingEmbedding: v.optional(PackFileSchema),
   }),
   scheduler: LogSnrScheduleSchema,
   defaults: v.strictObject({
@@ -191,6 +206,32 @@ export const StableAudio3ManifestSchema = v.strictObject({
   /** Chunked decoding: latent frames per chunk core and of context per side (receptive field). */
   decode: v.strictObject({ chunkLatentFrames: positiveInt, haloLatentFrames: nonNegativeInt }),
 });
+
+/** Every file a manifest lists (tokenizer, graphs, their external data, extra files), each with its sha256. */
+export function manifestFiles(manifest: Manifest): Array<{ file: string; sha256: string }> {
+  const files: Array<{ file: string; sha256: string }> = [{ file: manifest.tokenizer.file, sha256: manifest.tokenizer.sha256 }];
+  for (const c of Object.values(manifest.components) as Array<ComponentSpec | undefined>) {
+    if (c) files.push({ file: c.file, sha256: c.sha256 }, ...(c.externalData ?? []));
+  }
+  if (manifest.family === 'stable-audio-3' && manifest.text.paddingEmbedding) files.push(manifest.text.paddingEmbedding);
+  return files;
+}
+
+/**
+ * A copy of a manifest draft with `sha256` set on every object that has a `file` field (graphs, their external
+ * data, the tokenizer, extra files), from `hashOf(file, dottedPath)`, which throws for a file it does not know.
+ */
+export function withFileHashes(draft: unknown, hashOf: (file: string, path: string) => string): unknown {
+  const visit = (value: unknown, path: string): unknown => {
+    if (Array.isArray(value)) return value.map((item, i) => visit(item, `${path}.${i}`));
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = visit(item, path ? `${path}.${key}` : key);
+    if (typeof out.file === 'string') out.sha256 = hashOf(out.file, path);
+    return out;
+  };
+  return visit(draft, '');
+}
 
 /** A validated stable-audio-3-family manifest. */
 export type StableAudio3Manifest = v.InferOutput<typeof StableAudio3ManifestSchema>;

@@ -181,7 +181,9 @@ const time = v.pipe(finite, v.minValue(0), v.maxValue(MAX_PROJECT_SECONDS));
 const decibels = v.pipe(finite, v.minValue(-120), v.maxValue(24));
 const seed = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 32 - 1));
 const name = v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(256));
-const text = v.pipe(v.string(), v.maxLength(4000));
+/** Longest prompt or negative prompt, in characters (far past what any model reads: AudioLDM 512 tokens). */
+export const MAX_PROMPT_CHARS = 4000;
+const text = v.pipe(v.string(), v.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`));
 const timestamp = v.pipe(v.string(), v.isoTimestamp('must be an ISO 8601 timestamp (2025-01-31T12:00:00.000Z)'));
 const modelId = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a model pack id (lowercase, digits, ".", "_", "-")'));
 const sampleRate = v.pipe(v.number(), v.integer(), v.minValue(8000), v.maxValue(384_000));

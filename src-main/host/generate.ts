@@ -8,6 +8,7 @@ import { dirname, extname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { InvalidRequestError } from '../engine/errors.ts';
 import type { LatentDiffusionModel } from '../engine/families/model.ts';
+import type { TruncatedPrompt } from '../engine/families/tokens.ts';
 import { checkRequest, textToAudio, type Progress, type Region, type TextToAudioRequest, type TextToAudioResult, type TilingOptions, type VaeDecodeMode } from '../engine/pipelines/text-to-audio.ts';
 import type { TilingMethod } from '../engine/longform/windows.ts';
 import type { DevicePreference } from '../engine/runtime/session.ts';
@@ -68,6 +69,8 @@ export interface GenerateSummary {
   device: string;
   fallbackReason?: string;
   unknownWords: string[];
+  /** Prompts longer than the model reads, cut to its token limit (the model ignored the rest). */
+  truncatedPrompts: TruncatedPrompt[];
   /** Window × condition evaluations summed over steps, and UNet rows (× CFG). */
   evaluations: number;
   unetRows: number;
@@ -154,6 +157,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       device: provider,
       ...(fallbackReason ? { fallbackReason } : {}),
       unknownWords: result.unknownWords,
+      truncatedPrompts: result.truncatedPrompts,
       evaluations: result.evaluationsPerStep.reduce((a, b) => a + b, 0),
       unetRows: result.unetRows,
       stages: { load, ...pick(result.timings), write: (performance.now() - tw) / 1000 },

@@ -2,15 +2,15 @@
  * What a built-in pack recipe produces: the pack's files as bytes and its manifest before hashing.
  * The host writes the files, fills in every sha256 and validates the result like any other pack.
  */
-import type { AudioLdmManifest, ComponentSpec, Manifest, StableAudio3Manifest } from '../contract/manifest.ts';
+import type { AudioLdmManifest, Manifest, StableAudio3Manifest } from '../contract/manifest.ts';
 
 export { AUDIOLDM_SCHEDULER } from '../engine/schedulers/presets.ts';
 
+/** `T` without any `sha256` field, at any depth (manifests hash only objects that name a `file`). */
+type Unhashed<T> = T extends readonly (infer U)[] ? Array<Unhashed<U>> : T extends object ? { [K in keyof T as K extends 'sha256' ? never : K]: Unhashed<T[K]> } : T;
+
 /** The manifest `M` before its files' hashes are known. */
-export type DraftOf<M extends Manifest> = Omit<M, 'components' | 'tokenizer'> & {
-  components: { [K in keyof M['components']]: Omit<ComponentSpec, 'sha256'> };
-  tokenizer: Omit<M['tokenizer'], 'sha256'>;
-};
+export type DraftOf<M extends Manifest> = Unhashed<M>;
 /** An audioldm-family manifest draft. */
 export type AudioLdmManifestDraft = DraftOf<AudioLdmManifest>;
 /** A stable-audio-3-family manifest draft. */

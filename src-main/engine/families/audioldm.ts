@@ -10,6 +10,7 @@ import { decodeWithSharedStats, type SharedStatsLayer } from '../longform/vae-sh
 import type { ModelSession } from '../runtime/session.ts';
 import { createScheduler, type SamplerName, type SamplerOptions, type Scheduler } from '../schedulers/index.ts';
 import { concatBatch, f32, i64, reshape, sliceBatch, type F32, type Tensor } from '../tensor/tensor.ts';
+import { encodeLimited, truncationsOf, type TruncatedPrompt } from './tokens.ts';
 import { framesCeil, type DecodeAudioOptions, type DecodedAudio, type EncodedConditions, type LatentDiffusionModel, type LatentGeometry, type PromptTokenizer } from './model.ts';
 
 export type { PromptTokenizer } from './model.ts';
@@ -28,6 +29,8 @@ export interface EncodedPrompts {
   embeds: F32;
   /** Words of the prompts that became the unknown token, in order of appearance, without repeats. */
   unknownWords: string[];
+  /** Prompts longer than the tokenizer's limit, cut keeping their special tokens (as diffusers does). */
+  truncated: TruncatedPrompt[];
 }
 
 /**
@@ -76,7 +79,9 @@ export class AudioLdmModel implements LatentDiffusionModel {
   /** Encodes prompts in one batch, padded only to the longest prompt (padding is inert, §3.1). */
   async encodePrompts(prompts: readonly string[]): Promise<EncodedPrompts> {
     const { maxLength, padId, unkId } = this.manifest.tokenizer;
-    const ids = prompts.map((p) => this.tokenizer.encode(p).slice(0, maxLength));
+    const limited = prompts.map((p) => encodeLimited(this.tokenizer, p, maxLength, true));
+    const ids = limited.map((l) => l.ids);
+    const truncated = truncationsOf(prompts, limited, maxLength);
     const width = Math.max(...ids.map((r) => r.length));
     const flat: number[] = [];
     const mask: number[] = [];
@@ -104,13 +109,13 @@ export class AudioLdmModel implements LatentDiffusionModel {
       input_ids: i64(flat, [prompts.length, width]),
       attention_mask: i64(mask, [prompts.length, width]),
     });
-    return { embeds: asF32(out.text_embeds, 'text_embeds'), unknownWords };
+    return { embeds: asF32(out.text_embeds, 'text_embeds'), unknownWords, truncated };
   }
 
   /** Conditioning rows: one CLAP text embedding per text (the UNet's `class_labels`). */
   async encodeConditions(texts: readonly string[]): Promise<EncodedConditions> {
-    const { embeds, unknownWords } = await this.encodePrompts(texts);
-    return { rows: embeds, unknownWords };
+    const { embeds, unknownWords, truncated } = await this.encodePrompts(texts);
+    return { rows: embeds, unknownWords, truncated };
   }
 
   /** The UNet's ε for a batch of windows (see {@link runUnet}). */

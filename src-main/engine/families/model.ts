@@ -11,6 +11,7 @@
 import type { Manifest } from '../../contract/manifest.ts';
 import type { SamplerName, SamplerOptions, Scheduler } from '../schedulers/index.ts';
 import type { F32 } from '../tensor/tensor.ts';
+import type { TruncatedPrompt } from './tokens.ts';
 
 /** VAE decoding modes for long latents (audioldm; other families decode in windows only). */
 export const VAE_DECODE_MODES = ['window', 'shared'] as const;
@@ -55,6 +56,8 @@ export interface EncodedConditions {
   rows: F32;
   /** Prompt words that became the unknown token, in order of appearance, without repeats. */
   unknownWords: string[];
+  /** Texts longer than the model reads: cut to its token limit (special tokens kept), as the reference does. */
+  truncated: TruncatedPrompt[];
 }
 
 /** Progress of a family's decoding: chunks done out of the stage's chunks. */
@@ -78,6 +81,40 @@ export interface DecodeAudioOptions {
   onAudio?: (start: number, channels: Float32Array[]) => void;
 }
 
+/** Where the rows of a denoiser batch lie: the piece, and each row's first latent frame in it. */
+export interface WindowRows {
+  piece: ConditionContext;
+  /** One start frame per sample row (rows of one window × condition job share it). */
+  starts: readonly number[];
+}
+
+/** One guided window evaluation: the window's sample and the conditional and unconditional outputs for it. */
+export interface GuidanceInput {
+  /** The window's noisy latent [C, W, Fq] (flat). */
+  x: Float32Array;
+  /** Model outputs for the conditional and the unconditional row, [C, W, Fq] each. */
+  cond: Float32Array;
+  uncond: Float32Array;
+  /** The model-facing timestep of this step. */
+  timestep: number;
+  /** Guidance scale (> 1). */
+  scale: number;
+  /** The window's first frame in the piece, its length and the piece. */
+  start: number;
+  window: number;
+  piece: ConditionContext;
+}
+
+/** Combines a guided evaluation into one model output [C, W, Fq] (in double precision, for accumulation). */
+export type GuidanceRule = (input: GuidanceInput) => Float64Array;
+
+/** Classifier-free guidance on the model output: u + g·(c − u) (Ho & Salimans 2022; diffusers' AudioLDM). */
+export const outputSpaceGuidance: GuidanceRule = ({ cond, uncond, scale }) => {
+  const out = new Float64Array(cond.length);
+  for (let i = 0; i < cond.length; i++) out[i] = uncond[i] + scale * (cond[i] - uncond[i]);
+  return out;
+};
+
 /** Decoded audio before trimming, and where chunk joins could leave seams (seconds). */
 export interface DecodedAudio {
   /** One array per channel (1 mono, 2 stereo), all of one length, at least `samples` (when given) long. */
@@ -98,10 +135,19 @@ export interface LatentDiffusionModel {
   /** Encodes texts into conditioning rows (for the piece described by `context`). */
   encodeConditions(texts: readonly string[], context: ConditionContext): Promise<EncodedConditions>;
   /**
+   * The unconditional rows of classifier-free guidance for negative prompts ('' = none), when the family's
+   * reference does not simply encode them like prompts (stable-audio-3: an all-zero cross-attention input). Absent:
+   * negative prompts are encoded with {@link encodeConditions}. Called only when some condition is guided.
+   */
+  encodeNegatives?(texts: readonly string[], context: ConditionContext): Promise<EncodedConditions>;
+  /** How guided evaluations combine (absent: {@link outputSpaceGuidance}). */
+  readonly guidance?: GuidanceRule;
+  /**
    * The denoiser on a batch of windows: sample [R, C, W, Fq] at one model-facing timestep, one conditioning row
    * per sample row ([R, D]) → the model output [R, C, W, Fq] (ε for audioldm, the velocity v for stable-audio-3).
+   * `rows` says where each row's window lies (families that mask frames past the piece's end need it).
    */
-  predict(sample: F32, timestep: number, conditions: F32): Promise<F32>;
+  predict(sample: F32, timestep: number, conditions: F32, rows: WindowRows): Promise<F32>;
   /** Decodes a latent [1, C, T, Fq] to audio channels of at least samplesFor(T / fps) samples. */
   decodeAudio(latent: F32, options: DecodeAudioOptions): Promise<DecodedAudio>;
   /** Where the denoiser runs, and why a preferred provider was not used. */

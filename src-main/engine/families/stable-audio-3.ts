@@ -8,13 +8,14 @@
  * One conditioning row per text holds those tensors flat, so the long-form tiler can batch windows × prompts.
  */
 import type { StableAudio3Manifest, TensorSpec } from '../../contract/manifest.ts';
-import { throwIfAborted } from '../errors.ts';
+import { InvalidRequestError, throwIfAborted } from '../errors.ts';
 import { planChunks } from '../longform/chunks.ts';
 import type { ModelSession } from '../runtime/session.ts';
 import { createScheduler, type SamplerName, type SamplerOptions, type Scheduler } from '../schedulers/index.ts';
-import { bools, f32, i64, type F32, type Tensor } from '../tensor/tensor.ts';
-import { framesCeil, type ConditionContext, type DecodeAudioOptions, type DecodedAudio, type EncodedConditions, type LatentDiffusionModel, type LatentGeometry, type PromptTokenizer } from './model.ts';
-import { detectContract, type Sa3Contract } from './stable-audio-3-contract.ts';
+import { f32, i64, type F32, type Tensor } from '../tensor/tensor.ts';
+import type { ConditionContext, DecodeAudioOptions, DecodedAudio, EncodedConditions, GuidanceInput, GuidanceRule, LatentDiffusionModel, LatentGeometry, PromptTokenizer, WindowRows } from './model.ts';
+import { encodeLimited, truncationsOf } from './tokens.ts';
+import { detectContract, Sa3ContractError, type Sa3Contract } from './stable-audio-3-contract.ts';
 
 /** The sessions of a stable-audio-3 pack (no number conditioner for the official contract). */
 export interface StableAudio3Sessions {
@@ -38,10 +39,15 @@ export class StableAudio3Model implements LatentDiffusionModel {
   /** The contract variant of every graph, recognised from their input names. */
   readonly contract: Sa3Contract;
 
+  /** Classifier-free guidance as the reference combines it (see {@link apgGuidance}). */
+  readonly guidance: GuidanceRule = (input) => apgGuidance(input, this.validFrames(input.piece));
+
   constructor(
     readonly manifest: StableAudio3Manifest,
     readonly sessions: StableAudio3Sessions,
     private readonly tokenizer: PromptTokenizer,
+    /** The learned padding embedding [hiddenSize] for padded token rows (manifest `text.paddingEmbedding`). */
+    private readonly paddingEmbedding?: Float32Array,
   ) {
     const names = (s: ModelSession) => ({ inputs: s.signature.inputs.map((t) => t.name), outputs: s.signature.outputs.map((t) => t.name) });
     this.contract = detectContract(
@@ -53,6 +59,13 @@ export class StableAudio3Model implements LatentDiffusionModel {
       },
       (component) => `${manifest.id}/${component}`,
     );
+    const H = manifest.text.hiddenSize;
+    if (paddingEmbedding && paddingEmbedding.length !== H) {
+      throw new RangeError(`${manifest.id}: the padding embedding has ${paddingEmbedding.length} values; the text encoder's hidden size is ${H}`);
+    }
+    if (paddingEmbedding && this.contract.dit.variant !== 'community') {
+      throw new Sa3ContractError(`${manifest.id}: text.paddingEmbedding is set, but the official DiT applies its learned padding itself (t5_mask); remove the field from the manifest`);
+    }
   }
 
   /** Latent [1, 256, T] as [1, 256, T, 1]. */
@@ -67,12 +80,32 @@ export class StableAudio3Model implements LatentDiffusionModel {
   }
 
   /**
-   * T = m·⌈(seconds + headroom)·fps / m⌉ with m = timeMultiple: the ONNX ports' ceil((sec + 6)·44100/8192)·2
-   * (research/stableaudio.md §3 "Variable length"); the headroom is trimmed after decoding.
+   * The reference's length rule (SA3 model.py `_adapt_sample_size`): A = ⌊(seconds + headroom)·sr⌋ samples rounded
+   * up to whole multiples of samplesPerFrame·timeMultiple, capped at one native window — so every piece up to the
+   * window's own length (120 s for SA3 small) stays one window, its headroom shrinking to what is left. Longer
+   * pieces keep their full headroom and are tiled. The headroom is trimmed after decoding.
    */
   latentFramesFor(seconds: number): number {
-    const { framesPerSecond, timeMultiple, headroomSeconds } = this.manifest.latent;
-    return framesCeil(seconds + headroomSeconds, framesPerSecond, timeMultiple);
+    const { samplesPerFrame: S, timeMultiple: m, headroomSeconds, nativeWindowFrames: W } = this.manifest.latent;
+    const sr = this.manifest.audio.sampleRate;
+    const frames = m * Math.max(1, Math.ceil(Math.trunc((seconds + headroomSeconds) * sr) / (S * m)));
+    return frames > W && this.audioFrames(seconds) <= W ? W : frames;
+  }
+
+  /** Latent frames that hold the requested audio: ⌈⌊seconds·sr⌋ / S⌉ (SA3 data/utils.py effective length). */
+  private audioFrames(seconds: number): number {
+    return Math.ceil(Math.trunc(seconds * this.manifest.audio.sampleRate) / this.manifest.latent.samplesPerFrame);
+  }
+
+  /**
+   * Frames the DiT may attend to (padding_mask true): the requested audio plus ⌊headroom·sr / S⌋ frames, at most
+   * the piece (SA3 sampling.py with mask_padding_attention and headroom_seconds). Frames past it are masked; their
+   * audio is trimmed.
+   */
+  validFrames(piece: ConditionContext): number {
+    const { samplesPerFrame: S, headroomSeconds } = this.manifest.latent;
+    const headroom = Math.trunc((headroomSeconds * this.manifest.audio.sampleRate) / S);
+    return Math.min(piece.frames, this.audioFrames(piece.seconds) + headroom);
   }
 
   /** Output samples per channel for `seconds`: round(seconds · sampleRate). */
@@ -84,12 +117,12 @@ export class StableAudio3Model implements LatentDiffusionModel {
    * Token ids without special tokens unless the manifest asks for them, truncated or right-padded with the pad id
    * to exactly `maxLength`, and the mask of real tokens (research §4.2 "Tokenization", §5 step 2).
    */
-  tokenize(text: string): Tokenized {
+  tokenize(text: string): Tokenized & { dropped: number } {
     const { maxLength, padId, addSpecialTokens } = this.manifest.tokenizer;
-    const real = this.tokenizer.encode(text, { addSpecialTokens }).slice(0, maxLength);
+    const { ids: real, dropped } = encodeLimited(this.tokenizer, text, maxLength, addSpecialTokens);
     const ids = Array.from({ length: maxLength }, (_, i) => (i < real.length ? real[i] : padId));
     const mask = Array.from({ length: maxLength }, (_, i) => (i < real.length ? 1 : 0));
-    return { ids, mask };
+    return { ids, mask, dropped };
   }
 
   /**
@@ -104,21 +137,58 @@ export class StableAudio3Model implements LatentDiffusionModel {
 
   /**
    * One conditioning row per text. Community: [hidden states (L·H), duration token (H), duration token (H)] =
-   * cross_attn_cond rows then global_embed. Official: [hidden states (L·H), mask (L), seconds_total (1)].
+   * cross_attn_cond rows then global_embed; padded token rows carry the pack's learned padding embedding when it
+   * has one (conditioners.py `apply_padding`: overwritten, not added). Official: [hidden states (L·H), mask (L),
+   * seconds_total (1)].
    */
   async encodeConditions(texts: readonly string[], context: ConditionContext): Promise<EncodedConditions> {
+    return this.encodeRows(texts, context, this.paddingEmbedding);
+  }
+
+  /**
+   * The unconditional rows of guidance, as the reference builds them (SA3 dit.py `forward`, cfg_scale ≠ 1): without
+   * a negative prompt the whole cross-attention input is zero — text rows and duration row alike — while
+   * global_embed keeps the duration token; a negative prompt is encoded with its padded rows zero (not the padding
+   * embedding) and keeps its duration row. The official export builds its conditioning inside the DiT, so it cannot
+   * take that input: guidance is refused there.
+   */
+  async encodeNegatives(texts: readonly string[], context: ConditionContext): Promise<EncodedConditions> {
+    if (this.contract.dit.variant !== 'community') {
+      throw new InvalidRequestError(
+        'guidance',
+        '> 1',
+        `model '${this.manifest.id}' is an official Stable Audio 3 ONNX export, whose DiT builds its text conditioning itself, so the reference's unconditional input (all-zero cross-attention) cannot be fed to it; guidance above 1 is not available for this pack. Use guidance 1 (its default: the post-trained models sample without guidance)`,
+      );
+    }
+    const zero = new Float32Array(this.manifest.text.hiddenSize);
+    const encoded = await this.encodeRows(texts, context, zero);
+    const { maxLength: L } = this.manifest.tokenizer;
+    const H = this.manifest.text.hiddenSize;
+    const width = this.conditionWidth();
+    texts.forEach((text, r) => {
+      // No negative prompt: every cross-attention row (text and duration) is zero; global_embed stays.
+      if (text === '') encoded.rows.data.fill(0, r * width, r * width + (L + 1) * H);
+    });
+    return encoded;
+  }
+
+  /** Conditioning rows with `padding` (when given) in the rows of padded tokens. */
+  private async encodeRows(texts: readonly string[], context: ConditionContext, padding: Float32Array | undefined): Promise<EncodedConditions> {
     const { maxLength } = this.manifest.tokenizer;
     const H = this.manifest.text.hiddenSize;
     const seconds = this.secondsTotalFor(context);
     const duration = await this.durationToken(seconds);
     const width = this.conditionWidth();
     const rows = new Float32Array(texts.length * width);
+    const limited = [];
     for (let r = 0; r < texts.length; r++) {
-      const { ids, mask } = this.tokenize(texts[r]);
+      const { ids, mask, dropped } = this.tokenize(texts[r]);
+      limited.push({ ids, textTokens: 0, dropped });
       const out = await this.sessions.textEncoder.run({ input_ids: i64(ids, [1, maxLength]), attention_mask: i64(mask, [1, maxLength]) });
       const hidden = expectF32(out[this.contract.textEncoder.hidden], `${this.sessions.textEncoder.name}: ${this.contract.textEncoder.hidden}`, [1, maxLength, H]);
       const row = rows.subarray(r * width, (r + 1) * width);
       row.set(hidden.data, 0);
+      if (padding) mask.forEach((m, i) => m === 0 && row.set(padding, i * H));
       if (duration) {
         row.set(duration, maxLength * H);
         row.set(duration, (maxLength + 1) * H);
@@ -127,7 +197,7 @@ export class StableAudio3Model implements LatentDiffusionModel {
         row[maxLength * H + maxLength] = seconds;
       }
     }
-    return { rows: f32(rows, [texts.length, width]), unknownWords: this.unknownWords(texts) };
+    return { rows: f32(rows, [texts.length, width]), unknownWords: this.unknownWords(texts), truncated: truncationsOf(texts, limited, maxLength) };
   }
 
   /** Floats in one conditioning row (see {@link encodeConditions}). */
@@ -163,8 +233,10 @@ export class StableAudio3Model implements LatentDiffusionModel {
    * The DiT's velocity for windows [R, 256, W, 1] at noise level t with conditioning rows [R, D]. A DiT whose batch
    * dimension is fixed at 1 (as §4.2 lists it) runs once per row; a symbolic batch takes all rows in one call.
    */
-  async predict(sample: F32, timestep: number, conditions: F32): Promise<F32> {
+  async predict(sample: F32, timestep: number, conditions: F32, rows: WindowRows): Promise<F32> {
     const [R, C, W] = sample.dims;
+    if (rows.starts.length !== R) throw new RangeError(`predict: ${rows.starts.length} window starts for ${R} sample rows`);
+    const valid = this.validFrames(rows.piece);
     const dit = this.sessions.dit;
     // Rows go in one call only when every batched input (rank ≥ 2) has a symbolic first dim.
     const batch = dit.signature.inputs.every((t) => t.dims.length < 2 || typeof t.dims[0] === 'string') ? R : 1;
@@ -175,7 +247,9 @@ export class StableAudio3Model implements LatentDiffusionModel {
     }
     for (let first = 0; first < R; first += batch) {
       const n = Math.min(batch, R - first);
-      const feeds = this.ditFeeds(sample.data.subarray(first * C * W, (first + n) * C * W), conditions.data.subarray(first * D, (first + n) * D), n, W, timestep);
+      const mask = new Uint8Array(n * W);
+      for (let r = 0; r < n; r++) for (let f = 0; f < W; f++) mask[r * W + f] = rows.starts[first + r] + f < valid ? 1 : 0;
+      const feeds = this.ditFeeds(sample.data.subarray(first * C * W, (first + n) * C * W), conditions.data.subarray(first * D, (first + n) * D), n, W, timestep, mask);
       const result = await dit.run(feeds);
       const v = expectF32(result[this.contract.dit.output], `${dit.name}: ${this.contract.dit.output}`, [n, C, W]);
       out.set(v.data, first * C * W);
@@ -183,8 +257,11 @@ export class StableAudio3Model implements LatentDiffusionModel {
     return f32(out, [R, C, W, 1]);
   }
 
-  /** DiT feeds for n rows of windows W frames long (dims resolved against the graph's declared ones). */
-  private ditFeeds(x: Float32Array, rows: Float32Array, n: number, W: number, t: number): Record<string, Tensor> {
+  /**
+   * DiT feeds for n rows of windows W frames long (dims resolved against the graph's declared ones); `mask` [n·W]
+   * is 1 where a frame may be attended (padding_mask; the official contract has none).
+   */
+  private ditFeeds(x: Float32Array, rows: Float32Array, n: number, W: number, t: number, mask: Uint8Array): Record<string, Tensor> {
     const dit = this.sessions.dit;
     const L = this.manifest.tokenizer.maxLength;
     const H = this.manifest.text.hiddenSize;
@@ -208,7 +285,7 @@ export class StableAudio3Model implements LatentDiffusionModel {
         cross_attn_cond: f32(pick(0, (L + 1) * H), dims('cross_attn_cond', [n, L + 1, H])),
         global_embed: f32(pick((L + 1) * H, H), dims('global_embed', [n, H])),
         local_add_cond: local(),
-        padding_mask: bools(true, dims('padding_mask', [n, W])),
+        padding_mask: paddingMask(mask, dims('padding_mask', [n, W])),
       };
     }
     // Every row carries the piece's seconds_total; a graph declaring [1] takes the first (they are all equal).
@@ -301,6 +378,77 @@ export class StableAudio3Model implements LatentDiffusionModel {
     const s = this.sessions;
     return [s.textEncoder, ...(s.numberConditioner ? [s.numberConditioner] : []), s.dit, s.decoder];
   }
+}
+
+/** APG and CFG-rescale settings of SA3's guidance (dit.py `forward`); `generate` uses apgScale 1, scalePhi 0. */
+export interface ApgSettings {
+  /** 1: keep only the part of the guidance orthogonal to the conditional estimate; 0: plain CFG; between: a blend. */
+  apgScale: number;
+  /** CFG rescale φ (Lin et al. 2024); 0 = off. The reference's `rescale_cfg` flag is accepted and not used. */
+  scalePhi: number;
+}
+
+/** The reference's defaults: DiTWrapper forwards apg_scale 1 and scale_phi 0 (rescale off), no norm threshold. */
+export const SA3_GUIDANCE: ApgSettings = { apgScale: 1, scalePhi: 0 };
+
+/**
+ * Guidance as SA3's DiT combines a conditional and an unconditional velocity (dit.py `forward` and `apg_project`;
+ * cfg interval (0, 1), so every step), per window of C channels × W frames:
+ *   x̂_c = x − t·v_c, x̂_u = x − t·v_u, d = x̂_c − x̂_u             (denoised estimates of the rectified flow)
+ *   u = m·x̂_c / max(‖m·x̂_c‖, 1e-8), d⊥ = m·(d − ⟨d, u⟩·u)        (APG, Sadat et al. 2024: the part of d
+ *   d' = d⊥ (apg 1) | d (apg 0) | apg·d⊥ + (1 − apg)·d            orthogonal to x̂_c)
+ *   x̂ = x̂_c + (g − 1)·d',  v = (x − x̂) / t
+ *   φ ≠ 0: v ← φ·v·std_c(v_c)/std_c(v) + (1 − φ)·v                  (per frame, unbiased std over channels)
+ * m is the padding mask of the window's frames; norms and products run over all of the window's channels × frames
+ * (the reference's whole sequence is one window; tiled windows are normalised each on their own). Checked against
+ * the reference's own outputs in tests/fixtures/sa3-guidance.
+ */
+export function apgGuidance(input: GuidanceInput, validFrames: number, settings: ApgSettings = SA3_GUIDANCE): Float64Array {
+  const { x, cond, uncond, timestep: t, scale: g, start, window: W } = input;
+  if (cond.length % W !== 0) throw new RangeError(`apgGuidance: ${cond.length} values are not whole frames of a ${W}-frame window`);
+  const C = cond.length / W;
+  const { apgScale: apg, scalePhi: phi } = settings;
+  const valid = (i: number): boolean => start + (i % W) < validFrames;
+  let norm = 0;
+  for (let i = 0; i < cond.length; i++) {
+    if (!valid(i)) continue;
+    const xc = x[i] - t * cond[i];
+    norm += xc * xc;
+  }
+  const inv = 1 / Math.max(Math.sqrt(norm), 1e-8);
+  let dot = 0;
+  for (let i = 0; i < cond.length; i++) if (valid(i)) dot += t * (uncond[i] - cond[i]) * (x[i] - t * cond[i]) * inv;
+  const out = new Float64Array(cond.length);
+  for (let i = 0; i < cond.length; i++) {
+    const xc = x[i] - t * cond[i];
+    const d = t * (uncond[i] - cond[i]);
+    const orthogonal = valid(i) ? d - dot * xc * inv : 0;
+    const diff = apg === 1 ? orthogonal : apg === 0 ? d : apg * orthogonal + (1 - apg) * d;
+    out[i] = (x[i] - (xc + (g - 1) * diff)) / t;
+  }
+  if (phi !== 0) {
+    for (let n = 0; n < W; n++) {
+      const ratio = stdOverChannels(cond, n, W, C) / stdOverChannels(out, n, W, C);
+      for (let c = 0; c < C; c++) out[c * W + n] = phi * out[c * W + n] * ratio + (1 - phi) * out[c * W + n];
+    }
+  }
+  return out;
+}
+
+/** Unbiased standard deviation over the C channels of frame n (torch.std(dim=1)). */
+function stdOverChannels(values: ArrayLike<number>, n: number, W: number, C: number): number {
+  let mean = 0;
+  for (let c = 0; c < C; c++) mean += values[c * W + n];
+  mean /= C;
+  let sum = 0;
+  for (let c = 0; c < C; c++) sum += (values[c * W + n] - mean) ** 2;
+  return Math.sqrt(sum / (C - 1));
+}
+
+/** A bool tensor from 0/1 bytes (the DiT's padding_mask). */
+function paddingMask(mask: Uint8Array, dims: readonly number[]): Tensor<'bool'> {
+  if (mask.length !== dims.reduce((a, b) => a * b, 1)) throw new RangeError(`padding_mask has ${mask.length} values for dims [${dims.join(', ')}]`);
+  return { type: 'bool', data: mask, dims: [...dims] };
 }
 
 /** The declared input `name` of a session (the contract guarantees it exists). */

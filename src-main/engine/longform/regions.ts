@@ -3,6 +3,7 @@
  * latent frame is 1 inside it and a raised-cosine ramp across each boundary, centred on the boundary and
  * `transition` seconds long, so the weights of all regions sum to one at every frame.
  */
+import { MAX_PROMPT_CHARS } from '../../contract/project.ts';
 import { InvalidRequestError } from '../errors.ts';
 
 /** One time region of a piece and what it should sound like. Seconds. */
@@ -27,6 +28,16 @@ export interface Condition {
 /** Tolerance for comparing region edges given in seconds (1 µs). */
 const EPS = 1e-6;
 
+/** Refuses a prompt longer than {@link MAX_PROMPT_CHARS}, naming the field, its length and the cap. */
+export function checkPromptLength(field: string, text: string): void {
+  if (text.length <= MAX_PROMPT_CHARS) return;
+  throw new InvalidRequestError(
+    field,
+    `${text.slice(0, 40)}…`,
+    `${field} is ${text.length} characters; prompts are capped at ${MAX_PROMPT_CHARS} (projects store no more, and models read only their first few hundred tokens: AudioLDM 512, Stable Audio 3 256). Shorten it`,
+  );
+}
+
 /** Checks that regions tile [0, seconds] in order, without gaps or overlaps; names the region and field. */
 export function checkRegions(regions: readonly Region[], seconds: number, transition: number): void {
   if (!Array.isArray(regions) || regions.length === 0) {
@@ -43,6 +54,8 @@ export function checkRegions(regions: readonly Region[], seconds: number, transi
     if (r.start >= r.end) throw new InvalidRequestError(at('start'), r.start, `${at('start')} ${r.start} s must be before its end ${r.end} s`);
     if (typeof r.prompt !== 'string') throw new InvalidRequestError(at('prompt'), r.prompt, `${at('prompt')} must be a string`);
     if (r.negativePrompt !== undefined && typeof r.negativePrompt !== 'string') throw new InvalidRequestError(at('negativePrompt'), r.negativePrompt, `${at('negativePrompt')} must be a string`);
+    checkPromptLength(at('prompt'), r.prompt);
+    if (r.negativePrompt !== undefined) checkPromptLength(at('negativePrompt'), r.negativePrompt);
     if (r.guidance !== undefined && !(Number.isFinite(r.guidance) && r.guidance >= 0)) {
       throw new InvalidRequestError(at('guidance'), r.guidance, `${at('guidance')} ${r.guidance} must be a number ≥ 0`);
     }

@@ -6,10 +6,14 @@
  * The caller then takes ONE scheduler step on the whole latent with one global noise draw.
  */
 import { throwIfAborted } from '../errors.ts';
+import { outputSpaceGuidance, type ConditionContext, type GuidanceRule } from '../families/model.ts';
 import { f32, type F32 } from '../tensor/tensor.ts';
 
-/** Runs the denoiser on a batch: sample [R, C, W, Fq], one timestep, labels [R, D] → ε [R, C, W, Fq]. */
-export type BatchDenoiser = (sample: F32, timestep: number, labels: F32) => Promise<F32>;
+/**
+ * Runs the denoiser on a batch: sample [R, C, W, Fq], one timestep, labels [R, D] and each row's window start
+ * → the model output [R, C, W, Fq].
+ */
+export type BatchDenoiser = (sample: F32, timestep: number, labels: F32, starts: readonly number[]) => Promise<F32>;
 
 /** A condition as the tiler needs it: embeddings, guidance and per-frame weight. */
 export interface TiledCondition {
@@ -32,6 +36,12 @@ export interface TiledLayout {
   window: number;
   /** Maximum window × condition jobs per denoiser call (each job is 1 or 2 rows). */
   windowBatch: number;
+}
+
+/** How guided rows combine, and the piece they belong to (both default to plain CFG on the model output). */
+export interface TiledGuidance {
+  rule: GuidanceRule;
+  piece: ConditionContext;
 }
 
 /** Progress inside one step: jobs evaluated so far out of the step's total. */
@@ -71,9 +81,11 @@ export async function predictTiled(
   timestep: number,
   starts: readonly number[],
   profile: Float32Array,
-  options: { signal?: AbortSignal; onBatch?: BatchProgress } = {},
+  options: { signal?: AbortSignal; onBatch?: BatchProgress; guidance?: TiledGuidance } = {},
 ): Promise<Float32Array> {
   const { channels: C, frames: T, bins: Fq, window: W } = layout;
+  const guide = options.guidance?.rule ?? outputSpaceGuidance;
+  const piece = options.guidance?.piece ?? { seconds: 0, frames: T, window: W };
   const jobs = planJobs(starts, conditions, W);
   const plane = W * Fq;
   const dim = conditions[0].cond.length;
@@ -90,6 +102,7 @@ export async function predictTiled(
     const rows = rowsOf.reduce((a, b) => a + b, 0);
     const sample = new Float32Array(rows * C * plane);
     const labels = new Float32Array(rows * dim);
+    const rowStarts: number[] = [];
     let row = 0;
     for (const job of batch) {
       const c = conditions[job.condition];
@@ -97,20 +110,25 @@ export async function predictTiled(
       for (const emb of copies) {
         for (let ch = 0; ch < C; ch++) sample.set(x.subarray((ch * T + job.start) * Fq, (ch * T + job.start) * Fq + plane), (row * C + ch) * plane);
         labels.set(emb, row * dim);
+        rowStarts.push(job.start);
         row++;
       }
     }
-    const eps = (await denoise(f32(sample, [rows, C, W, Fq]), timestep, f32(labels, [rows, dim]))).data;
+    const out = (await denoise(f32(sample, [rows, C, W, Fq]), timestep, f32(labels, [rows, dim]), rowStarts)).data;
+    const size = C * plane;
     row = 0;
     for (const job of batch) {
       const c = conditions[job.condition];
-      const g = c.guidance;
-      const guided = g > 1;
+      const guided = c.guidance > 1;
       const u = row;
       const k = guided ? row + 1 : row;
       row += guided ? 2 : 1;
+      const cond = out.subarray(k * size, (k + 1) * size);
+      const e: Float32Array | Float64Array = guided
+        ? guide({ x: sample.subarray(k * size, (k + 1) * size), cond, uncond: out.subarray(u * size, (u + 1) * size), timestep, scale: c.guidance, start: job.start, window: W, piece })
+        : cond;
       if (single) {
-        result = combine(eps, u, k, g, guided, C * plane);
+        result = Float32Array.from(e);
         continue;
       }
       const accumulator = acc as Float64Array;
@@ -121,11 +139,7 @@ export async function predictTiled(
         for (let ch = 0; ch < C; ch++) {
           const src = ch * plane + n * Fq;
           const dst = (ch * T + job.start + n) * Fq;
-          for (let f = 0; f < Fq; f++) {
-            const ec = eps[k * C * plane + src + f];
-            const e = guided ? eps[u * C * plane + src + f] + g * (ec - eps[u * C * plane + src + f]) : ec;
-            accumulator[dst + f] += weight * e;
-          }
+          for (let f = 0; f < Fq; f++) accumulator[dst + f] += weight * e[src + f];
         }
       }
     }
@@ -143,16 +157,6 @@ export async function predictTiled(
       const base = (ch * T + t) * Fq;
       for (let f = 0; f < Fq; f++) out[base + f] = accumulator[base + f] * inv;
     }
-  }
-  return out;
-}
-
-/** ε_u + g·(ε_c − ε_u) for one job's rows (or ε_c alone without guidance). */
-function combine(eps: Float32Array, u: number, k: number, g: number, guided: boolean, size: number): Float32Array {
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const ec = eps[k * size + i];
-    out[i] = guided ? eps[u * size + i] + g * (ec - eps[u * size + i]) : ec;
   }
   return out;
 }

@@ -6,8 +6,9 @@
  */
 import type { Manifest } from '../../contract/manifest.ts';
 import { CancelledError, InvalidRequestError, throwIfAborted } from '../errors.ts';
-import { VAE_DECODE_MODES, type LatentDiffusionModel, type VaeDecodeMode } from '../families/model.ts';
-import { checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
+import { outputSpaceGuidance, VAE_DECODE_MODES, type ConditionContext, type EncodedConditions, type LatentDiffusionModel, type VaeDecodeMode } from '../families/model.ts';
+import type { TruncatedPrompt } from '../families/tokens.ts';
+import { checkPromptLength, checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { planJobs, predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
 import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, TILING_METHODS, WINDOW_WEIGHTS, windowProfile, type TilingMethod, type WindowWeights } from '../longform/windows.ts';
 import { SAMPLERS, samplersFor, type SamplerName } from '../schedulers/index.ts';
@@ -122,6 +123,8 @@ export interface TextToAudioResult {
   evaluationsPerStep: number[];
   /** Prompt words the model's vocabulary does not know. */
   unknownWords: string[];
+  /** Prompts longer than the model reads, cut to its token limit (as the reference pipelines do). */
+  truncatedPrompts: TruncatedPrompt[];
   /** True if the latent exceeded ±100 and was clamped to ±10 before decoding ([O-ldm] safety net). */
   clamped: boolean;
   /** Where seams could be, in seconds: window edges at the last step, VAE and vocoder chunk joins. */
@@ -182,6 +185,8 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
   if (r.vaeDecode === 'shared' && manifest.family !== 'audioldm') {
     throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode 'shared' needs GroupNorm statistics that ${manifest.family} decoders do not expose; use 'window'`);
   }
+  if (typeof r.prompt === 'string') checkPromptLength('prompt', r.prompt);
+  if (typeof r.negativePrompt === 'string') checkPromptLength('negativePrompt', r.negativePrompt);
   checkRegions(requestRegions(r), r.seconds, r.transition ?? DEFAULT_TRANSITION);
 }
 
@@ -209,9 +214,8 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   // 2. Encode every distinct prompt and negative prompt once.
   report({ stage: 'encode', step: 0, steps });
   const conditions = conditionsOf(regions, request.guidance);
-  const texts = [...new Set(conditions.flatMap((c) => [c.negativePrompt, c.prompt]))];
-  const encoded = await model.encodeConditions(texts, { seconds: request.seconds, frames, window });
-  const row = (text: string): Float32Array => sliceBatch(encoded.rows, texts.indexOf(text), texts.indexOf(text) + 1).data;
+  const piece = { seconds: request.seconds, frames, window };
+  const { cond: row, uncond: negativeRow, encoded } = await encodeAll(model, conditions, piece);
   const tEncoded = now();
 
   // 3. Prepare latents: x_T ~ N(0, I)·init_noise_sigma over the whole piece from the request's seed (stream 0);
@@ -225,7 +229,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
 
   // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
   const weights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
-  const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: row(c.negativePrompt), guidance: c.guidance, weights: weights[k] }));
+  const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: negativeRow(c.negativePrompt), guidance: c.guidance, weights: weights[k] }));
   const method = request.method ?? 'auto';
   const perStep = methodPerStep(method, steps, tiling.finalMultiSteps);
   const offsets = spotOffsets(request.seed, steps, window);
@@ -237,10 +241,11 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const totalJobs = evaluationsPerStep.reduce((a, b) => a + b, 0);
   const layout = { channels: C, frames, bins: Fq, window, windowBatch: tiling.windowBatch };
   let unetRows = 0;
-  const denoise = async (batch: F32, timestep: number, labels: F32): Promise<F32> => {
+  const denoise = async (batch: F32, timestep: number, labels: F32, rowStarts: readonly number[]): Promise<F32> => {
     unetRows += batch.dims[0];
-    return model.predict(batch, timestep, labels);
+    return model.predict(batch, timestep, labels, { piece, starts: rowStarts });
   };
+  const guidance = { rule: model.guidance ?? outputSpaceGuidance, piece };
   let state = scheduler.initialState();
   let jobsDone = 0;
   for (let k = 0; k < steps; k++) {
@@ -248,6 +253,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     const jobsBefore = jobsDone;
     const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profiles[perStep[k]], {
       signal,
+      guidance,
       onBatch: (done, total) => {
         jobsDone = jobsBefore + done;
         const perJob = (now() - tEncoded) / 1000 / jobsDone;
@@ -304,8 +310,41 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     unetRows,
     evaluationsPerStep,
     unknownWords: encoded.unknownWords,
+    truncatedPrompts: encoded.truncated,
     clamped,
     seams: { windows: windowEdgeSeconds(lastStarts, window, frames, geometry.framesPerSecond), decode: decoded.seams.decode, vocode: decoded.seams.vocode },
+  };
+}
+
+/**
+ * Conditioning rows of every distinct prompt and negative prompt, encoded once. A family with its own unconditional
+ * input (stable-audio-3) encodes the negative prompts of guided conditions apart; the others encode all texts in one
+ * batch, as before.
+ */
+async function encodeAll(
+  model: LatentDiffusionModel,
+  conditions: ReadonlyArray<{ prompt: string; negativePrompt: string; guidance: number }>,
+  piece: ConditionContext,
+): Promise<{ cond: (text: string) => Float32Array; uncond: (text: string) => Float32Array; encoded: EncodedConditions }> {
+  const rowOf = (rows: F32, texts: readonly string[]) => (text: string): Float32Array => {
+    const i = texts.indexOf(text);
+    if (i < 0) throw new Error(`no conditioning row was encoded for '${text.slice(0, 80)}'; this is a bug in the pipeline`);
+    return sliceBatch(rows, i, i + 1).data;
+  };
+  if (!model.encodeNegatives) {
+    const texts = [...new Set(conditions.flatMap((c) => [c.negativePrompt, c.prompt]))];
+    const encoded = await model.encodeConditions(texts, piece);
+    return { cond: rowOf(encoded.rows, texts), uncond: rowOf(encoded.rows, texts), encoded };
+  }
+  const prompts = [...new Set(conditions.map((c) => c.prompt))];
+  const negatives = [...new Set(conditions.filter((c) => c.guidance > 1).map((c) => c.negativePrompt))];
+  const encoded = await model.encodeConditions(prompts, piece);
+  if (negatives.length === 0) return { cond: rowOf(encoded.rows, prompts), uncond: () => new Float32Array(0), encoded };
+  const negative = await model.encodeNegatives(negatives, piece);
+  return {
+    cond: rowOf(encoded.rows, prompts),
+    uncond: rowOf(negative.rows, negatives),
+    encoded: { ...encoded, unknownWords: [...new Set([...encoded.unknownWords, ...negative.unknownWords])], truncated: [...encoded.truncated, ...negative.truncated] },
   };
 }
 

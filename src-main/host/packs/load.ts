@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { parseManifest, type AudioLdmComponentName, type AudioLdmManifest, type ComponentSpec, type Manifest, type StableAudio3Manifest } from '../../contract/manifest.ts';
+import { manifestFiles, parseManifest, type AudioLdmComponentName, type AudioLdmManifest, type ComponentSpec, type Manifest, type StableAudio3Manifest } from '../../contract/manifest.ts';
 import { AudioLdmModel, type PromptTokenizer, type SharedStatsDecoder } from '../../engine/families/audioldm.ts';
 import type { LatentDiffusionModel } from '../../engine/families/model.ts';
 import { StableAudio3Model } from '../../engine/families/stable-audio-3.ts';
@@ -15,6 +15,7 @@ import { detectDecoder, detectDitVariant, detectNumberConditioner, detectTextEnc
 import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../packs/graph/groupnorm-stats.ts';
 import { openSession, type ActualSignature, type DevicePreference, type ModelSession } from '../../engine/runtime/session.ts';
 import { probeProviders } from '../runtime-probe.ts';
+import { externalDataRefs, GraphFormatError } from './external-data.ts';
 
 /** A pack folder whose files were all found and verified. */
 export interface VerifiedPack<M extends Manifest = Manifest> {
@@ -51,9 +52,8 @@ export async function verifyPack(dirIn: string): Promise<VerifiedPack> {
     throw new PackError(`model pack ${dir}: manifest.json is not valid JSON (${(e as Error).message})`);
   }
   const manifest = parseManifest(json, `model pack ${dir}`);
-  const files = [manifest.tokenizer, ...Object.values(manifest.components)];
   const problems: string[] = [];
-  for (const { file, sha256 } of files) {
+  for (const { file, sha256 } of manifestFiles(manifest)) {
     const path = join(dir, file);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) {
@@ -66,7 +66,38 @@ export async function verifyPack(dirIn: string): Promise<VerifiedPack> {
   if (problems.length > 0) {
     throw new PackError(`model pack '${manifest.id}' in ${dir} is damaged:\n  - ${problems.join('\n  - ')}\nReinstall or re-export the pack.`);
   }
+  await checkExternalData(dir, manifest);
   return { dir, manifest };
+}
+
+/**
+ * Every external-data file a graph reads must be listed (with its sha256) in its manifest entry, so no byte a
+ * session loads is unverified. (ONNX Runtime itself refuses locations outside the graph's folder.)
+ */
+async function checkExternalData(dir: string, manifest: Manifest): Promise<void> {
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(manifest.components) as Array<[string, ComponentSpec | undefined]>) {
+    if (!spec) continue;
+    let refs;
+    try {
+      refs = await externalDataRefs(join(dir, spec.file));
+    } catch (e) {
+      problems.push(`${spec.file}: ${e instanceof GraphFormatError ? e.message : `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`}`);
+      continue;
+    }
+    const listed = new Set((spec.externalData ?? []).map((f) => f.file));
+    const unlisted = [...new Set(refs.map((r) => r.location).filter((l) => !listed.has(l)))];
+    for (const location of unlisted) {
+      const tensor = refs.find((r) => r.location === location)?.tensor ?? '?';
+      problems.push(`${spec.file} reads weights (tensor '${tensor}') from '${location}', which components.${name}.externalData does not list with a sha256`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new PackError(
+      `model pack '${manifest.id}' in ${dir} has graphs whose external weights are not verified:\n  - ${problems.join('\n  - ')}\n` +
+        'List every external-data file in its graph\'s externalData (file and sha256) in manifest.json, or re-export the pack with a current Tessera tool.',
+    );
+  }
 }
 
 /** Loads a pack's tokenizer.json with @huggingface/tokenizers. */
@@ -188,9 +219,34 @@ export async function openStableAudio3Model(pack: VerifiedPack<StableAudio3Manif
     const dit = await open(c.dit, detectDitVariant);
     const decoder = await open(c.decoder, detectDecoder);
     const tokenizer = await loadTokenizer(pack);
-    return new StableAudio3Model(manifest, { textEncoder, ...(numberConditioner ? { numberConditioner } : {}), dit, decoder }, tokenizer);
+    const padding = await loadPaddingEmbedding(pack);
+    return new StableAudio3Model(manifest, { textEncoder, ...(numberConditioner ? { numberConditioner } : {}), dit, decoder }, tokenizer, padding);
   } catch (e) {
     await Promise.all(opened.map((s) => s.dispose()));
     throw e;
   }
+}
+
+/**
+ * The pack's learned padding embedding (`text.paddingEmbedding`): a JSON array of `hiddenSize` finite numbers, or
+ * an object holding exactly one such array (e.g. `{ "padding_embedding": [...] }`).
+ */
+export async function loadPaddingEmbedding(pack: VerifiedPack<StableAudio3Manifest>): Promise<Float32Array | undefined> {
+  const spec = pack.manifest.text.paddingEmbedding;
+  if (!spec) return undefined;
+  const where = `model pack '${pack.manifest.id}': ${spec.file}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(join(pack.dir, spec.file), 'utf8'));
+  } catch (e) {
+    throw new PackError(`${where} is not valid JSON (${(e as Error).message}); reinstall the pack`);
+  }
+  const arrays = Array.isArray(json) ? [json] : json !== null && typeof json === 'object' ? Object.values(json).filter(Array.isArray) : [];
+  const H = pack.manifest.text.hiddenSize;
+  if (arrays.length !== 1) throw new PackError(`${where} must hold one array of ${H} numbers (the learned padding embedding); found ${arrays.length} arrays`);
+  const values = arrays[0] as unknown[];
+  if (values.length !== H || !values.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    throw new PackError(`${where} must be ${H} finite numbers (text.hiddenSize); it has ${values.length} entries${values.every((x) => typeof x === 'number') ? '' : ', not all numbers'}`);
+  }
+  return Float32Array.from(values as number[]);
 }

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseManifest } from '../../contract/manifest.ts';
+import { parseManifest, withFileHashes } from '../../contract/manifest.ts';
 import type { BuiltPack, ManifestDraft, ManifestOf } from '../../packs/types.ts';
 import { verifyPack, type VerifiedPack } from './load.ts';
 
@@ -13,12 +13,7 @@ export function finalizeManifest<D extends ManifestDraft>(built: BuiltPack<D>): 
     if (!bytes) throw new Error(`built pack '${built.manifest.id}' has no file '${file}'`);
     return createHash('sha256').update(bytes).digest('hex');
   };
-  const components: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(built.manifest.components as Record<string, { file: string }>)) components[name] = { ...spec, sha256: hash(spec.file) };
-  const manifest = parseManifest(
-    { ...built.manifest, tokenizer: { ...built.manifest.tokenizer, sha256: hash(built.manifest.tokenizer.file) }, components },
-    `built-in pack '${built.manifest.id}'`,
-  );
+  const manifest = parseManifest(withFileHashes(built.manifest, hash), `built-in pack '${built.manifest.id}'`);
   return manifest as ManifestOf<D>;
 }
 

@@ -42,12 +42,26 @@ export interface Sa3StandinOptions {
   id?: string;
   /** The DiT's batch dimension (default `fixed` at 1, as research §4.2 lists it). */
   ditBatch?: DitBatch;
+  /**
+   * A learned padding embedding shipped as `padding_embedding.json` (`text.paddingEmbedding`), like the SFX DiT's
+   * (research/stableaudio.md §4.3): `hiddenSize` floats the adapter writes into padded token rows. The stand-in's
+   * DiT reads every cross-attention row, so an embedding along a word's direction ({@link wordEmbedding}) makes
+   * every padded row add that word's sound (community variant only).
+   */
+  paddingEmbedding?: readonly number[];
+}
+
+/** The text encoder's vector for vocabulary word `word` (e_i), times `scale`: a padding embedding that sounds. */
+export function wordEmbedding(word: string, scale: number): number[] {
+  const i = standinVocabulary().indexOf(word);
+  if (i < 0) throw new RangeError(`'${word}' is not in the stand-in's vocabulary`);
+  return Array.from({ length: HIDDEN }, (_, k) => (k === i ? scale : 0));
 }
 
 /** The version string of the stand-in pack (no build needed). */
 export function sa3StandinVersion(options: Sa3StandinOptions = {}): string {
   const official = (options.variant ?? 'community') === 'official' ? '.official' : '';
-  return `1.0.0+b${SA3_STANDIN_BUILDER_REVISION}${official}${options.ditBatch === 'symbolic' ? '.batched' : ''}`;
+  return `1.0.0+b${SA3_STANDIN_BUILDER_REVISION}${official}${options.ditBatch === 'symbolic' ? '.batched' : ''}${options.paddingEmbedding ? '.padding' : ''}`;
 }
 
 /** Builds every file of the stand-in pack. Deterministic: same options → same bytes. */
@@ -67,6 +81,10 @@ export function buildSa3StandinPack(options: Sa3StandinOptions = {}): BuiltPack<
     'VOCABULARY.txt': encode(`${words.join('\n')}\n`),
   };
   if (community) files['number_conditioner.onnx'] = buildNumberConditioner();
+  if (options.paddingEmbedding) {
+    if (options.paddingEmbedding.length !== HIDDEN) throw new RangeError(`paddingEmbedding has ${options.paddingEmbedding.length} values; the hidden size is ${HIDDEN}`);
+    files['padding_embedding.json'] = encode(`${JSON.stringify(options.paddingEmbedding)}\n`);
+  }
   const manifest: StableAudio3ManifestDraft = {
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     id: options.id ?? SA3_STANDIN_ID,
@@ -88,7 +106,7 @@ export function buildSa3StandinPack(options: Sa3StandinOptions = {}): BuiltPack<
       headroomSeconds: 6,
       nativeWindowFrames: STANDIN_WINDOW_FRAMES,
     },
-    text: { hiddenSize: HIDDEN, maxSeconds: MAX_SECONDS },
+    text: { hiddenSize: HIDDEN, maxSeconds: MAX_SECONDS, ...(options.paddingEmbedding ? { paddingEmbedding: { file: 'padding_embedding.json' } } : {}) },
     scheduler: SA3_LOGSNR_SCHEDULE,
     defaults: { steps: 8, guidance: 1, sampler: 'pingpong' },
     tokenizer: { file: 'tokenizer.json', maxLength: TEXT_TOKENS, padId: GEMMA_SPECIAL.pad[1], addSpecialTokens: false, unkId: GEMMA_SPECIAL.unk[1] },

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
 import { f32, sliceBatch } from '../../../src-main/engine/tensor/tensor.ts';
-import { openBuiltin } from '../../helpers/packs.ts';
+import { encodeLimited } from '../../../src-main/engine/families/tokens.ts';
+import { loadTokenizer } from '../../../src-main/host/packs/load.ts';
+import { builtinPack, openBuiltin } from '../../helpers/packs.ts';
 
 let model: AudioLdmModel;
 beforeAll(async () => {
@@ -42,6 +44,22 @@ describe('encodePrompts', () => {
     expect(norm(2)).toBeCloseTo(1, 6);
     const alone = await model.encodePrompts(['low drone']);
     expect(Array.from(sliceBatch(embeds, 1, 2).data)).toEqual(Array.from(alone.embeds.data));
+  });
+});
+
+describe('prompts longer than the tokenizer limit (diffusers: truncation=True keeps </s>)', () => {
+  it('cuts the text tokens, keeps <s> … </s> within 512, reports the cut, and embeds like the first 510 words', async () => {
+    const words = Array.from({ length: 700 }, (_, i) => (i % 2 === 0 ? 'low' : 'drone'));
+    const ids = encodeLimited(await loadTokenizer(await builtinPack('sketch')), words.join(' '), 512, true);
+    expect(ids.ids).toHaveLength(512);
+    expect(ids.ids[0]).toBe(0);
+    expect(ids.ids[511]).toBe(2);
+    expect(ids.dropped).toBe(700 - 510);
+    const long = await model.encodePrompts([words.join(' ')]);
+    const kept = await model.encodePrompts([words.slice(0, 510).join(' ')]);
+    expect(long.truncated).toEqual([{ prompt: words.join(' '), maxTokens: 512, droppedTokens: 190 }]);
+    expect(kept.truncated).toEqual([]);
+    expect(Array.from(long.embeds.data)).toEqual(Array.from(kept.embeds.data));
   });
 });
 

@@ -108,7 +108,15 @@ describe('opening real graphs', () => {
       const request = { seconds: 30, seed: 4, steps: 8, guidance: 1, sampler: 'pingpong' as const, eta: 0, regions: [{ start: 0, end: 15, prompt: 'bell and rain, left' }, { start: 15, end: 30, prompt: 'warm pad' }] };
       const a = await textToAudio(official, request);
       const b = await textToAudio(community, request);
-      expect(Buffer.from(a.latent.data.buffer).equals(Buffer.from(b.latent.data.buffer))).toBe(true);
+      // Equal on every frame the community DiT attends to; the official contract has no padding_mask, so the frames
+      // past the audio plus its headroom (trimmed from the output) may differ.
+      if (!(community instanceof StableAudio3Model)) throw new Error('the community stand-in opens as a stable-audio-3 model');
+      const [, C, T] = a.latent.dims;
+      const valid = community.validFrames({ seconds: 30, frames: T, window: T });
+      expect(valid).toBe(387);
+      for (let c = 0; c < C; c++) {
+        expect(Buffer.from(a.latent.data.slice(c * T, c * T + valid).buffer).equals(Buffer.from(b.latent.data.slice(c * T, c * T + valid).buffer))).toBe(true);
+      }
       let worst = 0;
       for (let ch = 0; ch < 2; ch++) for (let i = 0; i < a.channels[ch].length; i++) worst = Math.max(worst, Math.abs(a.channels[ch][i] - b.channels[ch][i]));
       expect(worst).toBeLessThanOrEqual(1 / 32768); // int16 PCM rounding
