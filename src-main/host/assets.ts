@@ -2,12 +2,14 @@
  * Asset paths → files. The renderer fetches take audio and peaks by URL (`studio-asset://project/<path>` in the
  * app, `/assets/<path>` over HTTP in browser mode), never through RPC payloads (ARCHITECTURE.md §1). Both
  * transports ask this one function, so the rules live in one place: only `takes/<file>` and
- * `peaks/<takeId>/<level>.i16` of an open project, nothing that climbs out, peaks rebuilt when missing.
+ * `peaks/<takeId>/<level>.i16` of an open project, nothing that climbs out or links out (projects/confine.ts),
+ * peaks rebuilt when missing. The file returned is the real path that was checked, so the caller streams exactly it.
  */
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { PEAK_LEVELS, type PeakLevel, type ResolvedAsset } from '../contract/api.ts';
 import { ProjectError, isId, type TakeRef } from '../contract/project.ts';
+import { confinedPath } from './projects/confine.ts';
 import { takeFilePath, type ProjectPaths } from './projects/layout.ts';
 import { ensureTakePeaks, peaksFilePath } from './projects/peaks.ts';
 
@@ -28,12 +30,12 @@ export async function resolveProjectAsset(
   let contentType: string;
   const peaks = PEAKS_PATH.exec(path);
   if (TAKE_PATH.test(path) && !path.split('/').includes('..')) {
-    file = takeFilePath(paths, path);
-    contentType = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    file = await confinedPath(paths.dir, takeFilePath(paths, path), path);
+    contentType = CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
   } else if (peaks && isId('take', peaks[1]) && (PEAK_LEVELS as readonly number[]).includes(Number(peaks[2]))) {
     const takeId = peaks[1];
     const level = Number(peaks[2]) as PeakLevel;
-    file = peaksFilePath(paths, takeId, level);
+    file = await confinedPath(paths.dir, peaksFilePath(paths, takeId, level), path);
     contentType = 'application/octet-stream';
     const exists = await stat(file).then((s) => s.isFile(), () => false);
     if (!exists) {

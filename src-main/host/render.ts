@@ -8,9 +8,9 @@
  * piece then gets a new take holding its own slice of the piece, so the slices join without a seam.
  */
 import { randomInt } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProjectDocument, Region, TakeRef, Track } from '../contract/project.ts';
+import { ProjectError, type ProjectDocument, type Region, type TakeRef, type Track } from '../contract/project.ts';
 import type { LatentDiffusionModel } from '../engine/families/model.ts';
 import { textToAudio, type Progress, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
 import type { DevicePreference } from '../engine/runtime/session.ts';
@@ -22,8 +22,9 @@ import { randomId } from './projects/ids.ts';
 import { projectPaths } from './projects/layout.ts';
 import { closeProject, openProject, pathsOf, saveProject } from './projects/project-store.ts';
 import { writeTakePeaks } from './projects/peaks.ts';
+import { readTakeAudio } from './projects/take-audio.ts';
 import { writeTakeFile } from './projects/takes.ts';
-import { decodeWav, encodeWav } from './wav.ts';
+import { encodeWav, type DecodedWav } from './wav.ts';
 
 /** What to render and how. */
 export interface RenderOptions {
@@ -101,6 +102,8 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
       format: o.format,
       sampleRate: doc.sampleRate,
       loudness: o.loudness,
+      // The real folder names the project in the output folder's export record (stems it no longer writes go).
+      project: await realpath(paths.dir),
       metadata: { title: doc.name, project: doc.name },
       signal: o.signal,
       onProgress: o.onExport,
@@ -182,15 +185,18 @@ export async function modelFor(
 /**
  * The export's view of a project: each region plays its active take from its `takeOffset`; each stem carries its
  * regions' prompts and generation parameters as metadata. Regions without a take are an error, or silent when
- * `skipMissing` (the studio warns about them before it exports).
+ * `skipMissing` (the studio warns about them before it exports). Every take is read from inside the project and
+ * checked before anything renders (projects/take-audio.ts, plus enough frames for its region): a missing, damaged
+ * or linked-out take fails with a ProjectError naming the track, the region (prompt and time) and the file.
  */
 export async function exportTracks(doc: ProjectDocument, dir: string, options: { skipMissing?: boolean } = {}): Promise<ExportTrack[]> {
-  const decoded = new Map<string, Promise<ReturnType<typeof decodeWav>>>();
-  const load = (file: string) => {
-    let wav = decoded.get(file);
+  const paths = projectPaths(dir);
+  const decoded = new Map<string, Promise<DecodedWav>>();
+  const load = (take: TakeRef) => {
+    let wav = decoded.get(take.file);
     if (!wav) {
-      wav = readFile(join(dir, file)).then((bytes) => decodeWav(bytes));
-      decoded.set(file, wav);
+      wav = readTakeAudio(paths, take);
+      decoded.set(take.file, wav);
     }
     return wav;
   };
@@ -212,9 +218,13 @@ export async function exportTracks(doc: ProjectDocument, dir: string, options: {
         metadata: { track: track.name, generation: JSON.stringify(generation) },
         regions: await Promise.all(
           playing.map(async (r) => {
+            const where = `Cannot export track "${track.name}", region "${shortPrompt(r.prompt)}" (${seconds(r.start)}–${seconds(r.end)} s)`;
             const take = r.takes.find((t) => t.id === r.activeTakeId);
-            if (!take) throw new Error(`region ${r.id} ("${r.prompt.slice(0, 40)}") has no active take; generate it first`);
-            const wav = await load(take.file);
+            if (!take) throw new ProjectError('invalid-argument', `${where}: it has no active take; generate it first.`);
+            const wav = await load(take).catch((e: unknown) => {
+              throw e instanceof ProjectError ? new ProjectError(e.code, `${where}: ${e.message} ${TAKE_FIX}`, [], { cause: e }) : e;
+            });
+            checkFramesFor(r, take, wav, where);
             return {
               start: r.start,
               duration: r.end - r.start,
@@ -229,4 +239,33 @@ export async function exportTracks(doc: ProjectDocument, dir: string, options: {
       };
     }),
   );
+}
+
+const TAKE_FIX = 'Regenerate the region (or make another of its takes active); nothing was exported.';
+
+/**
+ * The file must hold the part of the take its region plays. A region may reach past the end of its take (it plays
+ * silence there: Region.takeOffset), so only the part within the take's recorded length counts; one frame of
+ * rounding is allowed.
+ */
+function checkFramesFor(r: Region, take: TakeRef, wav: DecodedWav, where: string): void {
+  const rate = wav.sampleRate;
+  const frames = wav.channels[0].length;
+  const from = r.takeOffset ?? 0;
+  const to = Math.min(from + (r.end - r.start), take.seconds);
+  if (to <= from || frames + 1 >= Math.ceil(to * rate)) return;
+  throw new ProjectError(
+    'corrupt',
+    `${where}: its take file ${take.file} holds ${seconds(frames / rate)} s of audio but the region plays ` +
+      `${seconds(from)}–${seconds(to)} s of this ${seconds(take.seconds)} s take; the file is incomplete. ${TAKE_FIX}`,
+  );
+}
+
+/** Seconds for messages: at most two decimals, no trailing zeros. */
+function seconds(value: number): string {
+  return String(Number(value.toFixed(2)));
+}
+
+function shortPrompt(prompt: string): string {
+  return prompt.length > 60 ? `${prompt.slice(0, 59)}…` : prompt;
 }

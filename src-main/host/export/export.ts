@@ -6,19 +6,21 @@
  * 2. Render every audible track and sum the mix. Without normalisation each stem is encoded as soon as it is
  *    rendered. With normalisation the mix is measured (BS.1770, loudness.ts), one gain is chosen, and every
  *    audible track is rendered again with that gain, so the stems still sum to the mix.
- * 3. Encode each file (encode.ts) into a hidden temporary file in the output folder, fsynced.
- * 4. Commit: rename every temporary file onto its final name, then fsync the folder.
+ * 3. Encode each file (encode.ts) into this export's hidden staging folder inside the output folder, fsynced.
+ * 4. Commit: record the files (export-folder.ts), rename every staged file onto its final name, remove the stems
+ *    of this project's previous export that it no longer writes, then fsync the folder.
  *
- * All-or-nothing: until the commit nothing under a final name exists or changes; on cancel or error every
- * temporary file (and a folder this export created) is removed, so a cancelled export leaves no new files. The
- * commit itself is a series of atomic renames, short and not interrupted by the abort signal. Existing files
- * with the same names are replaced; stems of tracks that no longer exist are left alone.
+ * All-or-nothing: until the commit nothing under a final name exists or changes; on cancel or error the staging
+ * folder (and a folder this export created) is removed, so a cancelled export leaves no new files. The commit
+ * itself is a series of atomic renames, short and not interrupted by the abort signal. Existing files with the
+ * same names are replaced. A process killed mid-export leaves only its staging folder, which the next export into
+ * the folder removes (export-folder.ts); nothing half-written ever carries a final name.
  */
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { countClipped, encodeAudio, fileExtension, FLAC_SAMPLE_RATES, throwIfAborted } from './encode.ts';
+import { createStaging, recordAfterCommit, recordBeforeCommit, removeLeftovers, sha256Of, type RecordedFile } from './export-folder.ts';
 import { measureLoudness, normalisationGain, type LoudnessMeasurement, type NormalisationGain } from './loudness.ts';
 import { addInto, planMix, renderTrack, stemBaseName, type MixPlan } from './mix.ts';
 import {
@@ -35,10 +37,11 @@ import {
 const MIX_NAME = 'Mix';
 const DEFAULT_TRUE_PEAK_CEILING = -1;
 
-/** A file encoded into a temporary name, waiting for the commit. */
+/** A file encoded into the staging folder, waiting for the commit. */
 interface StagedFile {
   temp: string;
   file: ExportedFile;
+  recorded: RecordedFile;
 }
 
 /** Renders and writes the mix and stems of `tracks` into `outDir`; see the module comment for the guarantees. */
@@ -62,6 +65,8 @@ export async function exportProject(tracks: readonly ExportTrack[], outDir: stri
 
   const folder = resolve(outDir);
   const createdFolder = await prepareFolder(folder);
+  await removeLeftovers(folder);
+  let staging: string | undefined;
   const staged: StagedFile[] = [];
   const audible = tracks.map((_, t) => t).filter((t) => plan.audible[t]);
   const stemOf = (t: number): boolean => tracks[t].stem !== false;
@@ -70,7 +75,8 @@ export async function exportProject(tracks: readonly ExportTrack[], outDir: stri
   const progress = (stage: string): void => options.onProgress?.(Math.min(1, done++ / steps), stage);
   const stage = async (channels: Float32Array[], fileName: string, title: string, comment: string | undefined, t?: number) => {
     progress('encode');
-    staged.push(await encodeToTemp(channels, plan, format, folder, fileName, { title, comment }, t, signal));
+    staging ??= await createStaging(folder);
+    staged.push(await encodeToStaging(channels, plan, format, folder, staging, fileName, { title, comment }, t, signal));
   };
   const stemTitle = (t: number) => (metadata.title === undefined ? tracks[t].name : `${metadata.title} – ${tracks[t].name}`);
   const stemComment = (t: number) => commentOf({ ...metadata, ...tracks[t].metadata });
@@ -119,7 +125,7 @@ export async function exportProject(tracks: readonly ExportTrack[], outDir: stri
     // 4. Commit (the last point where the signal is honoured).
     progress('commit');
     throwIfAborted(signal);
-    await commit(staged, folder);
+    await commit(staged, folder, staging, options.project);
     options.onProgress?.(1, 'done');
     return {
       sampleRate: plan.sampleRate,
@@ -130,18 +136,19 @@ export async function exportProject(tracks: readonly ExportTrack[], outDir: stri
       ...(normalisation === undefined ? {} : { normalisation }),
     };
   } catch (error) {
-    await Promise.all(staged.map((s) => rm(s.temp, { force: true })));
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true }).catch(() => undefined);
     if (createdFolder !== undefined) await removeCreatedFolders(folder, createdFolder);
     throw asExportError(error, folder);
   }
 }
 
-/** 3. Measures, encodes and writes one file under a temporary name next to its final one. */
-async function encodeToTemp(
+/** 3. Measures, encodes and writes one file into the staging folder under its final name. */
+async function encodeToStaging(
   channels: Float32Array[],
   plan: MixPlan,
   format: ExportFormat,
   folder: string,
+  staging: string,
   fileName: string,
   tags: { title: string; comment: string | undefined },
   trackIndex: number | undefined,
@@ -151,7 +158,7 @@ async function encodeToTemp(
   const measured = measureLoudness(channels, plan.sampleRate);
   const bytes = await encodeAudio(channels, plan.sampleRate, format, { title: sanitiseTag(tags.title), comment: tags.comment }, signal);
   throwIfAborted(signal);
-  const temp = join(folder, `.${fileName}.${randomBytes(6).toString('hex')}.partial`);
+  const temp = join(staging, fileName);
   const handle = await open(temp, 'wx');
   try {
     await handle.writeFile(bytes);
@@ -174,10 +181,19 @@ async function encodeToTemp(
     integratedLufs: measured.integratedLufs,
     clippedSamples: countClipped(channels, format),
   };
-  return { temp, file };
+  return { temp, file, recorded: { name: fileName, bytes: bytes.length, sha256: sha256Of(bytes) } };
 }
 
-async function commit(staged: StagedFile[], folder: string): Promise<void> {
+async function commit(staged: StagedFile[], folder: string, staging: string | undefined, project: string | undefined): Promise<void> {
+  const written = staged.map((s) => s.recorded);
+  let stale: RecordedFile[] = [];
+  if (project !== undefined && staging !== undefined) {
+    try {
+      stale = await recordBeforeCommit(folder, staging, project, written);
+    } catch (error) {
+      throw new ExportError('io-error', `could not write the export record into ${folder} (${errorText(error)}); nothing was replaced`, { cause: error });
+    }
+  }
   const committed: string[] = [];
   try {
     for (const { temp, file } of staged) {
@@ -192,6 +208,11 @@ async function commit(staged: StagedFile[], folder: string): Promise<void> {
       { cause: error },
     );
   }
+  if (project !== undefined && staging !== undefined) {
+    // Best effort: the files are in place; a record that could not be updated only means less cleaning next time.
+    await recordAfterCommit(folder, staging, project, written, stale).catch(() => undefined);
+  }
+  if (staging !== undefined) await rm(staging, { recursive: true, force: true }).catch(() => undefined);
   // Make the renames durable; not every platform can open a folder for fsync.
   try {
     const handle = await open(folder, 'r');

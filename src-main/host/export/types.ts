@@ -69,6 +69,12 @@ export interface ExportOptions {
   format: ExportFormat;
   /** Optional loudness normalisation; off when absent. */
   loudness?: LoudnessTarget;
+  /**
+   * Who is exporting (e.g. the project folder). When given, the folder's export record (`.tessera-export.json`)
+   * remembers the files this project wrote, and its next export into the folder removes those it no longer writes
+   * (still unchanged ones only). Without it no record is kept and nothing but this export's own files is touched.
+   */
+  project?: string;
   /** Generation parameters and descriptive tags; `title` names the files, all entries go into the comment as JSON. */
   metadata?: Record<string, string>;
   /** Checked between tracks, between encode chunks and before files are committed. */

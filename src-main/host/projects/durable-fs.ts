@@ -9,8 +9,8 @@
  * those on the next open.
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { copyFile, lstat, mkdir, open, readdir, readlink, unlink } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { ProjectError } from '../../contract/project.ts';
 
@@ -60,14 +60,28 @@ export async function removeTempLeftovers(dir: string, fileName: string): Promis
   return stray;
 }
 
+/** What {@link copyTreeDurable} does with a symbolic link: leave it out (project copies) or refuse the copy. */
+export type LinkPolicy = 'skip' | 'refuse';
+
 /**
  * Copies the folder `from` into `to` (which must not hold the same names): regular files and folders only,
  * each file fsynced, each folder fsynced after its entries. A missing `from` copies nothing. Returns the number of
  * files copied. Files are cloned copy-on-write where the filesystem can (takes are immutable, so sharing is safe).
+ * Symbolic links are never followed (a link could lead anywhere): `skip` leaves them out, `refuse` throws a
+ * ProjectError naming the link (pack import, where a missing file would only show up as a failed check).
+ * `from` itself counts as a link when it is one: resolve it first if the caller chose it on purpose.
  */
-export async function copyTreeDurable(from: string, to: string): Promise<number> {
+export async function copyTreeDurable(from: string, to: string, links: LinkPolicy = 'skip'): Promise<number> {
+  return copyTree(from, to, links, from);
+}
+
+async function copyTree(from: string, to: string, links: LinkPolicy, root: string): Promise<number> {
   let entries;
   try {
+    if ((await lstat(from)).isSymbolicLink()) {
+      if (links === 'refuse') throw await linkRefusal(from, root);
+      return 0;
+    }
     entries = await readdir(from, { withFileTypes: true });
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return 0;
@@ -78,8 +92,10 @@ export async function copyTreeDurable(from: string, to: string): Promise<number>
   for (const entry of entries) {
     const source = join(from, entry.name);
     const target = join(to, entry.name);
-    if (entry.isDirectory()) {
-      copied += await copyTreeDurable(source, target);
+    if (entry.isSymbolicLink()) {
+      if (links === 'refuse') throw await linkRefusal(source, root);
+    } else if (entry.isDirectory()) {
+      copied += await copyTree(source, target, links, root);
     } else if (entry.isFile()) {
       await copyFile(source, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       const handle = await open(target, 'r+');
@@ -90,10 +106,21 @@ export async function copyTreeDurable(from: string, to: string): Promise<number>
       }
       copied++;
     }
-    // Symlinks, sockets and the like are not project content: skipped.
+    // Sockets, FIFOs and the like are not content: skipped.
   }
   await fsyncDirectory(to);
   return copied;
+}
+
+/** The error for the symbolic link `path` found in `root`, where only plain files and folders may be. */
+export async function linkRefusal(path: string, root: string): Promise<ProjectError> {
+  const target = await readlink(path).catch(() => '?');
+  const rel = relative(root, path) || basename(path);
+  return new ProjectError(
+    'invalid-argument',
+    `'${rel}' in ${root} is a symbolic link (to '${target}'), not a file. ` +
+      'Replace it with a copy of the file it points to (e.g. cp -L), or remove it, then try again.',
+  );
 }
 
 /** The `code` of a Node system error, if it has one. */

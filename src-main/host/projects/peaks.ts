@@ -2,16 +2,21 @@
  * The `peaks/` cache of a project (ARCHITECTURE.md §5): for every take, one file per level of
  * `PEAK_LEVELS` (contract/api.ts) with int16 min/max pairs, `peaks/<takeId>/<samplesPerPeak>.i16`. Written when
  * a take is written, rebuilt on demand when missing (projects copied without `peaks/`, older takes). Peaks are
- * derived data: losing them loses nothing, so a plain atomic write (no directory fsync) is enough.
+ * derived data: losing them loses nothing, so a plain atomic write (no directory fsync) is enough. Every read and
+ * write is confined to the project's real folder (./confine.ts): write-file-atomic writes through a link to its
+ * target, so a peaks file or folder linked outside would otherwise be overwritten there.
  */
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { PEAK_LEVELS, type PeakLevel } from '../../contract/api.ts';
-import type { TakeRef } from '../../contract/project.ts';
+import { ProjectError, type TakeRef } from '../../contract/project.ts';
 import { coarsenPeaks, computePeaks, peaksToInt16 } from '../../engine/audio/peaks.ts';
-import { decodeWav } from '../wav.ts';
+import { decodeWav, WavError } from '../wav.ts';
+import { confinedPath } from './confine.ts';
+import { fsError } from './durable-fs.ts';
 import { takeFilePath, type ProjectPaths } from './layout.ts';
+import { wavDamage } from './take-audio.ts';
 
 /** The file of one level of a take's peaks. */
 export function peaksFilePath(paths: ProjectPaths, takeId: TakeRef['id'], level: PeakLevel): string {
@@ -20,22 +25,40 @@ export function peaksFilePath(paths: ProjectPaths, takeId: TakeRef['id'], level:
 
 /** Writes every level of a take's peaks from its decoded channels. */
 export async function writeTakePeaks(paths: ProjectPaths, takeId: TakeRef['id'], channels: readonly Float32Array[]): Promise<void> {
-  await mkdir(join(paths.peaksDir, takeId), { recursive: true });
+  // Checked before mkdir, which would otherwise create the folder wherever a linked peaks/ leads.
+  await mkdir(await confinedPath(paths.dir, join(paths.peaksDir, takeId), `peaks/${takeId}`), { recursive: true });
   // Each level is an exact coarsening of the previous one (the levels are ×4 apart), so only the finest level
   // reads the audio.
   let peaks = computePeaks(channels, PEAK_LEVELS[0]);
   for (let k = 0; k < PEAK_LEVELS.length; k++) {
     if (k > 0) peaks = coarsenPeaks(peaks, PEAK_LEVELS[k] / PEAK_LEVELS[k - 1]);
     const data = peaksToInt16(peaks);
-    await writeFileAtomic(peaksFilePath(paths, takeId, PEAK_LEVELS[k]), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    const file = await confinedPath(paths.dir, peaksFilePath(paths, takeId, PEAK_LEVELS[k]), `peaks/${takeId}/${PEAK_LEVELS[k]}.i16`);
+    await writeFileAtomic(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 }
 
-/** The path of a take's peaks level, building the cache from the take file first when it is missing. */
+/** The real path of a take's peaks level, building the cache from the take file first when it is missing. */
 export async function ensureTakePeaks(paths: ProjectPaths, take: Pick<TakeRef, 'id' | 'file'>, level: PeakLevel): Promise<string> {
-  const file = peaksFilePath(paths, take.id, level);
+  const shown = `peaks/${take.id}/${level}.i16`;
+  const file = await confinedPath(paths.dir, peaksFilePath(paths, take.id, level), shown);
   if (await stat(file).then((s) => s.isFile(), () => false)) return file;
-  const wav = decodeWav(await readFile(takeFilePath(paths, take.file)));
-  await writeTakePeaks(paths, take.id, wav.channels);
-  return file;
+  const source = await confinedPath(paths.dir, takeFilePath(paths, take.file), take.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(source);
+  } catch (e) {
+    throw fsError(e, `read take ${take.file} to build its peaks from`, source);
+  }
+  const damage = wavDamage(bytes);
+  if (damage !== undefined) throw new ProjectError('corrupt', `take file ${take.file} ${damage}; regenerate its region to get its waveform back.`);
+  let channels: Float32Array[];
+  try {
+    channels = decodeWav(bytes).channels;
+  } catch (e) {
+    if (!(e instanceof WavError)) throw e;
+    throw new ProjectError('corrupt', `take file ${take.file} is not a WAV file Tessera can read (${e.message}); regenerate its region.`, [], { cause: e });
+  }
+  await writeTakePeaks(paths, take.id, channels);
+  return confinedPath(paths.dir, peaksFilePath(paths, take.id, level), shown);
 }

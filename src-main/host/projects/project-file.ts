@@ -1,10 +1,18 @@
-/** Reading and writing `project.json` and the autosave journal: bytes ↔ validated, migrated documents. */
+/**
+ * Reading and writing `project.json` and the autosave journal: bytes ↔ validated, migrated documents. Both files
+ * are used only inside the project's real folder (./confine.ts): write-file-atomic writes through a link to its
+ * target, so a `project.json` linked elsewhere would otherwise be overwritten there.
+ */
 import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import * as v from 'valibot';
 import { parseProject, ProjectError, type ProjectDocument } from '../../contract/project.ts';
-import { fsError, removeFileDurable, writeFileDurable } from './durable-fs.ts';
-import type { ProjectPaths } from './layout.ts';
+import { confinedPath } from './confine.ts';
+import { errnoCode, fsError, removeFileDurable, writeFileDurable } from './durable-fs.ts';
+import { AUTOSAVE_FILE, PROJECT_FILE, STATE_DIR, type ProjectPaths } from './layout.ts';
 import { migrateProjectJson, type ProjectMigration } from './migrations.ts';
+
+const JOURNAL_SHOWN = `${STATE_DIR}/${AUTOSAVE_FILE}`;
 
 /** A document read from disk. */
 export interface LoadedDocument {
@@ -55,10 +63,11 @@ export async function readProjectFile(
   let bytes: Buffer;
   let mtimeMs: number;
   try {
-    bytes = await readFile(paths.projectFile);
-    mtimeMs = (await stat(paths.projectFile)).mtimeMs;
+    const file = await confinedPath(paths.dir, paths.projectFile, PROJECT_FILE);
+    bytes = await readFile(file);
+    mtimeMs = (await stat(file)).mtimeMs;
   } catch (e) {
-    throw fsError(e, 'read', paths.projectFile);
+    throw (await folderInTheWay(e, paths.projectFile)) ?? fsError(e, 'read', paths.projectFile);
   }
   const loaded = decodeProject(bytes, paths.projectFile, migrations);
   return { ...loaded, mtimeMs, text: serializeProject(loaded.document) };
@@ -67,10 +76,27 @@ export async function readProjectFile(
 /** Writes `project.json` atomically and durably. */
 export async function writeProjectFile(paths: ProjectPaths, doc: ProjectDocument): Promise<void> {
   try {
+    await confinedPath(paths.dir, paths.projectFile, PROJECT_FILE);
     await writeFileDurable(paths.projectFile, serializeProject(doc));
   } catch (e) {
-    throw fsError(e, 'save', paths.projectFile);
+    throw (await folderInTheWay(e, paths.projectFile)) ?? fsError(e, 'save', paths.projectFile);
   }
+}
+
+/**
+ * The error for a folder standing where a file must be (EISDIR on read; EISDIR, EPERM or ENOTEMPTY when a rename
+ * meets it, by platform), checked on the path itself; undefined when that is not what happened.
+ */
+async function folderInTheWay(e: unknown, path: string): Promise<ProjectError | undefined> {
+  if (!['EISDIR', 'EPERM', 'ENOTEMPTY', 'EEXIST'].includes(errnoCode(e) ?? '')) return undefined;
+  if (!(await stat(path).then((s) => s.isDirectory(), () => false))) return undefined;
+  return new ProjectError(
+    'invalid-argument',
+    `${basename(path)} in ${dirname(path)} is a folder, not a file; Tessera keeps the project document in a file of that name. ` +
+      'Rename or move that folder (its contents are not read), then try again.',
+    [],
+    { cause: e },
+  );
 }
 
 // ─── the autosave journal ────────────────────────────────────────────────────────────────────────────────────
@@ -93,6 +119,7 @@ export async function writeJournal(paths: ProjectPaths, doc: ProjectDocument, sa
   const iso = savedAt.toISOString();
   const text = `${JSON.stringify({ kind: 'tessera-autosave', savedAt: iso, document: doc })}\n`;
   try {
+    await confinedPath(paths.dir, paths.autosave, JOURNAL_SHOWN);
     await writeFileDurable(paths.autosave, text);
   } catch (e) {
     throw fsError(e, 'write the autosave', paths.autosave);
@@ -107,7 +134,7 @@ export async function readJournal(
 ): Promise<JournalEntry | null> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(paths.autosave);
+    bytes = await readFile(await confinedPath(paths.dir, paths.autosave, JOURNAL_SHOWN));
   } catch (e) {
     if (fsError(e, 'read', paths.autosave).code === 'not-found') return null;
     throw fsError(e, 'read', paths.autosave);

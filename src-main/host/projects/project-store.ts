@@ -174,8 +174,17 @@ export async function openProject(dir: string, options: ProjectStoreOptions = {}
 
 /** Validates `doc` and writes it to `project.json` atomically; clears the autosave journal. */
 export function saveProject(handle: ProjectHandle, doc: ProjectDocument): Promise<ProjectDocument> {
+  return updateProject(handle, () => doc);
+}
+
+/**
+ * Saves `change(last saved document)` as {@link saveProject} does, reading the last saved document inside the same
+ * exclusive section as the write: a change computed from the saved state (new takes of a headless generation) can
+ * never write back a document older than a save that finished before it.
+ */
+export function updateProject(handle: ProjectHandle, change: (saved: ProjectDocument) => ProjectDocument): Promise<ProjectDocument> {
   return exclusive(handle, async (state) => {
-    const parsed = parseProject(doc, `the project to save in ${state.paths.dir}`);
+    const parsed = parseProject(change(state.saved), `the project to save in ${state.paths.dir}`);
     await ensureLock(state);
     await keepMigrationBackup(state);
     await writeProjectFile(state.paths, parsed);

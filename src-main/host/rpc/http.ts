@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import type { ApiResult, ResolvedAsset } from '../../contract/api.ts';
-import { tokensEqual } from './websocket.ts';
+import { allowedHosts, tokensEqual } from './websocket.ts';
 
 /** Options of {@link createHttpHandler}. */
 export interface HttpHandlerOptions {
@@ -34,6 +34,19 @@ const STATUS_OF: Record<string, number> = { 'not-found': 404, 'invalid-argument'
 
 function send(response: ServerResponse, status: number, text: string): void {
   response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(`${text}\n`);
+}
+
+/** `decodeURIComponent`, or undefined for a malformed %-escape (which it throws on: a client error, not ours). */
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function malformed(response: ServerResponse, path: string): void {
+  send(response, 400, `The URL path '${path.slice(0, 300)}' has a malformed %-escape (each % must start a valid UTF-8 escape like %20); fix the link.`);
 }
 
 /** The page's Content-Security-Policy: own code, the host's WebSocket and assets, no inline scripts. */
@@ -83,21 +96,23 @@ function sendFile(request: IncomingMessage, response: ServerResponse, file: stri
 /** The request handler. */
 export function createHttpHandler(options: HttpHandlerOptions): (request: IncomingMessage, response: ServerResponse, port: number) => void {
   const serve = async (request: IncomingMessage, response: ServerResponse, port: number): Promise<void> => {
-    const hosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-    if (!hosts.includes(request.headers.host ?? '')) return send(response, 421, 'This server answers only on its loopback address.');
+    if (!allowedHosts(port).has(request.headers.host ?? '')) return send(response, 421, 'This server answers only on its loopback address.');
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, `Method ${request.method ?? '?'} is not allowed.`);
     const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
     const common = { 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' };
 
     if (url.pathname.startsWith('/assets/')) {
       if (!tokensEqual(url.searchParams.get('token') ?? '', options.token)) return send(response, 401, 'A valid ?token= is required.');
-      const [projectId, ...rest] = url.pathname.slice('/assets/'.length).split('/').map((s) => decodeURIComponent(s));
+      const segments = url.pathname.slice('/assets/'.length).split('/').map(decoded);
+      if (!segments.every((s): s is string => s !== undefined)) return malformed(response, url.pathname);
+      const [projectId, ...rest] = segments;
       const result = await options.resolveAsset(projectId ?? '', rest.join('/'));
       if (!result.ok) return send(response, STATUS_OF[result.error.code] ?? 500, result.error.message);
       return sendFile(request, response, result.value.file, result.value.size, { ...common, 'Content-Type': result.value.contentType, 'Cache-Control': 'private, max-age=31536000, immutable' });
     }
 
-    const relativePath = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    const relativePath = url.pathname === '/' ? 'index.html' : decoded(url.pathname.slice(1));
+    if (relativePath === undefined) return malformed(response, url.pathname);
     const file = normalize(join(options.staticDir, relativePath));
     if (!file.startsWith(options.staticDir + sep)) return send(response, 404, 'Not found.');
     const info = await stat(file).catch(() => undefined);

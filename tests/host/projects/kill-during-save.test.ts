@@ -15,7 +15,8 @@ import { serializeProject } from '../../../src-main/host/projects/project-file.t
 import { counterIds, largeProject } from '../../contract/project-fixtures.ts';
 import { exited, firstLine, killChildren, startChild } from './child.ts';
 
-const KILLS = 24;
+/** Kills per test; three tests with their own seeds make 24 (each test stays short on a loaded machine). */
+const KILLS = 8;
 let work: string;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'tessera-kill-'));
@@ -26,8 +27,8 @@ afterAll(async () => {
 });
 
 describe('kill during save', () => {
-  it(`always leaves the previous or the new document intact (${KILLS} SIGKILLs)`, async () => {
-    const dir = join(work, 'project');
+  it.each([20250401, 20250402, 20250403])(`always leaves the previous or the new document intact (${KILLS} SIGKILLs, seed %i)`, async (seed) => {
+    const dir = join(work, `project-${seed}`);
     const a = largeProject(1000, 'A', 3300);
     const b = largeProject(1000, 'B', 3300);
     const texts = [serializeProject(a), serializeProject(b)];
@@ -40,7 +41,7 @@ describe('kill during save', () => {
 
     // Seeded delays: even runs kill 0–600 ms after the child starts saving, odd runs 0–3 ms after a temp file
     // shows up in the project folder or .tessera/ (so the kill lands between temp-file creation and rename).
-    const delays = fc.sample(fc.integer({ min: 0, max: 600 }), { numRuns: KILLS, seed: 20250401 });
+    const delays = fc.sample(fc.integer({ min: 0, max: 600 }), { numRuns: KILLS, seed });
     const outcomes = { a: 0, b: 0, tempLeftovers: 0, recoveries: 0 };
     for (const [i, delay] of delays.entries()) {
       const child = startChild('save-loop.ts', [dir, join(work, 'a.json'), join(work, 'b.json')]);
