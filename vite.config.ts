@@ -8,7 +8,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { defineConfig, type ProxyOptions } from 'vite';
+import { defineConfig, type Plugin, type ProxyOptions } from 'vite';
+import { META_CONTENT_SECURITY_POLICY } from './src-main/app/csp.ts';
 
 const root = fileURLToPath(new URL('./src-renderer', import.meta.url));
 const outDir = fileURLToPath(new URL('./dist/renderer', import.meta.url));
@@ -25,16 +26,39 @@ function hostProxy(host: string | undefined): Record<string, ProxyOptions> | und
   const target = host.replace(/\/$/, '');
   return {
     // NOTE: the host accepts WebSocket origins of its own port only; rewriting the origin to the target is safe
-    // here because the dev server listens on loopback and every connection still needs the per-run token.
-    '/rpc': { target, ws: true, rewriteWsOrigin: true },
-    '/assets': { target },
+    // here because the dev server listens on loopback and every connection still needs the per-run token. It also
+    // refuses a Host other than its own (DNS rebinding), so both routes send the target's (changeOrigin).
+    '/rpc': { target, ws: true, rewriteWsOrigin: true, changeOrigin: true },
+    '/assets': { target, changeOrigin: true },
+  };
+}
+
+/** What src-renderer/index.html holds in its CSP meta tag's `content` until the build fills in the policy. */
+const CSP_PLACEHOLDER = '__TESSERA_CONTENT_SECURITY_POLICY__';
+
+/**
+ * Fills the CSP meta tag of index.html (placed right after the charset: a meta policy covers only what comes
+ * after it) from src-main/app/csp.ts, the policy Electron also sends as a header, so the two cannot differ. In
+ * browser mode the host's own header policy applies as well; a page must satisfy both, and this one needs nothing
+ * more than `'self'` there (the page, its WebSocket and its /assets are one origin).
+ */
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'tessera-content-security-policy',
+    transformIndexHtml: {
+      order: 'pre',
+      handler(html) {
+        if (!html.includes(CSP_PLACEHOLDER)) throw new Error(`index.html has no CSP meta tag with content="${CSP_PLACEHOLDER}"; put it back right after <meta charset>`);
+        return html.replace(CSP_PLACEHOLDER, META_CONTENT_SECURITY_POLICY.replace(/&/g, '&amp;').replace(/"/g, '&quot;'));
+      },
+    },
   };
 }
 
 export default defineConfig({
   root,
   base: './',
-  plugins: [svelte({ configFile: svelteConfig })],
+  plugins: [svelte({ configFile: svelteConfig }), contentSecurityPolicy()],
   build: {
     outDir,
     emptyOutDir: true,

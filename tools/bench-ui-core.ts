@@ -330,11 +330,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const int = (n: number): boolean => Number.isInteger(n);
   return {
     help: values.help,
-    seconds: parseNumber('seconds', values.seconds, (n) => n >= 10 && n <= 86_400, 'seconds within 10…86400') ?? 600,
-    tracks: parseNumber('tracks', values.tracks, (n) => int(n) && n >= 1 && n <= 64, 'an integer within 1…64') ?? 8,
-    regions: parseNumber('regions', values.regions, (n) => int(n) && n >= 1 && n <= 1000, 'an integer within 1…1000') ?? 40,
-    phaseSeconds: parseNumber('phase-seconds', values['phase-seconds'], (n) => n >= 1 && n <= 120, 'seconds within 1…120') ?? 5,
-    seed: parseNumber('seed', values.seed, (n) => int(n) && n >= 0 && n < 2 ** 32, 'an integer within 0…4294967295') ?? 1,
+    seconds: parseNumber('seconds', values.seconds, { check: (n) => n >= 10 && n <= 86_400, expected: 'seconds within 10…86400', example: '600' }) ?? 600,
+    tracks: parseNumber('tracks', values.tracks, { check: (n) => int(n) && n >= 1 && n <= 64, expected: 'an integer within 1…64', example: '8' }) ?? 8,
+    regions: parseNumber('regions', values.regions, { check: (n) => int(n) && n >= 1 && n <= 1000, expected: 'an integer within 1…1000', example: '40' }) ?? 40,
+    phaseSeconds: parseNumber('phase-seconds', values['phase-seconds'], { check: (n) => n >= 1 && n <= 120, expected: 'seconds within 1…120', example: '5' }) ?? 5,
+    seed: parseNumber('seed', values.seed, { check: (n) => int(n) && n >= 0 && n < 2 ** 32, expected: 'an integer within 0…4294967295', example: '1' }) ?? 1,
     keep: values.keep,
     headed: values.headed,
     trace: values.trace,

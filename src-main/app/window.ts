@@ -5,33 +5,13 @@
  */
 import type { BrowserWindowConstructorOptions } from 'electron';
 import { originOf } from '../ipc/sender.ts';
+import { CONTENT_SECURITY_POLICY } from './csp.ts';
 
 /** The scheme the renderer is served from (a custom protocol, not file://, per the checklist's rule 18). */
 export const APP_SCHEME = 'tessera';
 /** The app's own origin; the only one that may navigate, load or send IPC. */
 export const APP_ORIGIN = `${APP_SCHEME}://app`;
-/** The scheme takes are fetched through (issue 4 §4). */
-export const ASSET_SCHEME = 'studio-asset';
-
-/**
- * The renderer's Content-Security-Policy: scripts only from the app (no eval, no inline), audio and peaks from the
- * asset protocol and blobs. Inline styles are allowed because Svelte sets style attributes.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  `img-src 'self' data: blob:`,
-  `media-src 'self' blob: ${ASSET_SCHEME}:`,
-  `connect-src 'self' ${ASSET_SCHEME}:`,
-  "font-src 'self'",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-src 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export { ASSET_SCHEME, CONTENT_SECURITY_POLICY } from './csp.ts';
 
 /** Options of `createMainWindow`. */
 export interface MainWindowOptions {
@@ -114,7 +94,10 @@ export function isExternalLink(url: string): boolean {
   }
 }
 
-/** Adds the CSP header to every response of `session` (the header form; file:// pages would need a meta tag). */
+/**
+ * Adds the CSP header to every response of `session`. The built page also carries the policy in a meta tag
+ * (csp.ts, vite.config.ts), for responses this hook does not see.
+ */
 export function installContentSecurityPolicy(session: SessionLike, policy: string = CONTENT_SECURITY_POLICY): void {
   session.webRequest.onHeadersReceived((details, callback) => {
     const headers: Record<string, string[] | string> = {};

@@ -10,7 +10,7 @@ import { planSpotDiffusion, spotOffsets } from '../engine/longform/windows.ts';
 import { textToAudio, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
 import { resolvePack } from '../host/packs/builtin.ts';
 import { openAudioLdmModel } from '../host/packs/load.ts';
-import { parseNumber } from './args.ts';
+import { parseNumber, parseNumberList } from './args.ts';
 import { runChildJson } from './child.ts';
 
 interface Case {
@@ -62,17 +62,17 @@ export async function runBenchLongform(argv: string[]): Promise<number> {
       'auto-study': { type: 'boolean', default: false },
     },
   });
-  const steps = parseNumber('steps', values.steps, (n) => Number.isInteger(n) && n >= 1, 'steps ≥ 1') ?? 4;
+  const steps = parseNumber('steps', values.steps, { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number of steps ≥ 1', example: '4' }) ?? 4;
   if (values['batch-sweep']) return batchSweep(values.model);
   if (values['auto-study']) return autoStudy(values.model);
   if (values.single !== undefined) {
     const c = CASES.find((x) => x.label === values.single);
-    const seconds = parseNumber('seconds', values.seconds, (n) => n > 0, 'seconds > 0') ?? 60;
+    const seconds = parseNumber('seconds', values.seconds, { check: (n) => n > 0, expected: 'a number of seconds > 0', example: '60' }) ?? 60;
     if (!c) throw new Error(`unknown case ${values.single}`);
     process.stdout.write(`${JSON.stringify(await runCase(values.model, seconds, steps, c))}\n`);
     return 0;
   }
-  const durations = values.durations.split(',').map(Number);
+  const durations = parseNumberList('durations', values.durations, { check: (n) => n > 0, expected: 'numbers of seconds > 0', example: '30,60' }) ?? [];
   const cases = values.cases ? CASES.filter((c) => values.cases?.split(',').includes(c.label)) : CASES;
   const rows: Row[] = [];
   for (const seconds of durations) {

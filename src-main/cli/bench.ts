@@ -40,9 +40,9 @@ export async function runBench(argv: string[]): Promise<number> {
       single: { type: 'string' },
     },
   });
-  const seconds = parseNumber('seconds', values.seconds, (n) => n > 0, 'seconds > 0') ?? 10;
-  const steps = parseNumber('steps', values.steps, (n) => Number.isInteger(n) && n >= 1, 'steps ≥ 1') ?? 10;
-  const repeats = parseNumber('repeats', values.repeats, (n) => Number.isInteger(n) && n >= 1, 'repeats ≥ 1') ?? 3;
+  const seconds = parseNumber('seconds', values.seconds, { check: (n) => n > 0, expected: 'a number of seconds > 0', example: '10' }) ?? 10;
+  const steps = parseNumber('steps', values.steps, { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number of steps ≥ 1', example: '10' }) ?? 10;
+  const repeats = parseNumber('repeats', values.repeats, { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number of repeats ≥ 1', example: '3' }) ?? 3;
   const device = parseChoice('device', values.device, DEVICES) ?? 'cpu';
   if (values.single) {
     const row = await benchOne(values.single, seconds, steps, repeats, device);

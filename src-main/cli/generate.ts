@@ -4,14 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { SAMPLERS } from '../engine/schedulers/index.ts';
-import { DEFAULT_MAX_SECONDS, DEFAULT_TILING, DEFAULT_TRANSITION, MAX_STEPS, VAE_DECODE_MODES, type Progress, type Region, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
+import { DEFAULT_MAX_SECONDS, DEFAULT_TILING, DEFAULT_TRANSITION, MAX_STEPS, VAE_DECODE_MODES, type Progress, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
 import { TILING_METHODS } from '../engine/longform/windows.ts';
 import { parseGenerationRequest, type GenerationRequestFile } from '../contract/generation.ts';
 import { DEVICES } from '../engine/runtime/session.ts';
 import { generateToFile, OUTPUT_FORMATS } from '../host/generate.ts';
 import { BUILTIN_PACKS, DEFAULT_MODEL } from '../host/packs/builtin.ts';
 import { SEED_LIMIT } from '../engine/tensor/rng.ts';
-import { CliError, joinNegativeValues, parseChoice, parseNumber, withSigintAbort } from './args.ts';
+import { checkRegionOrder, CliError, joinNegativeValues, parseChoice, parseNumber, parseRegion, withSigintAbort } from './args.ts';
 
 export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duration SECONDS --out FILE.wav [options]
        npm run generate -- --region START:END:PROMPT [--region …] --out FILE.wav [options]
@@ -47,18 +47,6 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
 
 Prints one JSON line on success: the seed used, duration, per-stage seconds and the device.
 `;
-
-/** Parses `START:END:PROMPT` (seconds; the prompt may itself contain colons). */
-export function parseRegion(raw: string, index: number): Region {
-  const match = /^\s*([^:]+):([^:]+):(.*)$/s.exec(raw);
-  if (!match) throw new CliError(`--region #${index + 1} "${raw}" is not START:END:PROMPT (seconds), e.g. "0:60:low drone"`);
-  const start = Number(match[1]);
-  const end = Number(match[2]);
-  if (!Number.isFinite(start) || !Number.isFinite(end)) {
-    throw new CliError(`--region #${index + 1} "${raw}": START and END must be numbers of seconds, got "${match[1]}" and "${match[2]}"`);
-  }
-  return { start, end, prompt: match[3].trim() };
-}
 
 async function readRequestFile(path: string): Promise<GenerationRequestFile> {
   let text: string;
@@ -121,18 +109,20 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const regions = flagRegions ?? (v.prompt !== undefined ? undefined : file.regions);
   if (prompt !== undefined && regions !== undefined) throw new CliError('give either --prompt or --region (or a request file with one of them), not both');
   if (prompt === undefined && regions === undefined) throw new CliError(`--prompt or --region is required\n\n${GENERATE_HELP}`);
+  // Before the duration is taken from the last region's end, so a reversed region is reported as such.
+  if (regions !== undefined && regions === file.regions) checkRegionOrder(regions, `--request ${v.request ?? ''}`);
   if (v.out === undefined) throw new CliError('--out is required (a .wav file path, e.g. --out take.wav)');
   const lastEnd = regions && regions.length > 0 ? regions[regions.length - 1].end : undefined;
-  const seconds = parseNumber('duration', v.duration, (n) => n > 0, 'a number of seconds greater than 0, e.g. 8') ?? file.duration ?? lastEnd;
+  const seconds = parseNumber('duration', v.duration, { check: (n) => n > 0, expected: 'a number of seconds greater than 0', example: '8' }) ?? file.duration ?? lastEnd;
   if (seconds === undefined) throw new CliError('--duration is required (seconds, e.g. --duration 8)');
-  const seed = parseNumber('seed', v.seed, (n) => Number.isInteger(n) && n >= 0 && n < SEED_LIMIT, `an integer from 0 to ${SEED_LIMIT - 1}`) ?? file.seed ?? randomInt(0, 2 ** 32 - 1);
-  const steps = parseNumber('steps', v.steps, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STEPS, `a whole number from 1 to ${MAX_STEPS}`) ?? file.steps;
-  const guidance = parseNumber('guidance', v.guidance, (n) => n >= 0, 'a number ≥ 0 (e.g. 2.5; ≤ 1 disables guidance)') ?? file.guidance;
-  const eta = parseNumber('eta', v.eta, (n) => n >= 0, 'a number ≥ 0 (0 = deterministic DDIM)') ?? file.eta;
-  const transition = parseNumber('transition', v.transition, (n) => n >= 0, 'a number of seconds ≥ 0, e.g. 2') ?? file.transition;
-  const strideRatio = parseNumber('stride', v.stride, (n) => n > 0 && n <= 1, 'a fraction of the window in (0, 1], e.g. 0.5') ?? file.tiling?.strideRatio;
-  const windowBatch = parseNumber('window-batch', v['window-batch'], (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1') ?? file.tiling?.windowBatch;
-  const maxSeconds = parseNumber('max-duration', v['max-duration'], (n) => n > 0, 'a number of seconds > 0') ?? DEFAULT_MAX_SECONDS;
+  const seed = parseNumber('seed', v.seed, { check: (n) => Number.isInteger(n) && n >= 0 && n < SEED_LIMIT, expected: `an integer from 0 to ${SEED_LIMIT - 1}`, example: '42' }) ?? file.seed ?? randomInt(0, 2 ** 32 - 1);
+  const steps = parseNumber('steps', v.steps, { check: (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STEPS, expected: `a whole number from 1 to ${MAX_STEPS}`, example: '25' }) ?? file.steps;
+  const guidance = parseNumber('guidance', v.guidance, { check: (n) => n >= 0, expected: 'a number ≥ 0 (≤ 1 disables guidance)', example: '2.5' }) ?? file.guidance;
+  const eta = parseNumber('eta', v.eta, { check: (n) => n >= 0, expected: 'a number ≥ 0 (0 = deterministic DDIM)', example: '0' }) ?? file.eta;
+  const transition = parseNumber('transition', v.transition, { check: (n) => n >= 0, expected: 'a number of seconds ≥ 0', example: '2' }) ?? file.transition;
+  const strideRatio = parseNumber('stride', v.stride, { check: (n) => n > 0 && n <= 1, expected: 'a fraction of the window in (0, 1]', example: '0.5' }) ?? file.tiling?.strideRatio;
+  const windowBatch = parseNumber('window-batch', v['window-batch'], { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number ≥ 1', example: '4' }) ?? file.tiling?.windowBatch;
+  const maxSeconds = parseNumber('max-duration', v['max-duration'], { check: (n) => n > 0, expected: 'a number of seconds > 0', example: '1200' }) ?? DEFAULT_MAX_SECONDS;
   const sampler = parseChoice('sampler', v.sampler, SAMPLERS) ?? file.sampler;
   const method = parseChoice('method', v.method, TILING_METHODS) ?? file.method ?? 'auto';
   const vaeDecode = parseChoice('vae-decode', v['vae-decode'], VAE_DECODE_MODES) ?? file.vaeDecode;
@@ -171,6 +161,9 @@ export async function runGenerate(argv: string[]): Promise<number> {
     bar?.stop();
     if (summary.unknownWords.length > 0) {
       process.stderr.write(`warning: model '${summary.model}' does not know: ${summary.unknownWords.join(', ')} (they were ignored)\n`);
+    }
+    for (const t of summary.truncatedPrompts) {
+      process.stderr.write(`warning: model '${summary.model}' reads at most ${t.maxTokens} tokens; the last ${t.droppedTokens} tokens of "${t.prompt.slice(0, 60)}…" were ignored\n`);
     }
     process.stdout.write(`${JSON.stringify({ ok: true, ...summary })}\n`);
     return 0;

@@ -65,7 +65,7 @@ export async function runModels(argv: string[]): Promise<number> {
     return sub === undefined && !v.help ? 2 : 0;
   }
   if (extra.length > 0) throw new CliError(`unexpected arguments: ${extra.join(' ')}\n\n${MODELS_HELP}`);
-  const retries = parseNumber('retries', v.retries, (n) => Number.isInteger(n) && n >= 0 && n <= 100, 'a whole number from 0 to 100');
+  const retries = parseNumber('retries', v.retries, { check: (n) => Number.isInteger(n) && n >= 0 && n <= 100, expected: 'a whole number from 0 to 100', example: '5' });
   const manager = new ModelManager({ ...(v.catalog ? { catalogPath: v.catalog } : {}), ...(retries === undefined ? {} : { retries }) });
   try {
     switch (sub) {

@@ -44,7 +44,7 @@ export async function runPacks(argv: string[]): Promise<number> {
   if (!values.model || !values.out) throw new CliError(`--model and --out are required\n\n${HELP}`);
   const recipe = BUILTIN_PACKS[values.model];
   if (!recipe) throw new CliError(`--model '${values.model}' is not a built-in pack (${Object.keys(BUILTIN_PACKS).join(', ')})`);
-  const width = parseNumber('width', values.width, (n) => Number.isInteger(n) && n >= 8 && n % 8 === 0, 'a multiple of 8, e.g. 128');
+  const width = parseNumber('width', values.width, { check: (n) => Number.isInteger(n) && n >= 8 && n % 8 === 0, expected: 'a whole multiple of 8', example: '128' });
   if (width !== undefined && values.model !== 'shape-s') throw new CliError('--width applies to shape-s only');
   const built = width !== undefined ? buildShapePack({ width }) : recipe.build();
   const pack = await writePack(built, values.out);

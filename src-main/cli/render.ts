@@ -48,8 +48,8 @@ export async function runRender(argv: string[]): Promise<number> {
   if (!projectDir || extra.length > 0) throw new CliError(`give exactly one project folder\n\n${HELP}`);
   if (!v.out) throw new CliError('--out is required (a folder for the exported files)');
   const format = parseChoice('format', v.format, EXPORT_FORMATS) ?? 'wav24';
-  const target = parseNumber('loudness', v.loudness, (n) => n < 0 && n > -70, 'a loudness in LUFS between -70 and 0, e.g. -14');
-  const ceiling = parseNumber('true-peak', v['true-peak'], (n) => n <= 0, 'a ceiling in dBTP ≤ 0, e.g. -1');
+  const target = parseNumber('loudness', v.loudness, { check: (n) => n < 0 && n > -70, expected: 'a loudness in LUFS between -70 and 0', example: '-14' });
+  const ceiling = parseNumber('true-peak', v['true-peak'], { check: (n) => n <= 0, expected: 'a ceiling in dBTP ≤ 0', example: '-1' });
   if (ceiling !== undefined && target === undefined) throw new CliError('--true-peak applies with --loudness only');
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
   const outDir = v.out;

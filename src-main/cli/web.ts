@@ -16,7 +16,7 @@ import { parseNumber } from './args.ts';
 /** Runs browser mode until SIGINT/SIGTERM. */
 export async function runWeb(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, projects: { type: 'string' }, renderer: { type: 'string' } } });
-  const port = parseNumber('port', values.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number (0 = random)') ?? 0;
+  const port = parseNumber('port', values.port, { check: (n) => Number.isInteger(n) && n >= 0 && n < 65536, expected: 'a port number from 0 to 65535 (0 = random)', example: '5178' }) ?? 0;
   const servers = new Set<StudioServer>();
   const sessions = new Map<Transport, { server: StudioServer; session: StudioSession }>();
   const host = createStudioHost({

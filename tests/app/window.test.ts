@@ -1,4 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BrowserWindowConstructorOptions } from 'electron';
 import {
   APP_ORIGIN,
@@ -164,5 +168,50 @@ describe('isExternalLink', () => {
     ['garbage', false],
   ])('%s → %s', (url, external) => {
     expect(isExternalLink(url)).toBe(external);
+  });
+});
+
+describe('the CSP in the built page', () => {
+  // The header hook may not run for responses of the custom tessera:// scheme, so the page carries the policy too.
+  const ROOT = join(import.meta.dirname, '..', '..');
+  let out = '';
+  let html = '';
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'tessera-csp-build-'));
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
+    html = await readFile(join(out, 'index.html'), 'utf8');
+  }, 120_000);
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  /** The policy the Electron session's header hook sets on a response. */
+  function headerPolicy(): string {
+    const { electron, installed } = fakeElectron();
+    createMainWindow(electron, { preloadPath: 'p.js' });
+    let policy = '';
+    installed.headers?.({ responseHeaders: {} }, ({ responseHeaders }) => {
+      const value = responseHeaders?.['Content-Security-Policy'];
+      policy = Array.isArray(value) ? value.join('') : (value ?? '');
+    });
+    return policy;
+  }
+  const directives = (policy: string): string[] => policy.split(';').map((d) => d.trim()).filter(Boolean).sort();
+  const unescape = (text: string): string => text.replace(/&#39;|&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+  it('dist index.html carries one CSP meta tag, before any script or stylesheet, with the header\'s policy less frame-ancestors', () => {
+    const metas = [...html.matchAll(/<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"\s*\/?>/gi)];
+    expect(metas).toHaveLength(1);
+    const meta = metas[0];
+    const firstResource = html.search(/<script|<link rel="stylesheet"/);
+    expect(firstResource).toBeGreaterThan(-1);
+    expect(meta.index).toBeLessThan(firstResource);
+    const policy = unescape(meta[1]);
+    const header = headerPolicy();
+    expect(header).toBe(CONTENT_SECURITY_POLICY);
+    // frame-ancestors is ignored (and warned about) in a meta tag; the header keeps it.
+    expect(directives(policy)).toEqual(directives(header).filter((d) => !d.startsWith('frame-ancestors')));
+    expect(directives(header)).toContain("frame-ancestors 'none'");
+    expect(policy).toContain("script-src 'self'");
   });
 });

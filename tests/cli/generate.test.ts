@@ -93,6 +93,9 @@ describe('bad input: clear message, non-zero exit, nothing at --out', () => {
     ['unknown flag', ['--colour', 'red'], /Unknown option '--colour'/, 2],
     ['unknown method', ['--method', 'tiles'], /--method 'tiles' is not one of: multidiffusion, spotdiffusion, auto/, 2],
     ['stride out of range', ['--stride', '1.5'], /--stride "1.5" is not valid: expected a fraction of the window in \(0, 1\]/, 2],
+    ['hex duration', ['--duration', '0x10'], /--duration "0x10" is not valid: expected a number of seconds greater than 0, written in plain decimal .*, e\.g\. --duration 8/, 2],
+    ['exponent steps', ['--steps', '1e1'], /--steps "1e1" is not valid: expected a whole number from 1 to 1000, written in plain decimal/, 2],
+    ['infinite max duration', ['--max-duration', 'Infinity'], /--max-duration "Infinity" is not valid: .*plain decimal/, 2],
   ];
   it.each(cases)('%s', async (_name, extra, message, code) => {
     const out = join(work, `bad-${_name.replace(/\W+/g, '-')}.wav`);
@@ -105,6 +108,8 @@ describe('bad input: clear message, non-zero exit, nothing at --out', () => {
   it.each([
     ['malformed region', ['--region', '0-60:drone'], /--region #1 "0-60:drone" is not START:END:PROMPT/, 2],
     ['region numbers', ['--region', 'a:b:drone'], /START and END must be numbers of seconds, got "a" and "b"/, 2],
+    ['region end before its start', ['--region', '5:0:x'], /--region #1 "5:0:x": its end \(0 s\) is not after its start \(5 s\); write START:END:PROMPT in seconds with END after START, e\.g\. --region "0:60:low drone"/, 2],
+    ['hex region edge', ['--region', '0:0x10:x'], /--region #1 "0:0x10:x": START and END must be numbers of seconds, got "0" and "0x10"/, 2],
     ['overlapping regions', ['--region', '0:10:a', '--region', '8:20:b'], /regions\[1\]\.start 8 s overlaps regions\[0\], which ends at 10 s/, 1],
     ['gap between regions', ['--region', '0:10:a', '--region', '11:20:b'], /gap between regions\[0\] \(ends 10 s\) and regions\[1\] \(starts 11 s\)/, 1],
     ['transition longer than a region', ['--region', '0:1:a', '--region', '1:20:b', '--transition', '3'], /transition 3 s is longer than regions\[0\] \(1 s\)/, 1],
@@ -121,6 +126,7 @@ describe('bad input: clear message, non-zero exit, nothing at --out', () => {
     ['not JSON', '{ nope', /--request .* is not valid JSON/],
     ['wrong types', JSON.stringify({ duration: 'long', steps: 2.5, regions: [{ start: 0, end: 5 }] }), /- duration: Invalid type: Expected number[\s\S]*- regions\.0\.prompt: [\s\S]*- steps: Invalid integer: Received 2\.5/],
     ['unknown field', JSON.stringify({ duration: 5, prompt: 'a', colour: 'red' }), /- colour: /],
+    ['a region whose end is before its start', JSON.stringify({ regions: [{ start: 5, end: 0, prompt: 'x' }] }), /--request .*: regions\[0\] ends \(0 s\) not after its start \(5 s\); give each region an end after its start/],
   ])('request file: %s', async (_name, text, message) => {
     const file = join(work, `bad-${_name.replace(/\W+/g, '-')}.json`);
     await writeFile(file, text);

@@ -142,6 +142,8 @@ describe('npm run web', () => {
     if (!opened.ok) throw new Error(opened.error.message);
     const other = connectStudioApi(await connectWebSocket(wsUrl));
     expect(await other.api.openProject({ dir: join(work, 'demo') })).toMatchObject({ ok: false, error: { code: 'locked' } });
+    // Nor can it act on the first page's project by its id.
+    expect(await other.api.saveProject({ projectId: opened.value.projectId, document: opened.value.document })).toMatchObject({ ok: false, error: { code: 'not-found', message: expect.stringContaining('is not open in this window') } });
     first.close(); // the page reloads
     await expect.poll(async () => (await other.api.openProject({ dir: join(work, 'demo') })).ok, { timeout: 10_000, interval: 100 }).toBe(true);
     other.close();

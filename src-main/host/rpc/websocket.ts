@@ -1,8 +1,9 @@
 /**
  * The WebSocket transport of browser mode: the host listens on loopback only, on a random port, and accepts a
- * connection only with the per-run token (`?token=` in the URL, compared in constant time) and with no `Origin`
- * (Node clients) or a loopback origin on the server's own port. Anything else is refused during the handshake
- * (401 for the token, 403 for the origin), before a socket exists.
+ * connection only on `/rpc`, with a loopback `Host` on its own port (against DNS rebinding, as the HTTP routes),
+ * with the per-run token (`?token=` in the URL, compared in constant time) and with no `Origin` (Node clients) or a
+ * loopback origin on the server's own port. Anything else is refused during the handshake (421 for the Host, 404
+ * for the path, 401 for the token, 403 for the origin), before a socket exists.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -57,6 +58,17 @@ export function tokensEqual(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** The path the StudioApi's WebSocket is served on; an upgrade anywhere else is refused. */
+export const RPC_PATH = '/rpc';
+
+/**
+ * The `Host` headers a request to this server may carry: its loopback names on its own port. Anything else is a
+ * page on a foreign name that resolves to 127.0.0.1 (DNS rebinding), refused with 421 like the HTTP routes do.
+ */
+export function allowedHosts(port: number): Set<string> {
+  return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+}
+
 /** The origins a browser page served by this host sends. */
 export function allowedOrigins(port: number): Set<string> {
   return new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]);
@@ -80,7 +92,17 @@ export function startWebSocketServer(options: WebSocketServerOptions): Promise<R
     server: httpServer,
     maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
     verifyClient: (info: { origin?: string; req: IncomingMessage }, accept: (ok: boolean, code?: number, reason?: string) => void) => {
-      const token = new URL(info.req.url ?? '/', 'http://127.0.0.1').searchParams.get('token') ?? '';
+      if (!allowedHosts(boundPort).has(info.req.headers.host ?? '')) {
+        accept(false, 421, 'Misdirected Request');
+        return;
+      }
+      // NOTE: the raw request path, not a URL parsed from it: `//rpc` would parse as a host named `rpc`.
+      const [path = '', query = ''] = (info.req.url ?? '').split(/\?(.*)/s, 2);
+      if (path !== RPC_PATH) {
+        accept(false, 404, 'Not Found');
+        return;
+      }
+      const token = new URLSearchParams(query).get('token') ?? '';
       if (!tokensEqual(token, options.token)) {
         accept(false, 401, 'Unauthorized');
         return;
@@ -159,10 +181,13 @@ export function webSocketTransport(socket: WebSocket): Transport {
   };
 }
 
-/** Opens a client connection (Node; tests and tools); rejects with the HTTP status when the server refuses. */
-export function connectWebSocket(url: string, options: { origin?: string } = {}): Promise<Transport> {
+/**
+ * Opens a client connection (Node; tests and tools); rejects with the HTTP status when the server refuses.
+ * `headers` adds request headers (tests send a foreign `Host` with it).
+ */
+export function connectWebSocket(url: string, options: { origin?: string; headers?: Record<string, string> } = {}): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket = options.origin === undefined ? new WebSocket(url) : new WebSocket(url, { origin: options.origin });
+    const socket = new WebSocket(url, { ...(options.origin === undefined ? {} : { origin: options.origin }), ...(options.headers ? { headers: options.headers } : {}) });
     const onError = (error: Error): void => reject(error);
     socket.on('error', onError);
     socket.once('open', () => {

@@ -76,6 +76,29 @@ describe('WebSocket server (browser mode)', () => {
     client.close();
   });
 
+  it.each(['evil.example', 'evil.example:PORT', '127.0.0.1:1', '127.0.0.2:PORT', 'localhost', '127.0.0.1'])(
+    'refuses the upgrade with 421 for a foreign Host %j (DNS rebinding), even with the right token',
+    async (host) => {
+      const url = new URL(running.url);
+      await expect(connectWebSocket(running.url, { headers: { host: host.replace('PORT', url.port) } })).rejects.toThrow(/421/);
+      expect(connections).toBe(0);
+    },
+  );
+
+  it.each(['127.0.0.1', 'localhost'])('accepts the Host %s:<port>', async (name) => {
+    const transport = await connectWebSocket(running.url, { headers: { host: `${name}:${running.port}` } });
+    const client = connectStudioApi(transport);
+    expect((await client.api.ping({})).ok).toBe(true);
+    client.close();
+  });
+
+  it.each(['/', '/rpc/', '/rpc/x', '/RPC', '/assets/rpc', '//rpc'])('refuses the upgrade with 404 on the path %s (only /rpc speaks WebSocket)', async (path) => {
+    const url = new URL(running.url);
+    url.pathname = path;
+    await expect(connectWebSocket(url.toString())).rejects.toThrow(/404/);
+    expect(connections).toBe(0);
+  });
+
   it('keeps serving after garbage frames and binary frames', async () => {
     const raw = new WebSocket(running.url);
     await new Promise((resolve, reject) => {
