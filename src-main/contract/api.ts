@@ -5,6 +5,7 @@
  * schema in `API_INPUT_SCHEMAS`, which the host checks before it runs anything (src-main/host/rpc/server.ts).
  */
 import * as v from 'valibot';
+import { commitSchema } from './catalog.ts';
 import { ProjectDocumentSchema, isId } from './project.ts';
 import type { ProjectDocument, RegionId, TakeId, TakeRef, TrackId } from './project.ts';
 
@@ -145,6 +146,8 @@ const InstallModelInput = v.strictObject({
   id: ModelIdInput.entries.id,
   /** The user accepted the model's licence (shown from `listCatalog`); installs are refused without it. */
   acceptLicence: v.literal(true, 'the licence must be accepted first (acceptLicence: true)'),
+  /** Commits the user entered for repos the catalog does not pin (`CatalogModelInfo.unpinned`), by repo id. */
+  revisions: v.optional(v.pipe(v.record(v.pipe(v.string(), v.maxLength(200)), commitSchema), v.maxEntries(8))),
 });
 const ImportModelInput = v.strictObject({ dir: dirSchema, replace: v.optional(v.boolean()) });
 
@@ -293,6 +296,11 @@ export interface CatalogModelInfo {
   problem?: string;
   /** An install of it is running. */
   installing: boolean;
+  /**
+   * Repos whose commit the catalog does not pin: the user enters each before downloading (`installModel.revisions`).
+   * `candidate` is an unchecked suggestion; `entered` the commit given for the download in progress, if any.
+   */
+  unpinned?: Array<{ repo: string; note?: string; candidate?: string; entered?: string }>;
 }
 
 /** Disk use of the models folder. */

@@ -37,10 +37,18 @@ export const RepoFileSchema = v.strictObject({
   sha256: v.optional(sha256),
 });
 
+/** A full commit hash. */
+export const commitSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/, 'must be a full 40-hex-digit commit hash'));
+
 /** Files from one Hugging Face repo at one revision. */
 export const RepoPartSchema = v.strictObject({
   repo: repoId,
   revision,
+  /**
+   * For an UNPINNED revision: a commit seen elsewhere (e.g. in public ports) that the maintainers could not check;
+   * offered to the user as a suggestion when they enter the revision, never used on its own.
+   */
+  candidate: v.optional(commitSchema),
   files: v.pipe(v.array(RepoFileSchema), v.minLength(1)),
 });
 
@@ -142,6 +150,9 @@ export function entryProblems(entry: CatalogEntry): string[] {
     return problems;
   }
   if (entry.manifest === undefined) problems.push('a hub entry needs "manifest": "included" or a draft manifest');
+  for (const part of entry.source.repos) {
+    if (part.candidate !== undefined && !part.revision.startsWith(UNPINNED_PREFIX)) problems.push(`${part.repo}: a candidate commit is only for an UNPINNED revision`);
+  }
   const names = new Map<string, string>();
   let total = 0;
   let allSized = true;

@@ -4,17 +4,18 @@
  * this one) with progress, previews and soft/hard cancel, assets for the renderer, models and settings. Methods
  * throw coded errors; the RPC server turns them into results.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir, platform } from 'node:os';
 import { join } from 'node:path';
 import { parseProject, ProjectError, type ProjectDocument, type RegionId, type TakeRef, type TrackId } from '../contract/project.ts';
 import type { ApiResult, EnqueueExportRequest, OpenedProjectInfo, ProjectSummary, StudioApi, StudioEventName, StudioEvents, StudioSettings } from '../contract/api.ts';
 import { resolveProjectAsset } from './assets.ts';
-import { EngineRunError, EngineWorker, type SpawnWorker } from './engine-worker/engine-worker.ts';
+import { checkPackInWorker, EngineRunError, EngineWorker, forkWorker, type SpawnWorker } from './engine-worker/engine-worker.ts';
 import { exportProject } from './export/export.ts';
 import { JobQueue } from './jobs.ts';
 import { listInstalledModels, providerInfo } from './model-info.ts';
 import { ModelManager, type ModelManagerOptions } from './models/manager.ts';
+import { confinedPath } from './projects/confine.ts';
 import { PROJECT_FILE, projectPaths } from './projects/layout.ts';
 import {
   acceptRecovery,
@@ -26,6 +27,7 @@ import {
   pathsOf,
   saveProject,
   saveProjectAs,
+  updateProject,
   type OpenedProject,
   type ProjectHandle,
 } from './projects/project-store.ts';
@@ -119,7 +121,12 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
   const projects = new Map<string, OpenEntry>();
   const queue = new JobQueue(options.emit);
   const engine = new EngineWorker({ log, ...(options.spawnWorker ? { spawn: options.spawnWorker } : {}) });
-  const manager = new ModelManager({ ...options.models, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+  // A new pack's graphs are opened in a worker process of their own before it is listed as installed.
+  const manager = new ModelManager({
+    checkPack: (dir) => checkPackInWorker(options.spawnWorker ?? forkWorker, dir),
+    ...options.models,
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+  });
   const offManager = [
     manager.on('progress', (p) => options.emit('modelProgress', { id: p.id, phase: p.phase, file: p.file, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, bytesPerSecond: p.bytesPerSecond, etaSeconds: p.etaSeconds })),
     manager.on('installed', ({ id }) => options.emit('modelInstalled', { id })),
@@ -191,8 +198,10 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
                 for (const t of m.takes) p.sessionTakes.set(t.take.id, t.take);
                 options.emit('takesAdded', { projectId, jobId: job.jobId, takes: m.takes });
                 if (!snapshot) {
+                  // Applied to the last saved document inside the store's save section, so a save another client
+                  // finished meanwhile is kept, never replaced by the document this job started from.
                   saving = saving.then(async () => {
-                    p.document = await saveProject(p.handle, withTakes(p.document, m.takes));
+                    p.document = await updateProject(p.handle, (saved) => withTakes(saved, m.takes));
                     options.emit('projectChanged', { projectId });
                   });
                 }
@@ -221,8 +230,10 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
         throw new HostError('invalid-argument', 'nothing to export: no region has a take yet; generate the tracks first');
       }
       const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
-      const outDir = input.outDir ?? join(p.handle.dir, 'exports', `${folderName(doc.name)} ${stamp}`);
+      // The default folder is inside the project: confined like every other project path (no link leads out).
+      const outDir = input.outDir ?? (await confinedPath(p.handle.dir, join('exports', `${folderName(doc.name)} ${stamp}`)));
       const result = await exportProject(input.stems === false ? tracks.map((t) => ({ ...t, stem: false })) : tracks, outDir, {
+        project: await realpath(p.handle.dir),
         format: input.format,
         sampleRate: doc.sampleRate,
         ...(input.loudness === undefined ? {} : { loudness: { targetLufs: input.loudness, ...(input.truePeakCeiling === undefined ? {} : { truePeakDbtp: input.truePeakCeiling }) } }),
@@ -345,6 +356,8 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
     async listCatalog() {
       const [{ models, disk }, catalog] = await Promise.all([manager.list(), manager.getCatalog()]);
       const installing = new Set(manager.installing());
+      const downloadable = models.filter((m) => m.status === 'available' || m.status === 'partial');
+      const unpinned = Object.fromEntries(await Promise.all(downloadable.map(async (m) => [m.id, await manager.unpinnedRepos(m.id)] as const)));
       return ok({
         models: models.map((m) => {
           const entry = catalog.entries.find((e) => e.id === m.id);
@@ -366,16 +379,27 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
             ...(m.version ? { version: m.version } : {}),
             ...(m.problem ?? howTo ? { problem: m.problem ?? howTo } : {}),
             installing: installing.has(m.id),
+            ...(unpinned[m.id]?.length ? { unpinned: unpinned[m.id] } : {}),
           };
         }),
         disk: { dir: disk.modelsDir, installedBytes: disk.packs.reduce((n, p) => n + p.bytes, 0), partialBytes: disk.partial.reduce((n, p) => n + p.bytes, 0), freeBytes: disk.freeBytes ?? null },
       });
     },
-    async installModel({ id }) {
-      // Checks (known id, licence, not already running) happen before the download starts in the background.
+    async installModel({ id, revisions }) {
+      // Checks (known id, licence, revisions, not already running) happen before the download starts in the background.
       await manager.licence(id);
       if (manager.installing().includes(id)) throw new HostError('busy', `'${id}' is already being installed`);
-      manager.install(id, { acceptLicence: true }).catch(() => undefined); // the outcome arrives as modelInstalled/modelFailed
+      const unpinned = await manager.unpinnedRepos(id);
+      const foreign = Object.keys(revisions ?? {}).filter((repo) => !unpinned.some((u) => u.repo === repo));
+      if (foreign.length > 0) throw new HostError('invalid-argument', `'${id}' takes no entered commit for ${foreign.join(', ')}: the catalog pins it (or '${id}' downloads nothing from it)`);
+      const missing = unpinned.filter((u) => revisions?.[u.repo] === undefined && u.entered === undefined);
+      if (missing.length > 0) {
+        throw new HostError(
+          'invalid-argument',
+          `'${id}' needs the commit to download from ${missing.map((u) => u.repo).join(' and ')}: the catalog pins none yet. Enter the 40-character commit id in the download dialog (the repo's history on the hub lists it).`,
+        );
+      }
+      manager.install(id, { acceptLicence: true, ...(revisions ? { revisions } : {}) }).catch(() => undefined); // the outcome arrives as modelInstalled/modelFailed
       return ok(null);
     },
     async cancelModelInstall({ id }) {
@@ -415,16 +439,47 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       if (result.ok) owned.add(result.value.projectId);
       return result;
     };
+    // A connection acts only on the projects it created or opened (openProject is also how it takes over a project
+    // orphaned by a connection that went away). Another connection's project is `not-found`, as an unknown id is:
+    // the answer does not tell a client which projects other windows hold.
+    const mine = (projectId: string): void => {
+      if (!owned.has(projectId)) {
+        throw new HostError('not-found', `project '${projectId}' is not open in this window; open its folder here first (a project that another window has open stays with that window until it closes it)`);
+      }
+    };
+    /** `method`, run only when its input names a project of this connection. */
+    const owning = <I extends { projectId: string }, R>(method: (input: I) => Promise<R>) => async (input: I): Promise<R> => {
+      mine(input.projectId);
+      return method(input);
+    };
     const tracked: StudioApi = {
       ...api,
       createProject: async (input) => track(await api.createProject(input)),
       openProject: async (input) => track(await api.openProject(input)),
-      saveProjectAs: async (input) => track(await api.saveProjectAs(input)),
-      closeProject: async (input) => {
+      saveProject: owning(api.saveProject),
+      saveProjectAs: owning(async (input) => track(await api.saveProjectAs(input))),
+      autosaveProject: owning(api.autosaveProject),
+      resolveRecovery: owning(api.resolveRecovery),
+      closeProject: owning(async (input) => {
         const result = await api.closeProject(input);
         if (result.ok) owned.delete(input.projectId);
         return result;
+      }),
+      enqueueGeneration: owning(api.enqueueGeneration),
+      enqueueExport: owning(api.enqueueExport),
+      cancelJob: async (input) => {
+        const job = queue.list().find((j) => j.jobId === input.jobId);
+        if (job && !owned.has(job.projectId)) throw new HostError('not-found', `job '${input.jobId}' is not a job of a project open in this window`);
+        return api.cancelJob(input);
       },
+      listJobs: async (input) => {
+        if (input.projectId !== undefined) mine(input.projectId);
+        const jobs = await api.listJobs(input);
+        return jobs.ok ? ok(jobs.value.filter((j) => owned.has(j.projectId))) : jobs;
+      },
+      // NOTE: resolveAsset stays open to every connection. Asset requests reach the host without the page's
+      // connection: browser mode's HTTP route carries only the run token, and in Electron main asks over its own
+      // connection for the window. The asset rule (takes and peaks of an open project only) still applies.
     };
     return {
       api: tracked,

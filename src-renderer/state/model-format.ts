@@ -156,3 +156,33 @@ export function diskSummary(disk: ModelsDiskInfo): string[] {
   parts.push(disk.freeBytes === null ? 'free space unknown' : `${formatBytes(disk.freeBytes)} free`);
   return parts;
 }
+
+/** A commit id as typed or pasted: 40 hex digits, spaces around and upper case accepted; null when it is not one. */
+export function normaliseCommit(text: string): string | null {
+  const commit = text.trim().toLowerCase();
+  return /^[0-9a-f]{40}$/.test(commit) ? commit : null;
+}
+
+/** Why a typed commit is not accepted yet, in a few words ('' when it is one, or nothing is typed). */
+export function commitProblem(text: string): string {
+  const t = text.trim();
+  if (t === '' || normaliseCommit(t) !== null) return '';
+  if (!/^[0-9a-fA-F]*$/.test(t)) return 'a commit id has only the digits 0–9 and letters a–f';
+  return `${t.length} of 40 characters: paste the full commit id, not a short one or a branch name`;
+}
+
+/**
+ * The commits to send for a download from what the user typed per unpinned repo (`typed`, by repo), or null while
+ * one is missing or malformed. A repo whose commit was entered for this download before needs none.
+ */
+export function enteredRevisions(model: CatalogModelInfo, typed: Readonly<Record<string, string>>): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  for (const repo of model.unpinned ?? []) {
+    const text = typed[repo.repo] ?? '';
+    if (text.trim() === '' && repo.entered !== undefined) continue;
+    const commit = normaliseCommit(text);
+    if (commit === null) return null;
+    out[repo.repo] = commit;
+  }
+  return out;
+}

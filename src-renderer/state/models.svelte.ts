@@ -98,14 +98,17 @@ export class ModelCatalogState {
     }
   }
 
-  /** Starts (or resumes) downloading `id`; the caller has shown its licence and the user accepted it. */
-  async install(id: string): Promise<boolean> {
+  /**
+   * Starts (or resumes) downloading `id`; the caller has shown its licence and the user accepted it. `revisions`
+   * holds the commits the user entered for repos the catalog does not pin (a resume reuses the ones given before).
+   */
+  async install(id: string, revisions?: Record<string, string>): Promise<boolean> {
     const api = this.#api();
     if (api === null) return false;
     this.#clearFailure(id);
     this.#starting.add(id);
     this.running = withItem(this.running, id);
-    const result = await this.#pendingCall(id, () => api.installModel({ id, acceptLicence: true }));
+    const result = await this.#pendingCall(id, () => api.installModel({ id, acceptLicence: true, ...(revisions && Object.keys(revisions).length > 0 ? { revisions } : {}) }));
     if (result.ok) return true;
     this.#starting.delete(id);
     this.running = withoutItem(this.running, id);

@@ -5,103 +5,31 @@
  * reopens, and exports a mixdown and stems: the files exist, have equal lengths, and the stems sum to the mix.
  * Screenshots of the main states go to `test-artifacts/e2e/` (kept by CI as artifacts; look at them).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectDocument } from '../../src-main/contract/project.ts';
 import { decodeWav } from '../../src-main/host/wav.ts';
-import { TEST_CACHE_DIR } from '../helpers/packs.ts';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'test-artifacts', 'e2e');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'];
-// NOTE: CI installs chromium (.ci/run); a developer machine without it skips with this reason instead of failing.
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI installs it in .ci/run)`);
+import { drawRegion, haveChromium, shot, startStudio, typePrompt, view, waitForJobs, type Studio } from './harness.ts';
 
 let work: string;
-let host: ChildProcess | undefined;
-let url = '';
-let browser: Browser | undefined;
-const consoleErrors: string[] = [];
+let studio: Studio | undefined;
 
 beforeAll(async () => {
   if (!haveChromium) return;
   work = await mkdtemp(join(tmpdir(), 'tessera-e2e-'));
-  await mkdir(SHOTS, { recursive: true });
-  // The renderer as `npm run web` serves it, built into the test's own folder.
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', join(work, 'renderer'), '--emptyOutDir', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
-  host = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'web', '--projects', join(work, 'projects'), '--renderer', join(work, 'renderer')], {
-    cwd: ROOT,
-    env: { ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    host?.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = /^Tessera ready at (\S+)$/m.exec(out);
-      if (line) resolve(line[1]);
-    });
-    host?.on('exit', (code) => reject(new Error(`npm run web exited with ${code}`)));
-  });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  studio = await startStudio(work);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  host?.kill('SIGINT');
-  if (host && host.exitCode === null) await new Promise((r) => host?.once('exit', r));
+  await studio?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
-
-/** Pixels per second of the timeline and the lane's left edge on screen. */
-async function view(page: Page, lane = 0): Promise<{ pps: number; x0: number; y: number }> {
-  const pps = Number(await page.getByTestId('timeline').getAttribute('data-px-per-second'));
-  const box = await page.getByTestId('track-lane').nth(lane).boundingBox();
-  if (!box || !(pps > 0)) throw new Error('timeline not laid out');
-  return { pps, x0: box.x, y: box.y + box.height / 2 };
-}
-
-/** Drags in an empty stretch of lane `lane` from `from` to `to` seconds (the lane scrolled to its start). */
-async function drawRegion(page: Page, lane: number, from: number, to: number): Promise<void> {
-  const { pps, x0, y } = await view(page, lane);
-  await page.mouse.move(x0 + from * pps, y);
-  await page.mouse.down();
-  await page.mouse.move(x0 + ((from + to) / 2) * pps, y, { steps: 5 });
-  await page.mouse.move(x0 + to * pps, y, { steps: 5 });
-  await page.mouse.up();
-}
-
-async function typePrompt(page: Page, prompt: string): Promise<void> {
-  const field = page.getByTestId('inspector-prompt');
-  await field.fill(prompt);
-  await field.blur();
-}
-
 async function savedDocument(dir: string): Promise<ProjectDocument> {
   return JSON.parse(await readFile(join(dir, 'project.json'), 'utf8')) as ProjectDocument;
-}
-
-async function waitForJobs(page: Page): Promise<string[]> {
-  // Polled from here: the page's CSP forbids the string evaluation waitForFunction would need without DOM types.
-  const states = (): Promise<string[]> => page.getByTestId('job-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state') ?? ''));
-  await expect
-    .poll(async () => {
-      const now = await states();
-      return now.length > 0 && now.every((s) => ['done', 'failed', 'cancelled'].includes(s));
-    }, { timeout: 240_000, interval: 250 })
-    .toBe(true);
-  return states();
 }
 
 const seconds = (text: string): number => {
@@ -112,15 +40,11 @@ const seconds = (text: string): number => {
 
 describe.skipIf(!haveChromium)('studio end to end (browser mode, sketch model)', () => {
   it('builds, generates, plays, edits, saves, reopens and exports a 3-minute two-track piece', async () => {
-    if (!browser) throw new Error('no browser');
-    const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    if (!studio) throw new Error('no studio');
+    const page = await studio.page({ width: 1600, height: 900 });
 
     // 1. A new project with two tracks.
-    await page.goto(url);
+    await page.goto(studio.url);
     await page.getByTestId('start-screen').waitFor();
     await shot(page, '01-start');
     await page.getByTestId('new-project-name').fill('E2E Piece');
@@ -243,7 +167,7 @@ describe.skipIf(!haveChromium)('studio end to end (browser mode, sketch model)',
     }
     expect(worst).toBeLessThan(1e-5);
 
-    expect(consoleErrors).toEqual([]);
+    expect(studio.consoleErrors).toEqual([]);
     await page.close();
   }, 600_000);
 });

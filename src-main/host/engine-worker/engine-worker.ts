@@ -36,7 +36,7 @@ export type SpawnWorker = () => WorkerProcess;
 
 /** Callbacks of one job run. */
 export interface RunHandlers {
-  onMessage(message: Exclude<FromWorker, { type: 'ready' | 'done' | 'failed' }>): void;
+  onMessage(message: Exclude<FromWorker, { type: 'ready' | 'done' | 'failed' | 'pack-checked' }>): void;
 }
 
 /** Why a run ended without `done`. */
@@ -111,6 +111,34 @@ export function forkWorker(): WorkerProcess {
   };
 }
 
+/**
+ * Opens every graph of the pack in `dir` in a worker process of its own (the install check): a graph that crashes
+ * ONNX Runtime takes that process down, not the host, and a running generation keeps its worker. Rejects with the
+ * reason the pack does not load.
+ */
+export function checkPackInWorker(spawn: SpawnWorker, dir: string): Promise<void> {
+  const worker = spawn();
+  const checkId = `check_${process.pid}_${Date.now().toString(36)}`;
+  return new Promise<void>((resolve, reject) => {
+    const offMessage = worker.onMessage((m) => {
+      if (m.type !== 'pack-checked' || m.checkId !== checkId) return;
+      done();
+      if (m.error) reject(new Error(m.error.message));
+      else resolve();
+    });
+    const offExit = worker.onExit((how) => {
+      done();
+      reject(new Error(`the engine process stopped while opening the model's graphs (${how}); the pack does not load on this machine`));
+    });
+    const done = (): void => {
+      offMessage();
+      offExit();
+      void worker.stop();
+    };
+    worker.send({ type: 'check-pack', checkId, dir });
+  });
+}
+
 /** One engine worker (respawned as needed). */
 export class EngineWorker {
   private worker: WorkerProcess | null = null;
@@ -129,7 +157,7 @@ export class EngineWorker {
     const worker = this.ensureWorker();
     return new Promise<void>((resolve, reject) => {
       const offMessage = worker.onMessage((m) => {
-        if (m.type === 'ready' || m.jobId !== message.jobId) return;
+        if (m.type === 'ready' || m.type === 'pack-checked' || m.jobId !== message.jobId) return;
         if (m.type === 'done') {
           cleanup();
           resolve();

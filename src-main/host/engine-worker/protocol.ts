@@ -32,8 +32,15 @@ export interface CancelMessage {
   jobId: string;
 }
 
+/** Open every graph of the pack in `dir` once (the install check) and report whether it loads. */
+export interface CheckPackMessage {
+  type: 'check-pack';
+  checkId: string;
+  dir: string;
+}
+
 /** Host → worker. */
-export type ToWorker = RunMessage | CancelMessage;
+export type ToWorker = RunMessage | CancelMessage | CheckPackMessage;
 
 /** Worker → host. */
 export type FromWorker =
@@ -43,4 +50,6 @@ export type FromWorker =
   /** One piece is done: its takes are on disk (and its peaks). */
   | { type: 'piece'; jobId: string; takes: { regionId: RegionId; take: TakeRef }[] }
   | { type: 'done'; jobId: string }
-  | { type: 'failed'; jobId: string; error: ApiError };
+  | { type: 'failed'; jobId: string; error: ApiError }
+  /** The pack check's outcome: no error means every graph loaded. */
+  | { type: 'pack-checked'; checkId: string; error?: ApiError };

@@ -9,7 +9,8 @@ import { computePeaks } from '../../engine/audio/peaks.ts';
 import type { LatentDiffusionModel } from '../../engine/families/model.ts';
 import type { Progress } from '../../engine/pipelines/text-to-audio.ts';
 import { generatePiece, modelFor, piecesOf } from '../render.ts';
-import type { FromWorker, RunMessage, ToWorker } from './protocol.ts';
+import { checkPackLoads } from '../packs/check.ts';
+import type { CheckPackMessage, FromWorker, RunMessage, ToWorker } from './protocol.ts';
 
 const STAGE: Record<Progress['stage'], JobStage> = { encode: 'encoding', denoise: 'denoising', decode: 'decoding', vocode: 'decoding' };
 
@@ -73,8 +74,18 @@ async function run(m: RunMessage): Promise<void> {
   }
 }
 
+async function checkPack(m: CheckPackMessage): Promise<void> {
+  try {
+    await checkPackLoads(m.dir);
+    send({ type: 'pack-checked', checkId: m.checkId });
+  } catch (e) {
+    send({ type: 'pack-checked', checkId: m.checkId, error: { code: 'model-error', message: e instanceof Error ? e.message : String(e) } });
+  }
+}
+
 function receive(message: ToWorker): void {
   if (message.type === 'run') void run(message);
+  else if (message.type === 'check-pack') void checkPack(message);
   else if (message.type === 'cancel' && current?.jobId === message.jobId) current.abort.abort();
 }
 

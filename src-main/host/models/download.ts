@@ -9,6 +9,9 @@
  *   part was written, the part is dropped before asking.
  * - A dropped connection keeps the part and retries (exponential back-off) up to `retries` times; the next run
  *   resumes from it too. A cancel (AbortSignal) keeps it.
+ * - Nothing is written past the declared size: a body that goes on beyond it (the hub's size, or the response's
+ *   Content-Length / Content-Range total, which must agree) is cut off at once, the part deleted and the error says
+ *   so; a file whose size nobody declares is not downloaded at all.
  * - The finished part is fsynced, hashed (sha256, and the git blob id for regular files) and compared with what the
  *   hub declared; on a mismatch the part is deleted and a `corrupt` error names the file, both hashes and the fix.
  *   Only then is it renamed to `dest`.
@@ -207,6 +210,11 @@ async function attempt(
     await res.body?.cancel();
     throw new ModelsError('corrupt', `${t.label}: the server sends ${total} bytes but the hub declared ${t.expected.bytes}. Nothing was installed; check the catalog entry's revision or the mirror in TESSERA_HUB_URL.`);
   }
+  const expectedTotal = total ?? t.expected.bytes;
+  if (expectedTotal === undefined) {
+    await res.body?.cancel();
+    throw new ModelsError('corrupt', `${t.label}: neither the hub nor the server declares the file's size, so its download could not be bounded; nothing was written. Use a hub or mirror (TESSERA_HUB_URL) that declares sizes, or pin the file's bytes in the catalog.`);
+  }
   const etag = res.headers.get('etag');
   const validator = etag !== null && !etag.startsWith('W/') ? etag : (res.headers.get('last-modified') ?? undefined);
   const record: PartRecord = { expected: key, url: t.url, ...(validator ? { validator } : {}) };
@@ -224,7 +232,7 @@ async function attempt(
     await res.body?.cancel();
     throw diskError(e, 'create the partial download', part);
   }
-  const expectedTotal = total ?? t.expected.bytes;
+  let overran = false;
   try {
     if (res.body) {
       const reader = res.body.getReader();
@@ -234,9 +242,15 @@ async function attempt(
           chunk = await reader.read();
         } catch (e) {
           if (isAbort(e, o.signal)) throw e;
-          throw new ModelsError('io-error', `${t.label}: the connection dropped after ${have} of ${expectedTotal ?? '?'} bytes (${describe(e)}).`, { cause: e, transient: true });
+          throw new ModelsError('io-error', `${t.label}: the connection dropped after ${have} of ${expectedTotal} bytes (${describe(e)}).`, { cause: e, transient: true });
         }
         if (chunk.done) break;
+        if (have + chunk.value.length > expectedTotal) {
+          // More than declared: hang up before writing a byte past the declared size (a server must not fill the disk).
+          overran = true;
+          await reader.cancel().catch(() => undefined);
+          break;
+        }
         try {
           await handle.write(chunk.value);
         } catch (e) {
@@ -252,12 +266,16 @@ async function attempt(
   } finally {
     await handle.close().catch(() => undefined);
   }
-  if (expectedTotal !== undefined && have < expectedTotal) {
-    throw new ModelsError('io-error', `${t.label}: the server closed the connection after ${have} of ${expectedTotal} bytes.`, { transient: true });
-  }
-  if (expectedTotal !== undefined && have > expectedTotal) {
+  if (overran) {
     await discard(part, recordPath);
-    throw new ModelsError('corrupt', `${t.label}: the server sent ${have} bytes, more than the ${expectedTotal} declared; the partial download was deleted. Run the install again.`);
+    throw new ModelsError(
+      'corrupt',
+      `${t.label}: the server sent more than the ${expectedTotal} bytes declared for this file, so the download was stopped there and the partial file was deleted; nothing was installed. ` +
+        'The server (or the mirror in TESSERA_HUB_URL) serves another file than it declares: run the install again, and report it if it happens again.',
+    );
+  }
+  if (have < expectedTotal) {
+    throw new ModelsError('io-error', `${t.label}: the server closed the connection after ${have} of ${expectedTotal} bytes.`, { transient: true });
   }
   return { have, record, done: true };
 }

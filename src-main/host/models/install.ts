@@ -37,6 +37,8 @@ export interface InstallOptions extends NetOptions {
   now?: () => number;
   /** Free-space probe (default: statfs of the models folder). */
   freeSpace?: (dir: string) => Promise<number | undefined>;
+  /** Opens every graph of the verified download before it is installed (see ModelManagerOptions.checkPack). */
+  checkPack?: (dir: string) => Promise<void>;
 }
 
 /** What an install did. */
@@ -160,6 +162,17 @@ async function fetchAndInstall(entry: CatalogEntry, plan: InstallPlan, o: Instal
     if (e instanceof PackError) throw new ModelsError('model-error', `'${id}' downloaded and verified, but does not load as a pack: ${e.message}`);
     throw e;
   }
+  if (o.checkPack) {
+    try {
+      await o.checkPack(staging);
+    } catch (e) {
+      throw new ModelsError(
+        'model-error',
+        `'${id}' downloaded and verified, but its graphs do not load in this Tessera, so it was not installed: ${(e as Error).message}\n` +
+          'The downloaded files are kept; a newer Tessera or a corrected catalog entry may load them.',
+      );
+    }
+  }
   const dir = layout.pack(o.modelsDir, id);
   await swapIntoPlace(o.modelsDir, staging, dir);
   report('install', '', 0, undefined, true);
@@ -194,6 +207,10 @@ async function describeFile(f: PlannedFile, o: InstallOptions): Promise<FileStat
     ...(info.sha256 ?? f.catalogSha256) !== undefined ? { sha256: info.sha256 ?? f.catalogSha256 } : {},
     ...(info.gitSha1 !== undefined ? { gitSha1: info.gitSha1 } : {}),
   };
+  if (expected.bytes === undefined) {
+    // Without a size nothing bounds the download or counts towards the free-space check.
+    throw new ModelsError('corrupt', `${label}: the hub declares no size for this file (X-Linked-Size or Content-Length) and the catalog pins none. Tessera downloads nothing it cannot bound: use a hub or mirror that declares sizes, or pin the file's bytes in the catalog.`);
+  }
   if (!canVerify(expected)) {
     throw new ModelsError('corrupt', `${label}: the hub declares no sha256 (X-Linked-Etag) or git blob id (ETag) for this file, and the catalog pins none. Tessera installs nothing it cannot verify: use a hub or mirror that declares hashes, or pin the file's sha256 in the catalog.`);
   }

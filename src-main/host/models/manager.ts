@@ -5,14 +5,17 @@
  */
 import { join } from 'node:path';
 import type { ErrorCode } from '../../contract/api.ts';
-import type { Catalog, CatalogLicence } from '../../contract/catalog.ts';
+import { UNPINNED_PREFIX, type Catalog, type CatalogLicence } from '../../contract/catalog.ts';
+import { checkPackLoads } from '../packs/check.ts';
 import { BUILTIN_PACKS, defaultCacheDir, defaultModelsDir } from '../packs/builtin.ts';
-import { findEntry, loadCatalog } from './catalog.ts';
+import { findEntry, isUnpinned, loadCatalog } from './catalog.ts';
 import { ModelsError } from './errors.ts';
 import { hubUrlFromEnv, type NetOptions } from './hub.ts';
 import { importPack, type ImportResult } from './import.ts';
 import { installPack, type InstallResult } from './install.ts';
+import { planInstall } from './plan.ts';
 import type { InstallProgress } from './progress.ts';
+import { forgetRevisions, readEnteredRevisions, rememberRevisions } from './revisions.ts';
 import { diskUsage, listInstalled, readInstalled, removeInstalled, type DiskUsage } from './store.ts';
 
 /** Where a listed model stands. */
@@ -57,6 +60,11 @@ export interface ModelManagerOptions extends Pick<NetOptions, 'fetch'> {
   cacheDir?: string;
   hubUrl?: string;
   catalog?: Catalog;
+  /**
+   * Opens every graph of a downloaded or imported pack before it is listed as installed (default: in this process;
+   * the studio host runs it in a worker process of its own, so a graph that crashes ONNX Runtime cannot take the host).
+   */
+  checkPack?: (dir: string) => Promise<void>;
   /** Catalog file to read when `catalog` is not given (default $TESSERA_CATALOG, else the bundled catalog). */
   catalogPath?: string;
   retries?: number;
@@ -165,6 +173,22 @@ export class ModelManager {
     return { models, disk };
   }
 
+  /**
+   * The repos of `id` whose commit the catalog does not pin, with the unchecked candidate it names and the commit
+   * entered for a download in progress (the studio asks for the missing ones before downloading).
+   */
+  async unpinnedRepos(id: string): Promise<Array<{ repo: string; note?: string; candidate?: string; entered?: string }>> {
+    const entry = findEntry(await this.getCatalog(), id);
+    if (entry.source.kind !== 'hub') return [];
+    const entered = await readEnteredRevisions(this.modelsDir, id);
+    return entry.source.repos
+      .filter((p) => isUnpinned(p.revision))
+      .map((p) => {
+        const note = p.revision.slice(UNPINNED_PREFIX.length + 1);
+        return { repo: p.repo, ...(note ? { note } : {}), ...(p.candidate ? { candidate: p.candidate } : {}), ...(entered[p.repo] ? { entered: entered[p.repo] } : {}) };
+      });
+  }
+
   /** The licence the user must accept before installing `id`. */
   async licence(id: string): Promise<CatalogLicence> {
     return findEntry(await this.getCatalog(), id).licence;
@@ -180,12 +204,17 @@ export class ModelManager {
     if (o.signal?.aborted) abort.abort();
     this.running.set(id, abort);
     try {
+      // Commits entered for unpinned repos are remembered with the partial download, so Resume needs none.
+      const revisions = { ...(await readEnteredRevisions(this.modelsDir, id)), ...o.revisions };
+      planInstall(entry, { acceptLicence: o.acceptLicence, revisions });
+      if (o.revisions) await rememberRevisions(this.modelsDir, entry, revisions);
       const result = await installPack(entry, {
         modelsDir: this.modelsDir,
         hubUrl: this.hubUrl,
         acceptLicence: o.acceptLicence,
         signal: abort.signal,
-        ...(o.revisions ? { revisions: o.revisions } : {}),
+        revisions,
+        checkPack: this.options.checkPack ?? checkPackLoads,
         ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
         ...(this.options.retries === undefined ? {} : { retries: this.options.retries }),
         ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
@@ -195,6 +224,7 @@ export class ModelManager {
           this.emit('progress', p);
         },
       });
+      await forgetRevisions(this.modelsDir, id);
       this.emit('installed', { id, dir: result.dir });
       return result;
     } catch (e) {
@@ -221,7 +251,7 @@ export class ModelManager {
 
   /** Imports a pack folder. */
   async import(dir: string, o: { replace?: boolean } = {}): Promise<ImportResult> {
-    const result = await importPack(dir, { modelsDir: this.modelsDir, ...(o.replace ? { replace: true } : {}), ...(this.options.now ? { now: this.options.now } : {}) });
+    const result = await importPack(dir, { modelsDir: this.modelsDir, checkPack: this.options.checkPack ?? checkPackLoads, ...(o.replace ? { replace: true } : {}), ...(this.options.now ? { now: this.options.now } : {}) });
     this.emit('installed', { id: result.id, dir: result.dir });
     return result;
   }
@@ -231,6 +261,7 @@ export class ModelManager {
     if (id in BUILTIN_PACKS) throw new ModelsError('invalid-argument', `'${id}' is a built-in model: it is generated on demand and cannot be removed.`);
     if (this.running.has(id)) throw new ModelsError('busy', `'${id}' is being installed; cancel that first.`);
     const result = await removeInstalled(this.modelsDir, id);
+    await forgetRevisions(this.modelsDir, id);
     this.emit('removed', { id });
     return result;
   }

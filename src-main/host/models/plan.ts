@@ -4,7 +4,7 @@
  * draft manifest would validate once its hashes are known (so a pack this Tessera cannot load is refused up front).
  */
 import { packFileName, type CatalogEntry } from '../../contract/catalog.ts';
-import { ManifestError, parseManifest } from '../../contract/manifest.ts';
+import { ManifestError, manifestFiles, parseManifest, withFileHashes } from '../../contract/manifest.ts';
 import { BUILTIN_PACKS } from '../packs/builtin.ts';
 import { isUnpinned } from './catalog.ts';
 import { ModelsError } from './errors.ts';
@@ -61,7 +61,8 @@ export function planInstall(entry: CatalogEntry, options: { acceptLicence: boole
     throw new ModelsError(
       'invalid-argument',
       `The catalog pins no commit for ${unpinned.map((p) => `${p.repo} (${p.revision})`).join(' and ')}, so '${entry.id}' cannot be downloaded reproducibly yet. ` +
-        `Look up the commit in the repo's history on the hub and pass ${unpinned.map((p) => `--revision ${p.repo}=<40-hex commit>`).join(' ')}, or pin it in resources/models/catalog.json.`,
+        `Look up the commit in the repo's history on the hub, then enter it in the Models view's download dialog, or pass ${unpinned.map((p) => `--revision ${p.repo}=<40-hex commit>`).join(' ')} on the command line` +
+        `${unpinned.some((p) => p.candidate) ? ` (a candidate seen in public ports, unchecked: ${unpinned.flatMap((p) => (p.candidate ? [`${p.repo}=${p.candidate}`] : [])).join(', ')})` : ''}.`,
     );
   }
   const files: PlannedFile[] = entry.source.repos.flatMap((part) =>
@@ -83,19 +84,11 @@ export function planInstall(entry: CatalogEntry, options: { acceptLicence: boole
  * Throws when a `file` names something the entry does not download.
  */
 export function completeManifest(draft: Record<string, unknown>, hashes: ReadonlyMap<string, string>): Record<string, unknown> {
-  const visit = (value: unknown, path: string): unknown => {
-    if (Array.isArray(value)) return value.map((item, i) => visit(item, `${path}.${i}`));
-    if (value === null || typeof value !== 'object') return value;
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = visit(item, path ? `${path}.${key}` : key);
-    if (typeof out.file === 'string') {
-      const hash = hashes.get(out.file);
-      if (hash === undefined) throw new ModelsError('invalid-argument', `the draft manifest's ${path}.file '${out.file}' is not one of the files the entry downloads.`);
-      out.sha256 = hash;
-    }
-    return out;
-  };
-  return visit(draft, '') as Record<string, unknown>;
+  return withFileHashes(draft, (file, path) => {
+    const hash = hashes.get(file);
+    if (hash === undefined) throw new ModelsError('invalid-argument', `the draft manifest's ${path}.file '${file}' is not one of the files the entry downloads.`);
+    return hash;
+  }) as Record<string, unknown>;
 }
 
 /** Validates a manifest for the entry: loadable by this Tessera, same id, every listed file downloaded. */
@@ -110,7 +103,7 @@ export function checkManifest(id: string, json: unknown, files: readonly Planned
   }
   if (manifest.id !== id) throw new ModelsError('model-error', `'${id}' ${what} has id '${manifest.id}'; the catalog id and the manifest id must be the same.`);
   const names = new Set(files.map((f) => f.name));
-  const listed = [manifest.tokenizer.file, ...Object.values(manifest.components).flatMap((c) => (c ? [c.file] : []))];
+  const listed = manifestFiles(manifest).map((f) => f.file);
   const missing = listed.filter((n) => !names.has(n));
   if (missing.length > 0) throw new ModelsError('model-error', `'${id}' ${what} lists ${missing.join(', ')}, which the catalog entry does not download.`);
   return manifest;

@@ -30,10 +30,17 @@ describe('resources/models/catalog.json', () => {
     }
   });
 
-  it('an unpinned revision is refused with the flag that fixes it; an export entry says how to export and import', () => {
+  it('Stable Audio 3 music is pinned and plans without --revision; the SFX add-on names what to enter and its candidate', () => {
     const music = findEntry(catalog, 'stable-audio-3-small-music');
-    expect(() => planInstall(music, { acceptLicence: true })).toThrow(/pins no commit for lsb\/stable-audio-3-small-music-onnx \(UNPINNED:d523962\).*--revision lsb\/stable-audio-3-small-music-onnx=<40-hex commit>/);
+    const plan = planInstall(music, { acceptLicence: true });
+    expect(new Set(plan.files.map((f) => f.revision))).toEqual(new Set(['d523962dc41a9c632a4928ff9e02538bb11f1806']));
+    expect(plan.files.find((f) => f.name === 'tokenizer.json')?.catalogBytes).toBe(34_362_428);
     expect(() => planInstall(music, { acceptLicence: true, revisions: { 'lsb/stable-audio-3-small-music-onnx': 'main' } })).toThrow(/expected a full 40-hex-digit commit hash/);
+    const sfx = findEntry(catalog, 'stable-audio-3-small-sfx');
+    expect(() => planInstall(sfx, { acceptLicence: true })).toThrow(
+      /pins no commit for bgkb\/encoder-onnx \(UNPINNED\).*enter it in the Models view's download dialog, or pass --revision bgkb\/encoder-onnx=<40-hex commit> on the command line \(a candidate seen in public ports, unchecked: bgkb\/encoder-onnx=51015c9ea6184387287cdbc028ac683e58e3297c\)/,
+    );
+    expect(planInstall(sfx, { acceptLicence: true, revisions: { 'bgkb/encoder-onnx': '51015c9ea6184387287cdbc028ac683e58e3297c' } }).files).toHaveLength(15);
     expect(() => planInstall(findEntry(catalog, 'audioldm-m-full'), { acceptLicence: true })).toThrow(
       /exported from cvssp\/audioldm-m-full with tools\/export-audioldm[\s\S]*export_audioldm\.py --model m-full[\s\S]*npm run models -- import/,
     );

@@ -1,5 +1,6 @@
 /** One resumable, verified download against the fake hub: resume, restart, hash mismatch, cancel, disk errors. */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,79 @@ describe('downloadFile', () => {
     expect(await exists(`${t.dest}.part`)).toBe(false);
     expect(await exists(`${t.dest}.part.json`)).toBe(false);
     expect(await exists(t.dest)).toBe(false);
+  });
+
+  describe('a server that sends more than the declared size', () => {
+    /** 64 MiB past the end: far more than socket buffers hold, so a client that reads on would get it all. */
+    const OVERRUN = 64 * 1024 * 1024;
+
+    /** Downloads `t` recording the part file's size after every write; returns the error and the largest size seen. */
+    async function overrun(t: DownloadTarget, retries = 0): Promise<{ error: unknown; largest: number; events: ByteEvent[] }> {
+      let largest = 0;
+      const events: ByteEvent[] = [];
+      const error = await downloadFile(t, {
+        retries,
+        retryDelayMs: 0,
+        onBytes: (e) => {
+          events.push(e);
+          largest = Math.max(largest, statSync(`${t.dest}.part`, { throwIfNoEntry: false })?.size ?? 0);
+        },
+      }).catch((e: unknown) => e);
+      return { error, largest, events };
+    }
+
+    it('stops reading at the declared size: the part never grows past it, the response is cut, corrupt error, the part deleted', async () => {
+      const t = await target('weights/big.bin');
+      hub.faults.overrun = new Map([['weights/big.bin', OVERRUN]]);
+      const { error, largest, events } = await overrun(t);
+      expect(error).toBeInstanceOf(ModelsError);
+      expect(error).toMatchObject({
+        code: 'corrupt',
+        transient: false,
+        message: `test/files/weights/big.bin: the server sent more than the ${big.length} bytes declared for this file, so the download was stopped there and the partial file was deleted; nothing was installed. The server (or the mirror in TESSERA_HUB_URL) serves another file than it declares: run the install again, and report it if it happens again.`,
+      });
+      expect(largest).toBeLessThanOrEqual(big.length);
+      expect(events.every((e) => e.fileDone <= big.length)).toBe(true);
+      expect(await exists(`${t.dest}.part`)).toBe(false);
+      expect(await exists(`${t.dest}.part.json`)).toBe(false);
+      expect(await exists(t.dest)).toBe(false);
+      // The client hung up: the server could not hand over what it meant to send.
+      const served = hub.gets('weights/big.bin');
+      expect(served).toHaveLength(1);
+      expect(served[0].sentBytes).toBeLessThan(big.length + OVERRUN);
+    });
+
+    it('the same when resuming: the cap is the whole file\'s declared size, not the rest', async () => {
+      const t = await target('weights/big.bin');
+      hub.faults.drop.set('weights/big.bin', { after: 70_000, times: 1 });
+      await downloadFile(t, { retries: 0 }).catch(() => undefined);
+      expect((await stat(`${t.dest}.part`)).size).toBeGreaterThan(0);
+      hub.faults.overrun = new Map([['weights/big.bin', OVERRUN]]);
+      const { error, largest } = await overrun(t, 3);
+      expect(error).toMatchObject({ code: 'corrupt', message: expect.stringContaining(`sent more than the ${big.length} bytes declared`) });
+      expect(largest).toBeLessThanOrEqual(big.length);
+      expect(await exists(`${t.dest}.part`)).toBe(false);
+      const resumed = hub.gets('weights/big.bin').at(-1);
+      expect(resumed).toMatchObject({ status: 206, range: expect.stringMatching(/^bytes=\d+-$/) });
+      expect(resumed?.sentBytes).toBeLessThan(big.length + OVERRUN);
+    });
+
+    it('a file the server sends exactly at its declared size still downloads (chunked, no Content-Length)', async () => {
+      const t = await target('weights/big.bin');
+      hub.faults.overrun = new Map([['weights/big.bin', 0]]);
+      const r = await downloadFile(t);
+      expect((await readFile(t.dest)).equals(big)).toBe(true);
+      expect(r.downloaded).toBe(big.length);
+    });
+  });
+
+  it('no size from the hub nor from the response: refused before any byte is written', async () => {
+    const t = await target('weights/big.bin');
+    hub.faults.overrun = new Map([['weights/big.bin', 0]]);
+    const { bytes: _bytes, ...unsized } = t.expected;
+    const error = await downloadFile({ ...t, expected: unsized }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'corrupt', message: expect.stringMatching(/^test\/files\/weights\/big\.bin: neither the hub nor the server declares the file's size/) });
+    expect(await exists(`${t.dest}.part`)).toBe(false);
   });
 
   it('cancel (AbortSignal) mid-file: cancelled, the part is kept for the next attempt', async () => {

@@ -7,7 +7,8 @@
  * - `GET /cdn/<sha256>`: the bytes, `ETag: "<sha256>"`, `Accept-Ranges: bytes`, `Range: bytes=N-` → 206 with
  *   Content-Range, `If-Range` not matching → 200 (whole file), N ≥ size → 416.
  * Faults, per repo path: drop the connection after N body bytes (once or always), ignore Range, serve other bytes than
- * declared, declare no hash, change the file (new content, new hash), report another commit. Every request is logged.
+ * declared, declare no hash, change the file (new content, new hash), report another commit, send more bytes than
+ * declared (overrun), declare no size. Every request is logged.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -27,6 +28,8 @@ export interface HubRequest {
   range?: string;
   ifRange?: string;
   status: number;
+  /** Body bytes handed to the socket (GETs of file bytes). */
+  sentBytes?: number;
 }
 
 /** Faults to inject, keyed by the file's repo path (e.g. `onnx/unet.onnx`). */
@@ -41,6 +44,13 @@ export interface Faults {
   noHash: Set<string>;
   /** Report this commit in X-Repo-Commit instead of the requested revision. */
   commit?: string;
+  /**
+   * Keep sending this many bytes past the file's end, without a Content-Length (chunked), while declaring the real
+   * size: a server that would fill the disk. Stops early when the client goes away.
+   */
+  overrun?: Map<string, number>;
+  /** Declare no size for the file (no X-Linked-Size, no Content-Length on HEAD). */
+  noSize?: Set<string>;
 }
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -133,7 +143,7 @@ export class FakeHub {
       return send(302, {
         location: `${this.url}/cdn/${hash}`,
         'x-repo-commit': commit,
-        'x-linked-size': file.content.length,
+        ...(this.faults.noSize?.has(path) ? {} : { 'x-linked-size': file.content.length }),
         ...(this.faults.noHash.has(path) ? {} : { 'x-linked-etag': `"${hash}"`, etag: `"${gitSha1(Buffer.from('pointer'))}"` }),
         'content-length': 0,
       });
@@ -160,8 +170,10 @@ export class FakeHub {
       status = 206;
     }
     entry.status = status;
+    const overrun = req.method === 'GET' ? this.faults.overrun?.get(path) : undefined;
+    if (overrun !== undefined) return this.serveOverrun(res, entry, body, start, status, overrun, etag);
     res.writeHead(status, {
-      'content-length': size - start,
+      ...(this.faults.noSize?.has(path) && req.method === 'HEAD' ? {} : { 'content-length': size - start }),
       'accept-ranges': 'bytes',
       'content-type': 'application/octet-stream',
       ...(etag ? { etag } : {}),
@@ -185,6 +197,36 @@ export class FakeHub {
       const piece = body.subarray(at, end);
       at = end;
       res.write(piece, () => setImmediate(pump));
+    };
+    pump();
+  }
+
+  /** The file from `start`, then `extra` filler bytes, chunked (no Content-Length); stops when the client leaves. */
+  private serveOverrun(res: ServerResponse, entry: HubRequest, body: Buffer, start: number, status: number, extra: number, etag: string | undefined): void {
+    res.writeHead(status, {
+      'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+      ...(etag ? { etag } : {}),
+      ...(status === 206 ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+    });
+    const filler = Buffer.alloc(PIECE, 0x5a);
+    const total = body.length - start + extra;
+    entry.sentBytes = 0;
+    let closed = false;
+    res.on('close', () => (closed = true));
+    const pump = (): void => {
+      const sent = entry.sentBytes ?? 0;
+      if (closed) return;
+      if (sent >= total) {
+        res.end();
+        return;
+      }
+      const at = start + sent;
+      const piece = at < body.length ? body.subarray(at, Math.min(body.length, at + PIECE)) : filler.subarray(0, Math.min(PIECE, total - sent));
+      entry.sentBytes = sent + piece.length;
+      res.write(piece, (error) => {
+        if (!error) setImmediate(pump);
+      });
     };
     pump();
   }

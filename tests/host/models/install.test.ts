@@ -128,6 +128,51 @@ describe('install', () => {
     expect(hub.log.filter((q) => q.method === 'GET')).toEqual([]);
   });
 
+  it('free space is checked per install against the bytes still missing, before any byte is written', async () => {
+    const modelsDir = join(work, `models-${dirs++}`);
+    const m = new ModelManager({ modelsDir, hubUrl: hub.url, catalog: catalogOf(mirrorEntry(files)), retries: 0 });
+    const { installPack } = await import('../../../src-main/host/models/install.ts');
+    const entry = (await m.getCatalog()).entries[0];
+    const total = Object.values(files).reduce((s, f) => s + f.content.length, 0);
+    const probed: string[] = [];
+    const install = (free: number) => installPack(entry, { modelsDir, hubUrl: hub.url, acceptLicence: true, retries: 0, freeSpace: async (dir) => (probed.push(dir), free) });
+    const staging = join(modelsDir, '.staging', MIRROR_ID);
+    const parts = async (): Promise<string[]> => (await readdir(staging).catch(() => [] as string[])).filter((n) => n.endsWith('.part'));
+
+    // One file larger than the free space: refused before any GET, nothing written.
+    await expect(install(files[UNET].content.length - 1)).rejects.toMatchObject({ code: 'io-error', message: expect.stringMatching(new RegExp(`the download needs ${total} more bytes, ${files[UNET].content.length - 1} are free`)) });
+    expect(hub.log.filter((q) => q.method === 'GET')).toEqual([]);
+    expect(await parts()).toEqual([]);
+    expect(probed.every((d) => d.startsWith(modelsDir))).toBe(true);
+
+    // An interrupted install: every small file done, part of the largest kept. Only what is missing counts.
+    hub.faults.drop.set(UNET, { after: 100_000, times: 1 });
+    await expect(install(total)).rejects.toMatchObject({ code: 'io-error' });
+    const kept = (await stat(join(staging, 'unet.onnx.part'))).size;
+    const missing = files[UNET].content.length - kept;
+    hub.reset();
+    await expect(install(missing - 1)).rejects.toMatchObject({ message: expect.stringContaining(`the download needs ${missing} more bytes, ${missing - 1} are free`) });
+    expect(hub.log.filter((q) => q.method === 'GET')).toEqual([]);
+    expect((await stat(join(staging, 'unet.onnx.part'))).size).toBe(kept);
+    const r = await install(missing);
+    expect(r).toMatchObject({ downloadedBytes: missing });
+    await verifyPack(r.dir);
+  });
+
+  it('a file whose size neither the hub nor the catalog declares: refused before downloading anything', async () => {
+    const unsized = catalogOf(mirrorEntry(files, (e) => {
+      const src = e.source as { repos: Array<{ files: Array<{ path: string; bytes?: number }> }> };
+      for (const f of src.repos[0].files) if (f.path === UNET) delete f.bytes;
+      e.size = { bytes: 1, estimate: true };
+    }));
+    hub.faults.noSize = new Set([UNET]);
+    await expect(manager(unsized).install(MIRROR_ID, { acceptLicence: true })).rejects.toMatchObject({
+      code: 'corrupt',
+      message: expect.stringMatching(/onnx\/unet\.onnx@5e1f2d3c4b5a: the hub declares no size for this file \(X-Linked-Size or Content-Length\) and the catalog pins none/),
+    });
+    expect(hub.log.filter((q) => q.method === 'GET')).toEqual([]);
+  });
+
   it('a models folder that cannot be created: io-error naming it', async () => {
     const blocker = join(work, 'a-file');
     await writeFile(blocker, 'not a folder');

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { CatalogModelInfo } from '../../../src-main/contract/api.ts';
 import {
   commercialUse,
+  commitProblem,
   describeModelProgress,
+  enteredRevisions,
   diskSummary,
   exportInstructions,
   formatAudio,
@@ -12,6 +14,7 @@ import {
   formatSize,
   formatSpeed,
   modelActions,
+  normaliseCommit,
   progressFraction,
   statusLabel,
   type ModelProgress,
@@ -155,5 +158,46 @@ describe('modelActions', () => {
   it('offers only Cancel while an install runs', () => {
     expect(modelActions(row('available'), true)).toEqual(['cancel']);
     expect(modelActions(row('partial'), true)).toEqual(['cancel']);
+  });
+});
+
+describe('the commit of an unpinned repo, as the download dialog takes it', () => {
+  const commit = '51015c9ea6184387287cdbc028ac683e58e3297c';
+  const model = (unpinned: CatalogModelInfo['unpinned']): CatalogModelInfo => ({
+    id: 'sfx',
+    name: 'SFX',
+    family: 'stable-audio-3',
+    status: 'available',
+    sizeBytes: 1,
+    sizeIsEstimate: false,
+    diskBytes: 0,
+    licence: { name: 'L' },
+    origin: 'catalog',
+    installing: false,
+    ...(unpinned ? { unpinned } : {}),
+  });
+
+  it('accepts a full id with spaces around or in upper case, and nothing shorter, longer or non-hex', () => {
+    expect(normaliseCommit(`  ${commit.toUpperCase()} `)).toBe(commit);
+    expect(normaliseCommit(commit.slice(0, 7))).toBeNull();
+    expect(normaliseCommit(`${commit}0`)).toBeNull();
+    expect(normaliseCommit('main')).toBeNull();
+  });
+
+  it('says why a typed value is not a commit yet, and nothing while the field is empty or right', () => {
+    expect(commitProblem('')).toBe('');
+    expect(commitProblem(commit)).toBe('');
+    expect(commitProblem('51015c9')).toBe('7 of 40 characters: paste the full commit id, not a short one or a branch name');
+    expect(commitProblem('main')).toBe('a commit id has only the digits 0–9 and letters a–f');
+  });
+
+  it('gives the commits to send once every unpinned repo has one; a commit entered before needs none', () => {
+    expect(enteredRevisions(model(undefined), {})).toEqual({});
+    const sfx = model([{ repo: 'bgkb/encoder-onnx', candidate: commit }]);
+    expect(enteredRevisions(sfx, {})).toBeNull();
+    expect(enteredRevisions(sfx, { 'bgkb/encoder-onnx': commit.slice(0, 12) })).toBeNull();
+    expect(enteredRevisions(sfx, { 'bgkb/encoder-onnx': ` ${commit} ` })).toEqual({ 'bgkb/encoder-onnx': commit });
+    const resumed = model([{ repo: 'bgkb/encoder-onnx', entered: commit }]);
+    expect(enteredRevisions(resumed, { 'bgkb/encoder-onnx': '' })).toEqual({});
   });
 });
