@@ -17,8 +17,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOOL = path.join(ROOT, 'tools', 'export-audioldm');
 const SCRIPT = path.join(TOOL, 'export_audioldm.py');
 const PYTHON = process.env.PYTHON ?? 'python3';
-/** Everything the export imports besides the standard library (plus the fp16 fallback). */
-const HEAVY_MODULES = ['torch', 'numpy', 'diffusers', 'transformers', 'tokenizers', 'onnx', 'onnxruntime', 'huggingface_hub', 'onnxconverter_common'];
+/** Everything the export imports besides the standard library. */
+const HEAVY_MODULES = ['torch', 'numpy', 'diffusers', 'transformers', 'tokenizers', 'onnx', 'onnxruntime', 'huggingface_hub'];
 
 interface Run {
   code: number | null;
@@ -35,12 +35,18 @@ interface SelftestOutput {
 let scratch = '';
 /** A PYTHONPATH folder whose packages shadow the heavy modules and raise ImportError when imported. */
 let poison = '';
+/**
+ * A PYTHONPATH folder of importable stand-ins for the heavy modules (a version and nothing else), except that this
+ * onnxruntime has no `transformers` package (a slimmed wheel) while onnxconverter-common's converter is importable.
+ */
+let slimOrt = '';
 
 /** Runs the script (or python with `args` as given when `raw`), no bytecode written into the repository. */
-function python(args: string[], options: { poisoned?: boolean; raw?: boolean } = {}): Run {
+function python(args: string[], options: { poisoned?: boolean; raw?: boolean; pythonPath?: string } = {}): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: path.join(scratch, 'pycache'), PYTHONIOENCODING: 'utf-8' };
   delete env.PYTHONPATH;
   if (options.poisoned) env.PYTHONPATH = poison;
+  if (options.pythonPath !== undefined) env.PYTHONPATH = options.pythonPath;
   const result = spawnSync(PYTHON, options.raw ? args : [SCRIPT, ...args], { cwd: TOOL, env, encoding: 'utf8', timeout: 60_000 });
   if (result.error) throw result.error;
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -76,6 +82,17 @@ beforeAll(() => {
     mkdirSync(path.join(poison, name), { recursive: true });
     writeFileSync(path.join(poison, name, '__init__.py'), `raise ImportError("${name} is not installed (test poison)")\n`);
   }
+  slimOrt = path.join(scratch, 'slim-ort');
+  for (const name of HEAVY_MODULES) {
+    mkdirSync(path.join(slimOrt, name), { recursive: true });
+    writeFileSync(path.join(slimOrt, name, '__init__.py'), '__version__ = "0+stand-in"\n');
+  }
+  mkdirSync(path.join(slimOrt, 'onnxconverter_common'));
+  writeFileSync(path.join(slimOrt, 'onnxconverter_common', '__init__.py'), '__version__ = "1.17.0"\n');
+  writeFileSync(
+    path.join(slimOrt, 'onnxconverter_common', 'float16.py'),
+    'DEFAULT_OP_BLOCK_LIST = []\ndef convert_float_to_float16(model, **kwargs):\n    return model\n',
+  );
 });
 
 afterAll(() => {
@@ -125,15 +142,29 @@ describe('export_audioldm.py without PyTorch', () => {
     expect(run.stderr).not.toContain('Traceback');
     expect(existsSync(out)).toBe(false);
   });
+
+  it('--fp16 without ONNX Runtime\'s float16 converter stops before any work, naming the package, even where onnxconverter-common is installed', () => {
+    const out = path.join(scratch, 'pack-fp16-refused');
+    const run = python(['--model', 's-full-v2', '--fp16', '--out', out], { pythonPath: slimOrt });
+    expect(run.stderr).not.toContain('Traceback');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('--fp16 needs onnxruntime.transformers.float16');
+    expect(run.stderr).toContain('No module named');
+    expect(run.stderr).toContain('pip install -r');
+    expect(run.stderr).toContain('or export without --fp16');
+    expect(run.stderr).toContain('onnxconverter-common');
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
+/** `unetExternal`: the fp32 UNet's weights pass the 2 GB protobuf limit (L: 739 M params × 4 B, research §6). */
 const MODELS = [
-  { alias: 's-full-v2', id: 'audioldm-s-full-v2', name: 'AudioLDM S-full v2', scale: 0.9392935633659363, heads: [4, 8, 12, 20] },
-  { alias: 'm-full', id: 'audioldm-m-full', name: 'AudioLDM M-full', scale: 0.9138255715370178, heads: [6, 12, 18, 30] },
-  { alias: 'l-full', id: 'audioldm-l-full', name: 'AudioLDM L-full', scale: 0.9654927849769592, heads: [4, 8, 12, 20] },
+  { alias: 's-full-v2', id: 'audioldm-s-full-v2', name: 'AudioLDM S-full v2', scale: 0.9392935633659363, heads: [4, 8, 12, 20], unetExternal: false },
+  { alias: 'm-full', id: 'audioldm-m-full', name: 'AudioLDM M-full', scale: 0.9138255715370178, heads: [6, 12, 18, 30], unetExternal: false },
+  { alias: 'l-full', id: 'audioldm-l-full', name: 'AudioLDM L-full', scale: 0.9654927849769592, heads: [4, 8, 12, 20], unetExternal: true },
 ];
 
-describe.each(MODELS)('--selftest --model $alias', ({ alias, id, name, scale, heads }) => {
+describe.each(MODELS)('--selftest --model $alias', ({ alias, id, name, scale, heads, unetExternal }) => {
   let out: SelftestOutput;
   let manifest: AudioLdmManifest;
 
@@ -209,6 +240,17 @@ describe.each(MODELS)('--selftest --model $alias', ({ alias, id, name, scale, he
     expect(new Set(hashes).size).toBe(5);
   });
 
+  it('covers the external weight file of a graph saved with external data by its sha256', () => {
+    const c = manifest.components;
+    if (unetExternal) {
+      expect(c.unet.externalData).toEqual([{ file: 'unet.onnx.data', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown }]);
+      expect(c.unet.externalData?.[0].sha256).not.toBe(c.unet.sha256);
+    } else {
+      expect(c.unet).not.toHaveProperty('externalData');
+    }
+    for (const other of [c.textEncoder, c.vaeDecoder, c.vocoder]) expect(other).not.toHaveProperty('externalData');
+  });
+
   it('exports the original attention-head split by default (research §7.7)', () => {
     expect(out.attentionHeads.levels).toEqual([1, 2, 3]);
     expect(out.attentionHeads.original).toEqual(heads);
@@ -218,7 +260,8 @@ describe.each(MODELS)('--selftest --model $alias', ({ alias, id, name, scale, he
   });
 
   it('passes every pure-Python check; the numpy ones are skipped without numpy', () => {
-    const pure = ['vocoderLength', 'halos', 'alphasCumprod', 'headSplits', 'melFilterbank', 'fp16BlockList', 'signature', 'fp16Casts', 'schemaMirror'];
+    const pure = ['vocoderLength', 'halos', 'alphasCumprod', 'headSplits', 'melFilterbank', 'fp16BlockList', 'signature', 'fp16Casts', 'schemaMirror',
+      'loadCheck', 'headProbeVerdict', 'externalData'];
     for (const check of pure) expect(out.checks[check], check).toBe('ok');
     expect(out.checks.logMel).toBe('skipped (numpy not installed)');
     expect(out.checks.testAudio).toBe('skipped (numpy not installed)');
@@ -231,6 +274,8 @@ describe('--selftest variants', () => {
     expect(manifest.id).toBe('audioldm-l-full-fp16');
     expect(manifest.name).toBe('AudioLDM L-full (fp16 UNet)');
     expect(manifest.licence.text).toContain('The UNet was converted to float16');
+    // 739 M params × 2 B stay under the 2 GB protobuf limit: one file, nothing external.
+    expect(manifest.components.unet).not.toHaveProperty('externalData');
   });
 
   it('--heads diffusers records the diffusers split', () => {

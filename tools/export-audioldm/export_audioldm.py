@@ -6,8 +6,9 @@ Export an AudioLDM v1 checkpoint (diffusers format) to a Tessera model pack.
 
 Writes four ONNX graphs on the contract of research/audioldm.md §3 (text_encoder.onnx, unet.onnx,
 vae_decoder.onnx, vocoder.onnx), tokenizer.json, LICENCE.txt, export-report.json and, last, manifest.json
-(src-main/contract/manifest.ts). Every graph is compared with PyTorch on random inputs through ONNX Runtime
-before the manifest is written; a graph over its tolerance stops the export without a manifest.
+(src-main/contract/manifest.ts). Every graph is opened in ONNX Runtime and its inputs and outputs compared with the
+manifest, even with --no-check; with --check (the default) it is also compared with PyTorch on random inputs. A graph
+that does not load, or is over its tolerance, stops the export without a manifest.
 
 Only the standard library is imported at module level: `--help` and `--selftest` work without PyTorch,
 diffusers, transformers, onnx or onnxruntime (CI checks exactly that). The export itself needs
@@ -89,6 +90,13 @@ TRACE_SHAPES = {
 }
 # Above this many bytes of weights a graph is saved with external data (protobuf's 2 GiB limit, research §7.4).
 EXTERNAL_DATA_THRESHOLD = 1_900_000_000
+# The head probe advises re-exporting with the other split only when that split's mean ε-MSE is lower by more than
+# this fraction. What the probe compares: both UNets get the same noised latents and the same noise, so any difference
+# comes from the head split itself. Float32 rounding of the two attention groupings moves the mean by parts per
+# million, and one noise draw over four synthetic clips cannot rank two splits whose errors are within a fraction of a
+# percent; a split the weights were not trained with regroups every attention score of the levels that differ and is
+# expected to cost percents. Below 1 % the probe is no evidence either way.
+HEAD_PROBE_MARGIN = 0.01
 # Op types kept in float32 when the UNet is converted to fp16 (research §7.3: normalisation and softmax stay fp32).
 FP16_OP_BLOCK_LIST = ["InstanceNormalization", "GroupNormalization", "LayerNormalization", "Softmax"]
 
@@ -469,11 +477,14 @@ def build_manifest(
     heads_mode: str,
     heads: Sequence[int],
     head_channels: Optional[int],
+    external_data: Optional[Dict[str, List[str]]] = None,
 ) -> Dict[str, Any]:
     """
     The manifest (src-main/contract/manifest.ts) from the checkpoint's config dicts: `unet`, `vae`, `scheduler`,
     `vocoder`, `text_encoder` (as in the repo's config.json files, or the loaded models' `.config`) and `tokenizer`
     ({model_max_length, pad_token_id, unk_token_id}). `file_hashes` maps each written file name to its sha256.
+    `external_data` maps a component to its external weight files (external_data_files); each becomes an
+    `externalData` entry with its sha256, so that Tessera checks those bytes too.
     """
     unet, vae, voc, te = configs["unet"], configs["vae"], configs["vocoder"], configs["text_encoder"]
     problems = []
@@ -503,6 +514,9 @@ def build_manifest(
     components = {}
     for key, file in FILES.items():
         components[key] = {"file": file, "sha256": file_hashes[file], **specs[key]}
+        external = (external_data or {}).get(key)
+        if external:
+            components[key]["externalData"] = [{"file": f, "sha256": file_hashes[f]} for f in external]
 
     name = DISPLAY_NAMES.get(source, re.split(r"[\\/]", source.rstrip("/\\"))[-1])
     if heads_mode == "original":
@@ -688,9 +702,21 @@ def validate_manifest(m: Any) -> List[str]:
         for key in FILES:
             c = comps.get(key)
             path = f"components.{key}"
-            if obj(c, path, ["file", "sha256", "inputs", "outputs"]):
+            if obj(c, path, ["file", "sha256", "inputs", "outputs"], ["externalData"]):
                 file_name(c.get("file"), f"{path}.file")
                 sha(c.get("sha256"), f"{path}.sha256")
+                if "externalData" in c:
+                    ext = c["externalData"]
+                    if not isinstance(ext, list) or not ext:
+                        problems.append(f"{path}.externalData: expected a non-empty array")
+                        ext = ext if isinstance(ext, list) else []
+                    for i, entry in enumerate(ext):
+                        if obj(entry, f"{path}.externalData.{i}", ["file", "sha256"]):
+                            file_name(entry.get("file"), f"{path}.externalData.{i}.file")
+                            sha(entry.get("sha256"), f"{path}.externalData.{i}.sha256")
+                    names = [e.get("file") for e in ext if isinstance(e, dict)]
+                    if len(set(names)) != len(names):
+                        problems.append(f"{path}.externalData: a file is listed twice")
                 for side in ("inputs", "outputs"):
                     ts = c.get(side)
                     if not isinstance(ts, list) or not ts:
@@ -734,6 +760,123 @@ def compare_signature(expected: Dict[str, List[Dict[str, Any]]], actual: Dict[st
         declared = {t["name"] for t in expected[side]}
         problems += [f"{side[:-1]} '{n}' is in the graph but not declared" for n in got if n not in declared]
     return problems
+
+
+# ONNX Runtime's NodeArg.type strings → manifest tensor types.
+ORT_TYPES = {"tensor(float)": "float32", "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(bool)": "bool",
+             "tensor(float16)": "float16", "tensor(double)": "float64"}
+
+
+def session_signature(session: Any) -> Dict[str, List[Tuple[str, str, List[Any]]]]:
+    """[(name, type, dims)] of an ONNX Runtime session's inputs and outputs for compare_signature (None dim → '?')."""
+    def side(args: Any) -> List[Tuple[str, str, List[Any]]]:
+        return [(a.name, ORT_TYPES.get(a.type, a.type), [d if isinstance(d, (int, str)) else "?" for d in a.shape])
+                for a in args]
+
+    return {"inputs": side(session.get_inputs()), "outputs": side(session.get_outputs())}
+
+
+def check_pack_loads(graphs: Sequence[Tuple[str, Any, Dict[str, Any]]],
+                     open_session: Callable[[Any], Any]) -> List[str]:
+    """
+    Opens every graph as Tessera will, through `open_session(path)` (an ONNX Runtime InferenceSession in the export, a
+    stand-in in --selftest), and compares its inputs and outputs with the manifest specs. `graphs` = [(file, path,
+    specs)]. Returns one line per problem, each naming the graph; empty when every graph loads and matches.
+    """
+    problems = []
+    for file, path, specs in graphs:
+        try:
+            session = open_session(path)
+        except Exception as e:  # ONNX Runtime raises its own Fail/InvalidGraph/… classes; their text is the diagnosis
+            problems.append(f"{file}: ONNX Runtime refuses to load it: {type(e).__name__}: {str(e).strip()}")
+            continue
+        mismatches = compare_signature(specs, session_signature(session))
+        problems += [f"{file}: {p} (as loaded by ONNX Runtime)" for p in mismatches]
+        del session
+    return problems
+
+
+def load_failure_message(problems: Sequence[str], out: str, fp16: bool) -> str:
+    """The error when ONNX Runtime cannot load graphs: each graph with ORT's error, what is left, what to do."""
+    advice = []
+    if fp16 and any(p.startswith(FILES["unet"]) for p in problems):
+        advice.append("export without --fp16 (the float32 UNet needs no conversion)")
+    requirements = Path(__file__).with_name("requirements.txt")
+    advice.append(f"install the packages of requirements.txt (pip install -r {requirements}) and run the export again")
+    advice.append(f"if the error stays, report it with {REPORT_FILE}")
+    return (
+        f"ONNX Runtime cannot use {len(problems)} graph(s) of the pack:\n  - " + "\n  - ".join(problems) + "\n"
+        f"{MANIFEST_FILE} was NOT written, so Tessera will not import {out}; the graphs stay there for inspection and "
+        f"{REPORT_FILE} lists these errors. What to do: " + "; ".join(advice) + "."
+    )
+
+
+def relative_size(x: float) -> str:
+    """A relative difference for a message: '3.2%', '12%', or '0.00024% (2.4 ppm)' for tiny ones."""
+    pct = abs(x) * 100
+    text = f"{pct:.0f}%" if pct >= 10 else f"{pct:.2g}%"
+    return text + (f" ({abs(x) * 1e6:.2g} ppm)" if abs(x) < 1e-4 else "")
+
+
+def head_probe_verdict(mean_mse: Dict[str, float], exported: str, margin: float = HEAD_PROBE_MARGIN) -> Dict[str, Any]:
+    """
+    What the head probe says about the exported split (HEAD_PROBE_MARGIN says why the margin). `mean_mse` = {split:
+    mean ε-MSE} for 'original' and 'diffusers'. The relative difference is (exported − other) / the larger of the
+    two: above the margin it advises `--heads other`; within ±margin it is no evidence.
+    Returns {advise, relativeDifference, margin, message}.
+    """
+    other = next(v for v in mean_mse if v != exported)
+    e, o = float(mean_mse[exported]), float(mean_mse[other])
+    numbers = f"'{exported}' {e:.7g}, '{other}' {o:.7g}"
+    verdict: Dict[str, Any] = {"advise": None, "relativeDifference": None, "margin": margin}
+    if not (math.isfinite(e) and math.isfinite(o)) or min(e, o) < 0 or max(e, o) == 0:
+        verdict["message"] = f"the head probe gave no usable mean ε-MSE ({numbers}): no verdict on the head split"
+        return verdict
+    rel = (e - o) / max(e, o)
+    verdict["relativeDifference"] = rel
+    if rel > margin:
+        verdict["advise"] = other
+        verdict["message"] = (
+            f"WARNING: on the head probe the '{other}' split's mean ε-MSE is {relative_size(rel)} lower than the "
+            f"exported '{exported}' split's ({numbers}), more than the {margin:.0%} margin; consider re-exporting with "
+            f"--heads {other}."
+        )
+    elif rel < -margin:
+        verdict["message"] = f"the exported '{exported}' split's mean ε-MSE is {relative_size(rel)} lower ({numbers})"
+    else:
+        verdict["message"] = (
+            f"the two head splits' mean ε-MSE differ by {relative_size(rel)} ({numbers}), within the {margin:.0%} "
+            f"margin: no evidence against the exported '{exported}' split"
+        )
+    return verdict
+
+
+def external_data_file_name(graph_file: str) -> str:
+    """The one file a graph's external weights are saved to (finalize_graph): `unet.onnx` → `unet.onnx.data`."""
+    return graph_file + ".data"
+
+
+def external_data_files(refs: Iterable[Tuple[str, Optional[str]]], graph_file: str) -> List[str]:
+    """
+    The files a graph's external data lives in, for the manifest's `externalData`: `refs` = [(tensor name, its
+    external_data 'location')], one per externally stored tensor. De-duplicated in first-seen order. Every location
+    must be a plain file name in the pack folder other than the graph (the manifest's `file` rule), else ExportError.
+    """
+    files: List[str] = []
+    problems = []
+    for name, location in refs:
+        if not location:
+            problems.append(f"tensor {name!r} is stored externally without a location")
+        elif not re.fullmatch(r"[A-Za-z0-9._-]+", location) or location in (".", "..", graph_file):
+            problems.append(f"tensor {name!r} is stored in {location!r}, not a plain file name beside {graph_file}")
+        elif location not in files:
+            files.append(location)
+    if problems:
+        raise ExportError(
+            f"{graph_file}: its external data cannot be listed in the manifest: " + "; ".join(problems) + ". Every "
+            "external weight file must lie beside the graph; this is a bug of the exporter, please report it."
+        )
+    return files
 
 
 def fp16_block_nodes(nodes: Sequence[Tuple[str, str, Sequence[str], Sequence[str]]]) -> List[str]:
@@ -869,6 +1012,14 @@ SELFTEST_MODELS = {
 }
 
 
+# UNet parameters (research §6): whether the selftest's UNet would be saved with external data, as the export does.
+SELFTEST_UNET_PARAMS = {
+    "cvssp/audioldm-s-full-v2": 185_040_000,
+    "cvssp/audioldm-m-full": 415_950_000,
+    "cvssp/audioldm-l-full": 739_140_000,
+}
+
+
 def selftest_configs(repo: str) -> Dict[str, Dict[str, Any]]:
     channels, scale = SELFTEST_MODELS[repo]
     unet = dict(SELFTEST_UNET_S, block_out_channels=list(channels), cross_attention_dim=list(channels))
@@ -958,7 +1109,113 @@ def selftest_checks() -> Dict[str, str]:
     _expect(names.index("u") < names.index("sin") < names.index("sin_out") < names.index("gemm")
             and names.index("in_cast") < names.index("conv"), f"topological order {names}")
     checks["fp16Casts"] = "ok"
+    checks["loadCheck"] = selftest_load_check()
+    checks["headProbeVerdict"] = selftest_head_probe_verdict()
+    checks["externalData"] = selftest_external_data()
     return checks
+
+
+class _StandInArg:
+    """What ONNX Runtime's NodeArg offers: name, type string, shape with ints, dim names or None."""
+
+    def __init__(self, name: str, type_: str, shape: List[Any]) -> None:
+        self.name, self.type, self.shape = name, type_, shape
+
+
+class _StandInSession:
+    def __init__(self, inputs: List[_StandInArg], outputs: List[_StandInArg]) -> None:
+        self._inputs, self._outputs = inputs, outputs
+
+    def get_inputs(self) -> List[_StandInArg]:
+        return self._inputs
+
+    def get_outputs(self) -> List[_StandInArg]:
+        return self._outputs
+
+
+def selftest_load_check() -> str:
+    """check_pack_loads with stand-in sessions: a graph ONNX Runtime refuses, a renamed output, a pack that loads."""
+    specs = tensor_specs(512, 8, 16, 64)
+    ort_type = {v: k for k, v in ORT_TYPES.items()}
+
+    def session_for(key: str, rename: Dict[str, str]) -> _StandInSession:
+        def args(side: str) -> List[_StandInArg]:
+            return [_StandInArg(rename.get(t["name"], t["name"]), ort_type[t["type"]],
+                                [d if isinstance(d, int) else (None if d == "N" else f"{d}_dim") for d in t["dims"]])
+                    for t in specs[key][side]]
+
+        return _StandInSession(args("inputs"), args("outputs"))
+
+    graphs = [(FILES[k], k, specs[k]) for k in FILES]
+    refusal = ("[ONNXRuntimeError] : 1 : FAIL : Load model from unet.onnx failed:Type Error: Type (tensor(float)) of "
+               "input parameter (emb32) of operator (Gemm) in node (/Gemm) is invalid.")
+
+    def broken(key: str) -> _StandInSession:
+        if key == "unet":
+            raise RuntimeError(refusal)
+        return session_for(key, {"waveform": "wave"} if key == "vocoder" else {})
+
+    _expect(check_pack_loads(graphs, lambda key: session_for(key, {})) == [], "a pack that loads has no problems")
+    problems = check_pack_loads(graphs, broken)
+    _expect(len(problems) == 3, f"load check problems {problems}")
+    _expect(problems[0] == f"unet.onnx: ONNX Runtime refuses to load it: RuntimeError: {refusal}", problems[0])
+    _expect(problems[1].startswith("vocoder.onnx: output 'waveform' missing (graph has wave)")
+            and problems[2].startswith("vocoder.onnx: output 'wave' is in the graph but not declared"),
+            f"{problems[1:]}")
+    message = load_failure_message(problems, "/packs/x", fp16=True)
+    for part in ("ONNX Runtime cannot use 3 graph(s)", "unet.onnx: ONNX Runtime refuses to load it", "Type Error",
+                 f"{MANIFEST_FILE} was NOT written", "/packs/x", "export without --fp16", "pip install -r"):
+        _expect(part in message, f"load failure message lacks {part!r}: {message}")
+    _expect("without --fp16" not in load_failure_message(problems[1:], "/packs/x", fp16=True),
+            "--fp16 advice only for the UNet")
+    return "ok"
+
+
+def selftest_head_probe_verdict() -> str:
+    """The head probe's advice: none for parts per million or within the margin, --heads X beyond it."""
+    ppm = head_probe_verdict({"original": 0.1000002, "diffusers": 0.1}, "original")
+    _expect(ppm["advise"] is None and "ppm" in ppm["message"] and "within the 1% margin" in ppm["message"],
+            f"ppm difference: {ppm}")
+    worse = head_probe_verdict({"original": 0.1, "diffusers": 0.095}, "original")
+    _expect(worse["advise"] == "diffusers" and "5% lower" in worse["message"]
+            and "--heads diffusers" in worse["message"], f"5% worse: {worse}")
+    better = head_probe_verdict({"original": 0.09, "diffusers": 0.1}, "original")
+    _expect(better["advise"] is None and "10% lower" in better["message"], f"10% better: {better}")
+    edge = head_probe_verdict({"original": 99.0, "diffusers": 100.0}, "diffusers")
+    _expect(edge["advise"] is None and edge["relativeDifference"] == 0.01, f"at the margin: {edge}")
+    nan = head_probe_verdict({"original": float("nan"), "diffusers": 0.1}, "diffusers")
+    _expect(nan["advise"] is None and "no verdict" in nan["message"], f"NaN: {nan}")
+    return "ok"
+
+
+def selftest_external_data() -> str:
+    """external_data_files and the manifest's externalData: de-duplicated plain names, sha256 each, bad ones refused."""
+    refs = [("w1", "unet.onnx.data"), ("w2", "unet.onnx.data"), ("w3", "extra.bin"), ("w4", "unet.onnx.data")]
+    _expect(external_data_files(refs, "unet.onnx") == ["unet.onnx.data", "extra.bin"], "external files de-duplicated")
+    _expect(external_data_files([], "unet.onnx") == [], "no external data")
+    for bad in ("../outside.data", "sub/unet.onnx.data", "", None, "unet.onnx", ".."):
+        try:
+            external_data_files([("w1", "unet.onnx.data"), ("w9", bad)], "unet.onnx")
+        except ExportError as e:
+            _expect("w9" in str(e) and "unet.onnx" in str(e), f"external location {bad!r}: {e}")
+        else:
+            raise AssertionError(f"external location {bad!r} accepted")
+    configs = selftest_configs("cvssp/audioldm-s-full-v2")
+    files = [TOKENIZER_FILE, *FILES.values(), "unet.onnx.data", "extra.bin"]
+    hashes = {f: hashlib.sha256(f"check:{f}".encode()).hexdigest() for f in files}
+    m = build_manifest(configs, hashes, source="cvssp/audioldm-s-full-v2", revision="x", pack_id="x", fp16=False,
+                       heads_mode="diffusers", heads=[8, 8, 8, 8], head_channels=None,
+                       external_data={"unet": external_data_files(refs, "unet.onnx")})
+    _expect(m["components"]["unet"]["externalData"] == [{"file": "unet.onnx.data", "sha256": hashes["unet.onnx.data"]},
+                                                        {"file": "extra.bin", "sha256": hashes["extra.bin"]}],
+            "externalData entries")
+    _expect("externalData" not in m["components"]["vocoder"], "no externalData without external data")
+    _expect(validate_manifest(m) == [], f"schema mirror accepts externalData: {validate_manifest(m)}")
+    m["components"]["unet"]["externalData"] += [{"file": "../x", "sha256": "0" * 64},
+                                                {"file": "extra.bin", "sha256": "X"}]
+    m["components"]["vocoder"]["externalData"] = []
+    _expect(len(validate_manifest(m)) == 4, f"schema mirror rejects bad externalData: {validate_manifest(m)}")
+    return "ok"
 
 
 def numpy_checks() -> Dict[str, str]:
@@ -988,14 +1245,19 @@ def run_selftest(args: argparse.Namespace) -> int:
     if source not in SELFTEST_MODELS:
         raise ExportError(f"--selftest knows {', '.join(MODEL_ALIASES)} only")
     configs = selftest_configs(source)
-    files = [TOKENIZER_FILE, *FILES.values()]
+    # The UNet as finalize_graph saves it: above the threshold, every large weight in unet.onnx.data.
+    external = {}
+    if SELFTEST_UNET_PARAMS[source] * (2 if args.fp16 else 4) > EXTERNAL_DATA_THRESHOLD:
+        data = external_data_file_name(FILES["unet"])
+        external["unet"] = external_data_files([(f"weight{i}", data) for i in range(3)], FILES["unet"])
+    files = [TOKENIZER_FILE, *FILES.values(), *(f for names in external.values() for f in names)]
     hashes = {f: hashlib.sha256(f"selftest:{f}".encode()).hexdigest() for f in files}
     block = configs["unet"]["block_out_channels"]
     head_channels = args.head_channels or default_head_channels(block)
     heads = original_head_split(block, head_channels) if args.heads == "original" else diffusers_head_split(configs["unet"])
     manifest = build_manifest(
         configs, hashes, source=source, revision="selftest", pack_id=args.pack_id or default_pack_id(source, args.fp16),
-        fp16=args.fp16, heads_mode=args.heads, heads=heads, head_channels=head_channels,
+        fp16=args.fp16, heads_mode=args.heads, heads=heads, head_channels=head_channels, external_data=external,
     )
     problems = validate_manifest(manifest)
     if problems:
@@ -1102,6 +1364,28 @@ def require_dependencies() -> Dict[str, str]:
 
 class MissingDependencies(ExportError):
     pass
+
+
+def fp16_converter() -> Tuple[List[str], Callable[..., Any]]:
+    """
+    ONNX Runtime's float16 converter (onnxruntime.transformers.float16): (DEFAULT_OP_BLOCK_LIST,
+    convert_float_to_float16), or MissingDependencies. There is no fallback to onnxconverter-common's converter of the
+    same name: it keeps Cast(to=float32) nodes outside the block list as they are (ORT's retargets them to float16)
+    and leaves initializers read by both a blocked and a converted node in float32 (ORT's converts them and casts
+    back for the blocked node), so its UNet feeds float32 into float16 operators and ONNX Runtime refuses to load it.
+    """
+    try:
+        from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+    except ImportError as e:
+        raise MissingDependencies(
+            f"--fp16 needs onnxruntime.transformers.float16 (ONNX Runtime's float16 converter), which cannot be "
+            f"imported here ({type(e).__name__}: {e}).\nInstall the onnxruntime of requirements.txt, whose wheel "
+            f"ships it (onnxruntime-gpu of the same version does too):\n"
+            f"  pip install -r {Path(__file__).with_name('requirements.txt')}\n"
+            "or export without --fp16. onnxconverter-common's converter is no substitute: ONNX Runtime refuses to load "
+            "the UNet it writes (float32 casts and weights left inside the float16 graph)."
+        ) from e
+    return list(DEFAULT_OP_BLOCK_LIST), convert_float_to_float16
 
 
 def log(msg: str) -> None:
@@ -1338,15 +1622,11 @@ def convert_unet_to_fp16(model: Any) -> Any:
     sinusoidal timestep embedding kept in float32 (research §7.3; fp16_block_nodes). Integer timesteps ≤ 2048 pass
     the fp16 input cast exactly.
     """
-    try:
-        from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
-    except ImportError:  # older or slimmed onnxruntime wheels: the same converter from onnxconverter-common
-        from onnxconverter_common.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
-
     import itertools
 
     import onnx
 
+    DEFAULT_OP_BLOCK_LIST, convert_float_to_float16 = fp16_converter()
     nodes = [(n.name, n.op_type, list(n.input), list(n.output)) for n in model.graph.node]
     model = convert_float_to_float16(
         model,
@@ -1404,7 +1684,7 @@ def finalize_graph(raw: Path, out: Path, *, fp16: bool, metadata: Dict[str, str]
         model = convert_unet_to_fp16(model)
     onnx.helper.set_model_props(model, metadata)
     weight_bytes = sum(len(t.raw_data) for t in model.graph.initializer)
-    data = out.with_name(out.name + ".data")
+    data = out.with_name(external_data_file_name(out.name))
     for stale in (out, data):
         if stale.exists():
             stale.unlink()
@@ -1420,6 +1700,33 @@ def finalize_graph(raw: Path, out: Path, *, fp16: bool, metadata: Dict[str, str]
     except onnx.checker.ValidationError as e:
         raise ExportError(f"{out.name} fails the ONNX checker: {e}") from e
     return written
+
+
+def graph_external_refs(path: Path) -> List[Tuple[str, Optional[str]]]:
+    """
+    (tensor name, external_data 'location') of every tensor the saved graph stores outside itself: initializers,
+    sparse initializers and node attribute tensors, subgraphs included (for external_data_files).
+    """
+    import onnx
+
+    def tensors(graph: Any) -> Iterable[Any]:
+        yield from graph.initializer
+        for sparse in graph.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        for node in graph.node:
+            for attr in node.attribute:
+                if attr.HasField("t"):
+                    yield attr.t
+                yield from attr.tensors
+                if attr.HasField("g"):
+                    yield from tensors(attr.g)
+                for g in attr.graphs:
+                    yield from tensors(g)
+
+    model = onnx.load(str(path), load_external_data=False)
+    return [(t.name, next((e.value for e in t.external_data if e.key == "location"), None))
+            for t in tensors(model.graph) if t.data_location == onnx.TensorProto.EXTERNAL]
 
 
 def verify_signature(path: Path, specs: Dict[str, Any]) -> None:
@@ -1553,6 +1860,8 @@ def print_check_table(rows: List[Dict[str, Any]]) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     versions = require_dependencies()
+    if args.fp16:
+        fp16_converter()  # before any download or tracing
     import numpy as np
     import torch
 
@@ -1615,6 +1924,7 @@ def run_export(args: argparse.Namespace) -> int:
     metadata = {"tessera.source": source, "tessera.revision": revision, "tessera.exporter": EXPORTER_VERSION,
                 "tessera.licence": f"{LICENCE_NAME} {LICENCE_URL}", "tessera.attention_heads": args.heads}
     written: Dict[str, List[Path]] = {}
+    external: Dict[str, List[str]] = {}
     work = Path(tempfile.mkdtemp(prefix=".export-tmp-", dir=str(out)))
     report: Dict[str, Any] = {"source": source, "revision": revision, "exporter": EXPORTER_VERSION, "versions": versions,
                               "heads": {"exported": args.heads, "headChannels": head_channels, **split}, "checks": []}
@@ -1630,6 +1940,11 @@ def run_export(args: argparse.Namespace) -> int:
             written[key] = finalize_graph(raw, out / FILES[key], fp16=fp16, metadata=metadata)
             shutil.rmtree(raw_dir)
             verify_signature(out / FILES[key], specs[key])
+            external[key] = external_data_files(graph_external_refs(out / FILES[key]), FILES[key])
+            missing = [f for f in external[key] if not (out / f).is_file()]
+            if missing:
+                raise ExportError(f"{FILES[key]} refers to external data {', '.join(missing)} that is not in {out}; "
+                                  "the save did not complete (disk full?): free disk space and run the export again")
             size = sum(p.stat().st_size for p in written[key])
             log(f"  wrote {', '.join(p.name for p in written[key])} ({size / 1e6:.1f} MB, {time.time() - t0:.0f} s)")
 
@@ -1637,6 +1952,17 @@ def run_export(args: argparse.Namespace) -> int:
         backend.no_padding()
         backend.enable_truncation(max_length=int(draft["tokenizer"]["maxLength"]))
         backend.save(str(out / TOKENIZER_FILE))
+
+        # Every graph opens in ONNX Runtime with the manifest's tensors, with or without --check: a pack is never
+        # reported done (or given a manifest) when Tessera could not load it. CPU provider: what Tessera runs on.
+        log("opening every graph in ONNX Runtime (CPU) …")
+        load_problems = check_pack_loads([(FILES[k], out / FILES[k], specs[k]) for k in FILES],
+                                         lambda path: ort_session(path, "cpu"))
+        report["load"] = load_problems or "ok"
+        if load_problems:
+            (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+            raise ExportError(load_failure_message(load_problems, str(out), args.fp16))
+        log("  all four graphs load and match the manifest")
 
         if args.check:
             rows: List[Dict[str, Any]] = []
@@ -1664,11 +1990,8 @@ def run_export(args: argparse.Namespace) -> int:
                     report["headProbe"] = probe
                     for r in probe["rows"]:
                         log(f"  t={r['t']:>4}  ε-MSE original {r['original']:.5f}  diffusers {r['diffusers']:.5f}")
-                    if probe["better"] != args.heads:
-                        log(f"WARNING: the '{probe['better']}' head split predicts the noise better on the probe "
-                            f"(mean ε-MSE {probe['meanMse']}); consider re-exporting with --heads {probe['better']}.")
-                    else:
-                        log(f"  the exported '{args.heads}' split predicts the noise better (mean ε-MSE {probe['meanMse']})")
+                    verdict = probe["verdict"] = head_probe_verdict(probe["meanMse"], args.heads)
+                    log(verdict["message"] if verdict["advise"] else f"  {verdict['message']}")
                 except Exception as e:  # evidence only: never blocks an export that passed its checks
                     log(f"WARNING: head probe failed ({type(e).__name__}: {e}); the export is unaffected")
                     report["headProbe"] = {"error": f"{type(e).__name__}: {e}"}
@@ -1680,13 +2003,16 @@ def run_export(args: argparse.Namespace) -> int:
                     "Raise the tolerance with --atol / --fp16-atol only if the errors are understood."
                 )
         else:
-            log("WARNING: --no-check: the graphs were not compared with PyTorch")
+            log("WARNING: --no-check: the graphs load in ONNX Runtime but were not compared with PyTorch")
 
         hashes = {TOKENIZER_FILE: sha256_file(out / TOKENIZER_FILE)}
         for key in FILES:
             hashes[FILES[key]] = sha256_file(out / FILES[key])
+            for f in external[key]:
+                hashes[f] = sha256_file(out / f)
         manifest = build_manifest(configs, hashes, source=source, revision=revision, pack_id=pack_id, fp16=args.fp16,
-                                  heads_mode=args.heads, heads=heads, head_channels=head_channels)
+                                  heads_mode=args.heads, heads=heads, head_channels=head_channels,
+                                  external_data=external)
         problems = validate_manifest(manifest)
         if problems:
             raise ExportError("manifest invalid:\n  - " + "\n  - ".join(problems))
@@ -1699,10 +2025,10 @@ def run_export(args: argparse.Namespace) -> int:
         os.replace(tmp, manifest_path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    external = [p.name for paths in written.values() for p in paths if p.suffix == ".data"]
+    external_files = [f for files in external.values() for f in files]
     log(f"done in {time.time() - started:.0f} s: {out}")
-    if external:
-        log(f"note: {', '.join(external)} hold(s) external weights: keep them beside their .onnx file")
+    if external_files:
+        log(f"note: {', '.join(external_files)} hold(s) external weights: keep them beside their .onnx file")
     log(f"import into Tessera with:  npm run models -- import {out}")
     return EXIT_OK
 
@@ -1731,12 +2057,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--revision", help="hub revision (branch, tag or commit) to export; default: the main branch")
     p.add_argument("--fp16", action="store_true",
                    help="convert the UNet to float16 (GroupNorm/LayerNorm/Softmax and the timestep embedding stay "
-                        "float32; I/O stays float32); the other graphs stay float32")
+                        "float32; I/O stays float32) with onnxruntime.transformers.float16; the other graphs stay "
+                        "float32")
     p.add_argument("--device", default="cpu", help="PyTorch device for tracing and the reference outputs: cpu, cuda, "
                                                     "cuda:1, mps (default: cpu)")
     p.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
                    help="compare every graph with PyTorch on random inputs in ONNX Runtime and stop before the "
-                        "manifest if one is over its tolerance (default: on)")
+                        "manifest if one is over its tolerance (default: on). --no-check skips only this comparison: "
+                        "every graph is still opened in ONNX Runtime and checked against the manifest")
     p.add_argument("--atol", type=float, metavar="X",
                    help="max |ONNX − PyTorch| allowed for every float32 graph (default per graph: text encoder 1e-4, "
                         "UNet 1e-3, VAE decoder 2e-3, vocoder 1e-3)")
