@@ -196,5 +196,7 @@ describe('shape-s pack', () => {
     expect(elements).toBeGreaterThan(185e6 * 0.75);
     expect(elements).toBeLessThan(185e6 * 1.25);
     expect(built.parameters).toBe(185_036_552);
-  });
+    // The one test that must build the full width (740 MB of weights, ~15 s here): its own timeout keeps it a small
+    // fraction of the limit on a loaded machine.
+  }, 600_000);
 });
