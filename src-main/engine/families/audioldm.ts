@@ -10,8 +10,8 @@ import { decodeWithSharedStats, type SharedStatsLayer } from '../longform/vae-sh
 import type { ModelSession } from '../runtime/session.ts';
 import { createScheduler, type SamplerName, type SamplerOptions, type Scheduler } from '../schedulers/index.ts';
 import { concatBatch, f32, i64, reshape, sliceBatch, type F32, type Tensor } from '../tensor/tensor.ts';
-import { encodeLimited, truncationsOf, type TruncatedPrompt } from './tokens.ts';
-import { framesCeil, type DecodeAudioOptions, type DecodedAudio, type EncodedConditions, type LatentDiffusionModel, type LatentGeometry, type PromptTokenizer } from './model.ts';
+import { encodeLimited, truncationsOf } from './tokens.ts';
+import { framesCeil, type DecodeAudioOptions, type DecodedAudio, type EncodedConditions, type LatentDiffusionModel, type LatentGeometry, type PromptTokenizer, type TruncatedPrompt } from './model.ts';
 
 export type { PromptTokenizer } from './model.ts';
 

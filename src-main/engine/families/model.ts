@@ -11,7 +11,6 @@
 import type { Manifest } from '../../contract/manifest.ts';
 import type { SamplerName, SamplerOptions, Scheduler } from '../schedulers/index.ts';
 import type { F32 } from '../tensor/tensor.ts';
-import type { TruncatedPrompt } from './tokens.ts';
 
 /** VAE decoding modes for long latents (audioldm; other families decode in windows only). */
 export const VAE_DECODE_MODES = ['window', 'shared'] as const;
@@ -48,6 +47,15 @@ export interface ConditionContext {
   frames: number;
   /** Frames of each window (= `frames` when the piece is a single window). */
   window: number;
+}
+
+/** What a truncation cost a prompt: reported to the user, as diffusers logs it. */
+export interface TruncatedPrompt {
+  prompt: string;
+  /** Tokens the model reads at most (special tokens included). */
+  maxTokens: number;
+  /** Text tokens that were cut. */
+  droppedTokens: number;
 }
 
 /** Conditioning rows for a list of texts, and the words the vocabulary lacks. */

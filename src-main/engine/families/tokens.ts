@@ -4,7 +4,7 @@
  * are cut from the end to leave room for them (`num_special_tokens_to_add`), so a RoBERTa prompt of any length still
  * ends in `</s>`. @huggingface/tokenizers (JS) ignores tokenizer.json's `truncation` block, hence this helper.
  */
-import type { PromptTokenizer } from './model.ts';
+import type { PromptTokenizer, TruncatedPrompt } from './model.ts';
 
 /** A prompt's ids within the limit, and how many of its tokens were dropped. */
 export interface LimitedTokens {
@@ -13,15 +13,6 @@ export interface LimitedTokens {
   textTokens: number;
   /** Text tokens cut off the end (0 when the prompt fits). */
   dropped: number;
-}
-
-/** What a truncation cost a prompt: reported to the user, as diffusers logs it. */
-export interface TruncatedPrompt {
-  prompt: string;
-  /** Tokens the model reads at most (special tokens included). */
-  maxTokens: number;
-  /** Text tokens that were cut. */
-  droppedTokens: number;
 }
 
 /**

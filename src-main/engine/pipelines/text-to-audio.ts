@@ -6,8 +6,7 @@
  */
 import type { Manifest } from '../../contract/manifest.ts';
 import { CancelledError, InvalidRequestError, throwIfAborted } from '../errors.ts';
-import { outputSpaceGuidance, VAE_DECODE_MODES, type ConditionContext, type EncodedConditions, type LatentDiffusionModel, type VaeDecodeMode } from '../families/model.ts';
-import type { TruncatedPrompt } from '../families/tokens.ts';
+import { outputSpaceGuidance, VAE_DECODE_MODES, type ConditionContext, type EncodedConditions, type LatentDiffusionModel, type TruncatedPrompt, type VaeDecodeMode } from '../families/model.ts';
 import { checkPromptLength, checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { planJobs, predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
 import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, TILING_METHODS, WINDOW_WEIGHTS, windowProfile, type TilingMethod, type WindowWeights } from '../longform/windows.ts';
