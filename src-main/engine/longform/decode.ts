@@ -18,9 +18,23 @@
  */
 import { throwIfAborted } from '../errors.ts';
 import type { AudioLdmManifest } from '../../contract/manifest.ts';
-import type { AudioLdmModel } from '../families/audioldm.ts';
 import { f32, type F32 } from '../tensor/tensor.ts';
 import { planChunks, type Chunk } from './chunks.ts';
+
+/**
+ * What chunked decoding needs of a model: its manifest and one VAE call (latent [1, C, T, Fq] → mel [1, 1, r·T, bins]).
+ * An AudioLdmModel is one; so is any object with these two members (tests, other decoders).
+ */
+export interface LatentDecoder {
+  readonly manifest: AudioLdmManifest;
+  decode(latent: F32): Promise<F32>;
+}
+
+/** What chunked vocoding needs: the manifest and one vocoder call (mel → waveform, first sample's absolute index). */
+export interface MelVocoder {
+  readonly manifest: AudioLdmManifest;
+  vocode(mel: F32, sampleOffset?: number): Promise<F32>;
+}
 
 /** Latent frames of context per side used by default, unless the pack's receptive field needs more (§5.3). */
 export const DEFAULT_VAE_HALO_LATENT_FRAMES = 32;
@@ -127,7 +141,7 @@ export function vocodePlanFor(manifest: AudioLdmManifest, total: number, options
  * Decodes latent [1, C, T, Fq] to mel [1, 1, r·T, bins] in time chunks of one shape (research/longform.md §5.3).
  * When T fits one chunk this is exactly `model.decode(latent)`.
  */
-export async function decodeChunked(model: AudioLdmModel, latent: F32, options: DecodeChunkedOptions = {}): Promise<F32> {
+export async function decodeChunked(model: LatentDecoder, latent: F32, options: DecodeChunkedOptions = {}): Promise<F32> {
   const { manifest } = model;
   const [batch, channels, total, bins] = latent.dims;
   if (latent.dims.length !== 4 || batch !== 1 || channels !== manifest.latent.channels || bins !== manifest.latent.frequencyBins) {
@@ -186,7 +200,7 @@ export async function decodeChunked(model: AudioLdmModel, latent: F32, options: 
  * (research/longform.md §6): chunk [start, end) keeps samples [(keepStart − start)·hop, (keepEnd − start)·hop) of
  * its output, and the last chunk also the trailing `extra` samples. When F fits one chunk this is one vocoder call.
  */
-export async function vocodeChunked(model: AudioLdmModel, mel: F32, options: VocodeChunkedOptions = {}): Promise<Float32Array> {
+export async function vocodeChunked(model: MelVocoder, mel: F32, options: VocodeChunkedOptions = {}): Promise<Float32Array> {
   const { hop, vocoderExtraSamples: extra, bins } = model.manifest.mel;
   const [batch, one, total, melBins] = mel.dims;
   if (mel.dims.length !== 4 || batch !== 1 || one !== 1 || melBins !== bins) {
