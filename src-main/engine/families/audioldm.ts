@@ -81,7 +81,7 @@ export class AudioLdmModel implements LatentDiffusionModel {
     const { maxLength, padId, unkId } = this.manifest.tokenizer;
     const limited = prompts.map((p) => encodeLimited(this.tokenizer, p, maxLength, true));
     const ids = limited.map((l) => l.ids);
-    const truncated = truncationsOf(prompts, limited, maxLength);
+    const truncated = truncationsOf(prompts, limited.map((l) => l.dropped), maxLength);
     const width = Math.max(...ids.map((r) => r.length));
     const flat: number[] = [];
     const mask: number[] = [];

@@ -12,7 +12,7 @@ import { InvalidRequestError, throwIfAborted } from '../errors.ts';
 import { planChunks } from '../longform/chunks.ts';
 import type { ModelSession } from '../runtime/session.ts';
 import { createScheduler, type SamplerName, type SamplerOptions, type Scheduler } from '../schedulers/index.ts';
-import { f32, i64, type F32, type Tensor } from '../tensor/tensor.ts';
+import { bools, f32, i64, type F32, type Tensor } from '../tensor/tensor.ts';
 import type { ConditionContext, DecodeAudioOptions, DecodedAudio, EncodedConditions, GuidanceInput, GuidanceRule, LatentDiffusionModel, LatentGeometry, PromptTokenizer, WindowRows } from './model.ts';
 import { encodeLimited, truncationsOf } from './tokens.ts';
 import { detectContract, Sa3ContractError, type Sa3Contract } from './stable-audio-3-contract.ts';
@@ -180,10 +180,10 @@ export class StableAudio3Model implements LatentDiffusionModel {
     const duration = await this.durationToken(seconds);
     const width = this.conditionWidth();
     const rows = new Float32Array(texts.length * width);
-    const limited = [];
+    const dropped: number[] = [];
     for (let r = 0; r < texts.length; r++) {
-      const { ids, mask, dropped } = this.tokenize(texts[r]);
-      limited.push({ ids, textTokens: 0, dropped });
+      const { ids, mask, dropped: lost } = this.tokenize(texts[r]);
+      dropped.push(lost);
       const out = await this.sessions.textEncoder.run({ input_ids: i64(ids, [1, maxLength]), attention_mask: i64(mask, [1, maxLength]) });
       const hidden = expectF32(out[this.contract.textEncoder.hidden], `${this.sessions.textEncoder.name}: ${this.contract.textEncoder.hidden}`, [1, maxLength, H]);
       const row = rows.subarray(r * width, (r + 1) * width);
@@ -197,7 +197,7 @@ export class StableAudio3Model implements LatentDiffusionModel {
         row[maxLength * H + maxLength] = seconds;
       }
     }
-    return { rows: f32(rows, [texts.length, width]), unknownWords: this.unknownWords(texts), truncated: truncationsOf(texts, limited, maxLength) };
+    return { rows: f32(rows, [texts.length, width]), unknownWords: this.unknownWords(texts), truncated: truncationsOf(texts, dropped, maxLength) };
   }
 
   /** Floats in one conditioning row (see {@link encodeConditions}). */
@@ -285,7 +285,7 @@ export class StableAudio3Model implements LatentDiffusionModel {
         cross_attn_cond: f32(pick(0, (L + 1) * H), dims('cross_attn_cond', [n, L + 1, H])),
         global_embed: f32(pick((L + 1) * H, H), dims('global_embed', [n, H])),
         local_add_cond: local(),
-        padding_mask: paddingMask(mask, dims('padding_mask', [n, W])),
+        padding_mask: bools(mask, dims('padding_mask', [n, W])),
       };
     }
     // Every row carries the piece's seconds_total; a graph declaring [1] takes the first (they are all equal).
@@ -443,12 +443,6 @@ function stdOverChannels(values: ArrayLike<number>, n: number, W: number, C: num
   let sum = 0;
   for (let c = 0; c < C; c++) sum += (values[c * W + n] - mean) ** 2;
   return Math.sqrt(sum / (C - 1));
-}
-
-/** A bool tensor from 0/1 bytes (the DiT's padding_mask). */
-function paddingMask(mask: Uint8Array, dims: readonly number[]): Tensor<'bool'> {
-  if (mask.length !== dims.reduce((a, b) => a * b, 1)) throw new RangeError(`padding_mask has ${mask.length} values for dims [${dims.join(', ')}]`);
-  return { type: 'bool', data: mask, dims: [...dims] };
 }
 
 /** The declared input `name` of a session (the contract guarantees it exists). */

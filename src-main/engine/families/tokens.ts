@@ -9,8 +9,6 @@ import type { PromptTokenizer, TruncatedPrompt } from './model.ts';
 /** A prompt's ids within the limit, and how many of its tokens were dropped. */
 export interface LimitedTokens {
   ids: number[];
-  /** Tokens of the text (special tokens excluded) before truncation. */
-  textTokens: number;
   /** Text tokens cut off the end (0 when the prompt fits). */
   dropped: number;
 }
@@ -21,9 +19,9 @@ export interface LimitedTokens {
  * (RobertaProcessing / TemplateProcessing wrap a single sequence as prefix + text + suffix).
  */
 export function encodeLimited(tokenizer: PromptTokenizer, text: string, maxLength: number, addSpecialTokens: boolean): LimitedTokens {
-  const bare = tokenizer.encode(text, { addSpecialTokens: false });
-  const full = addSpecialTokens ? tokenizer.encode(text, { addSpecialTokens: true }) : bare;
-  if (full.length <= maxLength) return { ids: full, textTokens: bare.length, dropped: 0 };
+  const full = tokenizer.encode(text, { addSpecialTokens });
+  if (full.length <= maxLength) return { ids: full, dropped: 0 };
+  const bare = addSpecialTokens ? tokenizer.encode(text, { addSpecialTokens: false }) : full;
   const specials = full.length - bare.length;
   if (specials < 0 || specials >= maxLength) {
     throw new RangeError(`the tokenizer adds ${specials} special tokens, which leaves no room for text in ${maxLength} tokens; the pack's tokenizer.maxLength is wrong`);
@@ -32,7 +30,6 @@ export function encodeLimited(tokenizer: PromptTokenizer, text: string, maxLengt
   const kept = maxLength - specials;
   return {
     ids: [...full.slice(0, prefix), ...bare.slice(0, kept), ...full.slice(prefix + bare.length)],
-    textTokens: bare.length,
     dropped: bare.length - kept,
   };
 }
@@ -47,11 +44,11 @@ function prefixLength(full: readonly number[], bare: readonly number[], specials
   throw new RangeError('the tokenizer post-processor does not wrap the text as prefix + text + suffix; cannot truncate it keeping its special tokens');
 }
 
-/** The prompts of `limited` (same order as `prompts`) that lost tokens, each once. */
-export function truncationsOf(prompts: readonly string[], limited: readonly LimitedTokens[], maxTokens: number): TruncatedPrompt[] {
+/** The prompts that lost tokens (`dropped[i]` of `prompts[i]`), each once. */
+export function truncationsOf(prompts: readonly string[], dropped: readonly number[], maxTokens: number): TruncatedPrompt[] {
   const out: TruncatedPrompt[] = [];
-  limited.forEach((l, i) => {
-    if (l.dropped > 0 && !out.some((t) => t.prompt === prompts[i])) out.push({ prompt: prompts[i], maxTokens, droppedTokens: l.dropped });
+  dropped.forEach((n, i) => {
+    if (n > 0 && !out.some((t) => t.prompt === prompts[i])) out.push({ prompt: prompts[i], maxTokens, droppedTokens: n });
   });
   return out;
 }

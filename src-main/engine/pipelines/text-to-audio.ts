@@ -228,7 +228,9 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
 
   // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
   const weights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
-  const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: negativeRow(c.negativePrompt), guidance: c.guidance, weights: weights[k] }));
+  // The unconditional row is read only for guided conditions (the tiler evaluates it only when guidance > 1).
+  const unguided = new Float32Array(0);
+  const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: c.guidance > 1 ? negativeRow(c.negativePrompt) : unguided, guidance: c.guidance, weights: weights[k] }));
   const method = request.method ?? 'auto';
   const perStep = methodPerStep(method, steps, tiling.finalMultiSteps);
   const offsets = spotOffsets(request.seed, steps, window);
@@ -317,8 +319,8 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
 
 /**
  * Conditioning rows of every distinct prompt and negative prompt, encoded once. A family with its own unconditional
- * input (stable-audio-3) encodes the negative prompts of guided conditions apart; the others encode all texts in one
- * batch, as before.
+ * input (stable-audio-3) encodes only the negative prompts of guided conditions, apart; the others encode all texts
+ * in one batch, as before. `uncond` may be asked only for a guided condition's negative prompt.
  */
 async function encodeAll(
   model: LatentDiffusionModel,
@@ -338,7 +340,7 @@ async function encodeAll(
   const prompts = [...new Set(conditions.map((c) => c.prompt))];
   const negatives = [...new Set(conditions.filter((c) => c.guidance > 1).map((c) => c.negativePrompt))];
   const encoded = await model.encodeConditions(prompts, piece);
-  if (negatives.length === 0) return { cond: rowOf(encoded.rows, prompts), uncond: () => new Float32Array(0), encoded };
+  if (negatives.length === 0) return { cond: rowOf(encoded.rows, prompts), uncond: rowOf(encoded.rows, []), encoded };
   const negative = await model.encodeNegatives(negatives, piece);
   return {
     cond: rowOf(encoded.rows, prompts),

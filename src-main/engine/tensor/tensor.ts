@@ -52,9 +52,12 @@ export function i64(values: readonly number[], dims: readonly number[]): Tensor<
   return { type: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [...dims] };
 }
 
-/** bool tensor filled with `value` (masks such as a DiT's `padding_mask`). */
-export function bools(value: boolean, dims: readonly number[]): Tensor<'bool'> {
-  return { type: 'bool', data: new Uint8Array(sizeOf(dims)).fill(value ? 1 : 0), dims: [...dims] };
+/** bool tensor from 0/1 bytes (masks such as a DiT's `padding_mask`), after checking the element count. */
+export function bools(data: Uint8Array, dims: readonly number[]): Tensor<'bool'> {
+  if (data.length !== sizeOf(dims)) {
+    throw new RangeError(`bool tensor has ${data.length} values but dims [${dims.join(', ')}] need ${sizeOf(dims)}`);
+  }
+  return { type: 'bool', data, dims: [...dims] };
 }
 
 /** Concatenates float32 tensors along axis 0 (batch). All other dims must agree. */

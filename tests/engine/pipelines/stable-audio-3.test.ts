@@ -205,6 +205,21 @@ describe('determinism and guidance', () => {
   });
 });
 
+describe('guided and unguided regions in one piece', () => {
+  it('an unguided region with a negative prompt next to a guided one: only the guided region\'s negative is encoded', async () => {
+    const r = await textToAudio(model, {
+      ...base,
+      seconds: 30,
+      regions: [
+        { start: 0, end: 15, prompt: 'drone', guidance: 3 },
+        { start: 15, end: 30, prompt: 'rain', negativePrompt: 'hiss' },
+      ],
+    });
+    expect(r.channels.map((c) => c.length)).toEqual([30 * SR, 30 * SR]);
+    expect(rms(seconds(r.channels[0], 2, 12))).toBeGreaterThan(0);
+  });
+});
+
 describe('cancel and request checks', () => {
   it('stops between window batches and between decode chunks', async () => {
     const denoising = new AbortController();
