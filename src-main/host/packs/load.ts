@@ -35,8 +35,8 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Reads and validates `dir/manifest.json`, then checks every file's presence and sha256. */
-export async function verifyPack(dirIn: string): Promise<VerifiedPack> {
+/** Reads and validates `dir/manifest.json` without reading the files it lists (a pack the caller has verified). */
+export async function readPackManifest(dirIn: string): Promise<VerifiedPack> {
   const dir = resolve(dirIn);
   const manifestPath = join(dir, 'manifest.json');
   let text: string;
@@ -51,7 +51,12 @@ export async function verifyPack(dirIn: string): Promise<VerifiedPack> {
   } catch (e) {
     throw new PackError(`model pack ${dir}: manifest.json is not valid JSON (${(e as Error).message})`);
   }
-  const manifest = parseManifest(json, `model pack ${dir}`);
+  return { dir, manifest: parseManifest(json, `model pack ${dir}`) };
+}
+
+/** Reads and validates `dir/manifest.json`, then checks every file's presence and sha256. */
+export async function verifyPack(dirIn: string): Promise<VerifiedPack> {
+  const { dir, manifest } = await readPackManifest(dirIn);
   const problems: string[] = [];
   for (const { file, sha256 } of manifestFiles(manifest)) {
     const path = join(dir, file);

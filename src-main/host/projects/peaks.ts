@@ -6,17 +6,15 @@
  * write is confined to the project's real folder (./confine.ts): write-file-atomic writes through a link to its
  * target, so a peaks file or folder linked outside would otherwise be overwritten there.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { PEAK_LEVELS, type PeakLevel } from '../../contract/api.ts';
 import { ProjectError, type TakeRef } from '../../contract/project.ts';
 import { coarsenPeaks, computePeaks, peaksToInt16 } from '../../engine/audio/peaks.ts';
-import { decodeWav, WavError } from '../wav.ts';
 import { confinedPath } from './confine.ts';
-import { fsError } from './durable-fs.ts';
-import { takeFilePath, type ProjectPaths } from './layout.ts';
-import { wavDamage } from './take-audio.ts';
+import type { ProjectPaths } from './layout.ts';
+import { readTakeAudio } from './take-audio.ts';
 
 /** The file of one level of a take's peaks. */
 export function peaksFilePath(paths: ProjectPaths, takeId: TakeRef['id'], level: PeakLevel): string {
@@ -43,21 +41,12 @@ export async function ensureTakePeaks(paths: ProjectPaths, take: Pick<TakeRef, '
   const shown = `peaks/${take.id}/${level}.i16`;
   const file = await confinedPath(paths.dir, peaksFilePath(paths, take.id, level), shown);
   if (await stat(file).then((s) => s.isFile(), () => false)) return file;
-  const source = await confinedPath(paths.dir, takeFilePath(paths, take.file), take.file);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(source);
-  } catch (e) {
-    throw fsError(e, `read take ${take.file} to build its peaks from`, source);
-  }
-  const damage = wavDamage(bytes);
-  if (damage !== undefined) throw new ProjectError('corrupt', `take file ${take.file} ${damage}; regenerate its region to get its waveform back.`);
   let channels: Float32Array[];
   try {
-    channels = decodeWav(bytes).channels;
+    channels = (await readTakeAudio(paths, take)).channels;
   } catch (e) {
-    if (!(e instanceof WavError)) throw e;
-    throw new ProjectError('corrupt', `take file ${take.file} is not a WAV file Tessera can read (${e.message}); regenerate its region.`, [], { cause: e });
+    if (!(e instanceof ProjectError)) throw e;
+    throw new ProjectError(e.code, `Cannot build the waveform of a take: ${e.message} Regenerate its region to get its waveform back.`, [], { cause: e });
   }
   await writeTakePeaks(paths, take.id, channels);
   return confinedPath(paths.dir, peaksFilePath(paths, take.id, level), shown);

@@ -12,8 +12,11 @@ import { confinedPath } from './confine.ts';
 import { errnoCode, fsError } from './durable-fs.ts';
 import { takeFilePath, type ProjectPaths } from './layout.ts';
 
-/** Reads, checks and decodes the file of `take`; see the file comment for the errors. */
-export async function readTakeAudio(paths: ProjectPaths, take: Pick<TakeRef, 'file' | 'sampleRate'>): Promise<DecodedWav> {
+/**
+ * Reads, checks and decodes the file of `take`; see the file comment for the errors. The sample rate is checked
+ * when the caller knows it (export); building peaks needs only a whole, readable file.
+ */
+export async function readTakeAudio(paths: ProjectPaths, take: Pick<TakeRef, 'file'> & Partial<Pick<TakeRef, 'sampleRate'>>): Promise<DecodedWav> {
   const its = `its take file ${take.file}`;
   let file: string;
   try {
@@ -40,7 +43,7 @@ export async function readTakeAudio(paths: ProjectPaths, take: Pick<TakeRef, 'fi
   if (wav.channels.length !== 1 && wav.channels.length !== 2) {
     throw new ProjectError('corrupt', `${its} has ${wav.channels.length} channels; takes are mono or stereo.`);
   }
-  if (wav.sampleRate !== take.sampleRate) {
+  if (take.sampleRate !== undefined && wav.sampleRate !== take.sampleRate) {
     throw new ProjectError('corrupt', `${its} is not the take it should be: its header says ${wav.sampleRate} Hz but the take was made at ${take.sampleRate} Hz.`);
   }
   return wav;
