@@ -128,7 +128,7 @@ export async function predictTiled(
         ? guide({ x: sample.subarray(k * size, (k + 1) * size), cond, uncond: out.subarray(u * size, (u + 1) * size), timestep, scale: c.guidance, start: job.start, window: W, piece })
         : cond;
       if (single) {
-        result = Float32Array.from(e);
+        result = new Float32Array(e);
         continue;
       }
       const accumulator = acc as Float64Array;
