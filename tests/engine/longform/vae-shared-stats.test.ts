@@ -179,7 +179,8 @@ describe('statisticsPasses', () => {
 
 describe('decodeWithSharedStats', () => {
   it('matches the one-pass decode of the attention-free shape-s VAE to 1e-4, where per-chunk GroupNorm does not', async () => {
-    const [t, core, halo] = [200, 64, vaeHalo];
+    // Two chunks are enough to show the joins exact: 128 frames in cores of 64 (each run sees 64 + 2·13 frames).
+    const [t, core, halo] = [128, 64, vaeHalo];
     expect(halo).toBe(13);
     const latent = latentOf(t, 2);
     const reference = await decodeOnce(attentionFree.original, 'latent', 'mel', latent);

@@ -119,7 +119,8 @@ describe('a 10-minute piece', () => {
     expect(last?.stage).toBe('vocode');
     const f = spectralFeatures(r.audio.subarray(590 * SR), SR);
     expect(f.rms).toBeGreaterThan(0.05);
-  });
+    // Ten minutes must be generated (issue 3); vocoding them is most of its ~13 s here, so it keeps its own timeout.
+  }, 600_000);
 
   it('can be cancelled between window batches', async () => {
     const controller = new AbortController();
@@ -137,18 +138,18 @@ describe('a 10-minute piece', () => {
 });
 
 describe('shape-s (random weights, real architecture): seam metrics in window mode', () => {
-  // 25 s = 632 latent frames: 4 MultiDiffusion windows (3 overlaps), 3–4 SpotDiffusion windows per step.
+  let shape: AudioLdmModel;
+  beforeAll(async () => {
+    shape = await openBuiltin('shape-s');
+  });
+  afterAll(async () => shape?.dispose());
+  // 20 s = 504 latent frames: 3 MultiDiffusion windows (2 overlaps), 2–3 SpotDiffusion windows per step.
   it.each(['multidiffusion', 'spotdiffusion'] as const)('%s: tiled pieces stay free of over-smoothing and clicks at window seams', async (method) => {
-    const shape = await openBuiltin('shape-s');
-    try {
-      const r = await textToAudio(shape, { ...base, seconds: 25, steps: 4, method });
-      expect(r.seams.windows.length).toBeGreaterThanOrEqual(2);
-      const report = seamReport(r.audio, SR, r.seams.windows);
-      expect(report.hfrDb as number).toBeGreaterThan(SEAM_FLAGS.hfrDb);
-      expect(report.sfz as number).toBeLessThan(6);
-      expect(Number.isFinite(report.ssz)).toBe(true);
-    } finally {
-      await shape.dispose();
-    }
+    const r = await textToAudio(shape, { ...base, seconds: 20, steps: 4, method });
+    expect(r.seams.windows.length).toBeGreaterThanOrEqual(2);
+    const report = seamReport(r.audio, SR, r.seams.windows);
+    expect(report.hfrDb as number).toBeGreaterThan(SEAM_FLAGS.hfrDb);
+    expect(report.sfz as number).toBeLessThan(6);
+    expect(Number.isFinite(report.ssz)).toBe(true);
   });
 });
