@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { commitSchema } from './catalog.ts';
 import { ProjectDocumentSchema, isId } from './project.ts';
 import type { ProjectDocument, RegionId, TakeId, TakeRef, TrackId } from './project.ts';
+import type { SamplerName } from './generation-settings.ts';
 
 // ─── results ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -268,6 +269,8 @@ export interface ModelInfo {
   nativeSeconds: number;
   defaultSteps: number;
   defaultGuidance: number;
+  /** The samplers this model runs, its default first (generation-settings.ts: its family's samplers). */
+  samplers: SamplerName[];
   licence: ModelLicence;
   /** Bytes on disk (graphs, tokenizer, manifest). */
   sizeBytes: number;

@@ -3,6 +3,7 @@
  * checks ranges and region coverage itself; this schema checks shape and types and names the field that is wrong.
  */
 import * as v from 'valibot';
+import { limitSchema, LIMITS, SAMPLERS, TILING_METHODS, VAE_DECODE_MODES, WINDOW_WEIGHTS } from './generation-settings.ts';
 
 const seconds = v.pipe(v.number(), v.finite());
 
@@ -12,31 +13,31 @@ export const RegionSchema = v.strictObject({
   end: seconds,
   prompt: v.string(),
   negativePrompt: v.optional(v.string()),
-  guidance: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
+  guidance: v.optional(limitSchema(LIMITS.guidance)),
 });
 
 /** A whole request file. Unset generation settings take the model's defaults. */
 export const GenerationRequestSchema = v.strictObject({
   /** Length of the piece; optional when regions are given (then the last region's end). */
-  duration: v.optional(v.pipe(seconds, v.gtValue(0))),
+  duration: v.optional(limitSchema(LIMITS.seconds)),
   prompt: v.optional(v.string()),
   negativePrompt: v.optional(v.string()),
   regions: v.optional(v.array(RegionSchema)),
-  transition: v.optional(v.pipe(seconds, v.minValue(0))),
+  transition: v.optional(limitSchema(LIMITS.transition)),
   model: v.optional(v.string()),
-  seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 32 - 1))),
-  steps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
-  guidance: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
-  sampler: v.optional(v.picklist(['ddim', 'dpmpp-2m', 'pingpong'])),
-  eta: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
-  method: v.optional(v.picklist(['multidiffusion', 'spotdiffusion', 'auto'])),
-  vaeDecode: v.optional(v.picklist(['window', 'shared'])),
+  seed: v.optional(limitSchema(LIMITS.seed)),
+  steps: v.optional(limitSchema(LIMITS.steps)),
+  guidance: v.optional(limitSchema(LIMITS.guidance)),
+  sampler: v.optional(v.picklist(SAMPLERS)),
+  eta: v.optional(limitSchema(LIMITS.eta)),
+  method: v.optional(v.picklist(TILING_METHODS)),
+  vaeDecode: v.optional(v.picklist(VAE_DECODE_MODES)),
   tiling: v.optional(
     v.strictObject({
-      strideRatio: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(1))),
-      weights: v.optional(v.picklist(['tapered', 'uniform'])),
-      windowBatch: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-      finalMultiSteps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+      strideRatio: v.optional(limitSchema(LIMITS.strideRatio)),
+      weights: v.optional(v.picklist(WINDOW_WEIGHTS)),
+      windowBatch: v.optional(limitSchema(LIMITS.windowBatch)),
+      finalMultiSteps: v.optional(limitSchema(LIMITS.finalMultiSteps)),
     }),
   ),
 });

@@ -3,6 +3,7 @@
  * Validated with valibot at every boundary where a manifest enters the program.
  */
 import * as v from 'valibot';
+import { FAMILY_SETTINGS, limitSchema, LIMITS } from './generation-settings.ts';
 
 /** Current manifest schema version. */
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -89,10 +90,10 @@ export const AudioLdmManifestSchema = v.strictObject({
   vaeScalingFactor: finitePositive,
   scheduler: SchedulerConfigSchema,
   defaults: v.strictObject({
-    steps: v.pipe(positiveInt, v.maxValue(1000)),
-    guidance: v.pipe(v.number(), v.finite(), v.minValue(0)),
-    sampler: v.picklist(['ddim', 'dpmpp-2m']),
-    eta: v.pipe(v.number(), v.finite(), v.minValue(0)),
+    steps: limitSchema(LIMITS.steps),
+    guidance: limitSchema(LIMITS.guidance),
+    sampler: v.picklist(FAMILY_SETTINGS.audioldm.samplers),
+    eta: limitSchema(LIMITS.eta),
   }),
   tokenizer: v.strictObject({
     file: fileName,
@@ -181,10 +182,10 @@ export const StableAudio3ManifestSchema = v.strictObject({
   }),
   scheduler: LogSnrScheduleSchema,
   defaults: v.strictObject({
-    steps: v.pipe(positiveInt, v.maxValue(1000)),
+    steps: limitSchema(LIMITS.steps),
     /** ≤ 1: classifier-free guidance off (the post-trained SA3 models sample without it). */
-    guidance: v.pipe(v.number(), v.finite(), v.minValue(0)),
-    sampler: v.literal('pingpong'),
+    guidance: limitSchema(LIMITS.guidance),
+    sampler: v.picklist(FAMILY_SETTINGS['stable-audio-3'].samplers),
   }),
   tokenizer: v.strictObject({
     file: fileName,

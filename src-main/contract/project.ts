@@ -5,7 +5,7 @@
  * rules (references, ordering, overlap), every problem reported with its dotted path (`regions.rgn_x.start`).
  */
 import * as v from 'valibot';
-import { GenerationRequestSchema } from './generation.ts';
+import { limitSchema, LIMITS, MAX_PROMPT_CHARS, SAMPLERS, TILING_METHODS, type SamplerName, type TilingMethod } from './generation-settings.ts';
 
 /** The `schemaVersion` this Tessera writes; older files are migrated by the host, newer ones are refused. */
 export const CURRENT_PROJECT_SCHEMA_VERSION = 1;
@@ -54,10 +54,9 @@ const TakeIdSchema = idSchema('take');
 /** Any value JSON can hold (numbers finite). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** Sampler names, shared with the generation request so the allowed sets cannot drift. */
-export type SamplerName = NonNullable<v.InferOutput<typeof GenerationRequestSchema>['sampler']>;
-/** Long-form methods, shared with the generation request. */
-export type LongformMethod = NonNullable<v.InferOutput<typeof GenerationRequestSchema>['method']>;
+export type { SamplerName } from './generation-settings.ts';
+/** Long-form methods (generation-settings.ts). */
+export type LongformMethod = TilingMethod;
 
 /** How a region is generated. Every field is explicit so a stored region reproduces without model defaults. */
 export interface RegionGeneration {
@@ -179,16 +178,15 @@ const MAX_JSON_NODES = 5_000_000;
 const finite = v.pipe(v.number(), v.finite());
 const time = v.pipe(finite, v.minValue(0), v.maxValue(MAX_PROJECT_SECONDS));
 const decibels = v.pipe(finite, v.minValue(-120), v.maxValue(24));
-const seed = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 32 - 1));
+const seed = limitSchema(LIMITS.seed);
 const name = v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(256));
 /** Longest prompt or negative prompt, in characters (far past what any model reads: AudioLDM 512 tokens). */
-export const MAX_PROMPT_CHARS = 4000;
 const text = v.pipe(v.string(), v.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`));
 const timestamp = v.pipe(v.string(), v.isoTimestamp('must be an ISO 8601 timestamp (2025-01-31T12:00:00.000Z)'));
 const modelId = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a model pack id (lowercase, digits, ".", "_", "-")'));
 const sampleRate = v.pipe(v.number(), v.integer(), v.minValue(8000), v.maxValue(384_000));
-const samplerSchema = GenerationRequestSchema.entries.sampler.wrapped;
-const methodSchema = GenerationRequestSchema.entries.method.wrapped;
+const samplerSchema = v.picklist(SAMPLERS);
+const methodSchema = v.picklist(TILING_METHODS);
 const takeFile = v.pipe(
   v.string(),
   v.regex(
@@ -225,12 +223,12 @@ export const ProjectRegionSchema: v.GenericSchema<unknown, Region> = v.strictObj
   lockedSeed: v.optional(v.boolean()),
   generation: v.strictObject({
     model: modelId,
-    steps: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
-    guidance: v.pipe(finite, v.minValue(0), v.maxValue(100)),
+    steps: limitSchema(LIMITS.steps),
+    guidance: limitSchema(LIMITS.guidance),
     sampler: samplerSchema,
-    eta: v.pipe(finite, v.minValue(0), v.maxValue(10)),
+    eta: limitSchema(LIMITS.eta),
     method: methodSchema,
-    transition: v.pipe(finite, v.minValue(0), v.maxValue(600)),
+    transition: limitSchema(LIMITS.transition),
   }),
   gainDb: decibels,
   fadeIn: time,
@@ -264,7 +262,7 @@ export const ProjectDocumentSchema: v.GenericSchema<unknown, ProjectDocument> = 
   settings: v.strictObject({
     defaultModel: modelId,
     defaultMethod: methodSchema,
-    defaultTransition: v.pipe(finite, v.minValue(0), v.maxValue(600)),
+    defaultTransition: limitSchema(LIMITS.transition),
   }),
   createdWith: v.pipe(v.string(), v.regex(/^Tessera \d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]+)?$/, 'must be "Tessera x.y"')),
   createdAt: timestamp,

@@ -2,6 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionProvider, ModelInfo, ProviderInfo } from '../contract/api.ts';
+import { FAMILY_SETTINGS } from '../contract/generation-settings.ts';
 import { listInstalled } from './models/store.ts';
 import { BUILTIN_PACKS, ensureBuiltinPack, findInstalledPack } from './packs/builtin.ts';
 import type { VerifiedPack } from './packs/load.ts';
@@ -40,6 +41,7 @@ export async function modelInfo(pack: VerifiedPack, builtin: boolean, devices: E
     nativeSeconds: m.latent.nativeWindowFrames / m.latent.framesPerSecond,
     defaultSteps: m.defaults.steps,
     defaultGuidance: m.defaults.guidance,
+    samplers: [m.defaults.sampler, ...FAMILY_SETTINGS[m.family].samplers.filter((s) => s !== m.defaults.sampler)],
     licence: { ...m.licence },
     sizeBytes: await folderBytes(pack.dir),
     devices,

@@ -7,7 +7,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_PROMPT_CHARS } from '../../src-main/contract/project.ts';
+import { MAX_PROMPT_CHARS } from '../../src-main/contract/generation-settings.ts';
 import { runCli, type CliRun } from '../helpers/cli.ts';
 import { builtinPack, TEST_CACHE_DIR } from '../helpers/packs.ts';
 

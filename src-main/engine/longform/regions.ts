@@ -3,7 +3,7 @@
  * latent frame is 1 inside it and a raised-cosine ramp across each boundary, centred on the boundary and
  * `transition` seconds long, so the weights of all regions sum to one at every frame.
  */
-import { MAX_PROMPT_CHARS } from '../../contract/project.ts';
+import { MAX_PROMPT_CHARS } from '../../contract/generation-settings.ts';
 import { InvalidRequestError } from '../errors.ts';
 
 /** One time region of a piece and what it should sound like. Seconds. */

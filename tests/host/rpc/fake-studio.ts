@@ -128,6 +128,7 @@ export function createFakeStudio(): FakeStudio {
           nativeSeconds: 10.24,
           defaultSteps: 25,
           defaultGuidance: 2.5,
+          samplers: ['ddim', 'dpmpp-2m'],
           licence: { name: 'MIT' },
           sizeBytes: 1000,
           devices: ['cpu'],
