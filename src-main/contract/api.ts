@@ -12,44 +12,9 @@ import type { SamplerName } from './generation-settings.ts';
 
 // ─── results ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Why a call failed. A superset of ProjectErrorCode, so project errors map one to one. */
-export type ErrorCode =
-  | 'invalid-argument'
-  | 'not-found'
-  | 'model-error'
-  | 'cancelled'
-  | 'io-error'
-  | 'busy'
-  | 'locked'
-  | 'future-version'
-  | 'corrupt'
-  | 'internal';
-
-/** Every error code, for exhaustive checks and for telling a coded error from an arbitrary `code` property. */
-export const ERROR_CODES: readonly ErrorCode[] = [
-  'invalid-argument',
-  'not-found',
-  'model-error',
-  'cancelled',
-  'io-error',
-  'busy',
-  'locked',
-  'future-version',
-  'corrupt',
-  'internal',
-];
-
-/** True when `value` is one of the API's error codes. */
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
-}
-
-/** A failure as it crosses the process boundary; `details` is plain JSON (e.g. `{ issues: [{path, message}] }`). */
-export interface ApiError {
-  code: ErrorCode;
-  message: string;
-  details?: unknown;
-}
+export { ERROR_CODES, isErrorCode } from './errors.ts';
+export type { ApiError, ErrorCode } from './errors.ts';
+import type { ApiError } from './errors.ts';
 
 /** What every API method resolves to. */
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
