@@ -7,6 +7,7 @@ import { createStudioHost } from '../host/studio-host.ts';
 import { serveStudioApi, type StudioServer } from '../host/rpc/server.ts';
 import { messagePortTransport, type MessagePortLike } from '../contract/rpc/transport.ts';
 import { isMainToEngine, parentPortSpawner, type SpawnerParentPort } from './worker-spawner.ts';
+import { errorMessage } from '../contract/errors.ts';
 
 /** What the entry uses of `process.parentPort` (Electron's ParentPort). */
 export interface ParentPortLike {
@@ -37,7 +38,7 @@ export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: stri
     // One session per connection: a window's projects close (journal kept) when it reloads or closes.
     const session = host.session();
     const server = serveStudioApi(messagePortTransport(port), session.api, {
-      onError: (e) => log(`engine error: ${e instanceof Error ? e.message : String(e)}`),
+      onError: (e) => log(`engine error: ${errorMessage(e)}`),
     });
     servers.add(server);
     // NOTE: MessagePortMain emits 'close' when the renderer side goes away (reload, window closed).
@@ -45,7 +46,7 @@ export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: stri
     closable.on?.('close', () => {
       server.close();
       servers.delete(server);
-      session.close().catch((e: unknown) => log(`engine error: ${e instanceof Error ? e.message : String(e)}`));
+      session.close().catch((e: unknown) => log(`engine error: ${errorMessage(e)}`));
     });
   });
   return {

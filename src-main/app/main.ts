@@ -21,6 +21,7 @@ import { menuTemplate } from './menu.ts';
 import { APP_ORIGIN, APP_SCHEME, ASSET_SCHEME, createMainWindow } from './window.ts';
 import { ENGINE_RESTARTED_CHANNEL, PORT_CHANNEL } from '../ipc/channels.ts';
 import { registerIpcHandlers } from '../ipc/handlers.ts';
+import { errorMessage } from '../contract/errors.ts';
 
 // NOTE: the bundle is CommonJS, so __dirname is dist/app, where esbuild puts main.cjs, engine-entry.cjs, preload.cjs
 // (.cjs because package.json says "type": "module"; a sandboxed preload cannot be ESM).
@@ -113,7 +114,7 @@ app.whenReady().then(() => {
     if (!mainWindow) mainWindow = openWindow();
   });
 }).catch((error: unknown) => {
-  process.stderr.write(`Tessera failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`Tessera failed to start: ${errorMessage(error)}\n`);
   app.exit(1);
 });
 

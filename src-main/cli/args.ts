@@ -1,9 +1,14 @@
 /** Argument parsing helpers shared by the CLI commands (node:util parseArgs underneath). */
 import type { Region } from '../engine/pipelines/text-to-audio.ts';
+import { withinLimit, type NumberLimit } from '../contract/generation-settings.ts';
+import { CodedError } from '../contract/errors.ts';
 
 /** A usage error: bad flag or bad value. Exits with status 2. */
-export class CliError extends Error {
+export class CliError extends CodedError<'invalid-argument'> {
   override name = 'CliError';
+  constructor(message: string) {
+    super('invalid-argument', message);
+  }
 }
 
 /** What a numeric option accepts. */
@@ -36,6 +41,11 @@ export function plainDecimal(raw: string): number | undefined {
 export function parseNumber(flag: string, raw: string | undefined, rule: NumberRule): number | undefined {
   if (raw === undefined) return undefined;
   return numberOption(flag, raw, rule);
+}
+
+/** Parses a generation setting's flag by its limit in the settings table (`max` overrides the upper end). */
+export function parseLimited(flag: string, raw: string | undefined, limit: NumberLimit, max?: number): number | undefined {
+  return parseNumber(flag, raw, { check: (n) => withinLimit(limit, n, max), expected: limit.expected, example: limit.example });
 }
 
 /** Parses a comma-separated list of numbers (`30,60,180`), each by {@link parseNumber}'s rules. */

@@ -5,12 +5,14 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { logMel, seamFluxZ, seamReport, seamStepZ } from '../engine/audio/seams.ts';
+import { seamFluxZ, seamReport, seamStepZ } from '../engine/audio/seams.ts';
+import { logMel } from '../engine/audio/spectral.ts';
 import { planSpotDiffusion, spotOffsets } from '../engine/longform/windows.ts';
 import { textToAudio, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
 import { resolvePack } from '../host/packs/builtin.ts';
 import { openAudioLdmModel } from '../host/packs/load.ts';
-import { parseNumber, parseNumberList } from './args.ts';
+import { parseLimited, parseNumberList } from './args.ts';
+import { LIMITS } from '../contract/generation-settings.ts';
 import { runChildJson } from './child.ts';
 
 interface Case {
@@ -62,12 +64,12 @@ export async function runBenchLongform(argv: string[]): Promise<number> {
       'auto-study': { type: 'boolean', default: false },
     },
   });
-  const steps = parseNumber('steps', values.steps, { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number of steps ≥ 1', example: '4' }) ?? 4;
+  const steps = parseLimited('steps', values.steps, LIMITS.steps) ?? 4;
   if (values['batch-sweep']) return batchSweep(values.model);
   if (values['auto-study']) return autoStudy(values.model);
   if (values.single !== undefined) {
     const c = CASES.find((x) => x.label === values.single);
-    const seconds = parseNumber('seconds', values.seconds, { check: (n) => n > 0, expected: 'a number of seconds > 0', example: '60' }) ?? 60;
+    const seconds = parseLimited('seconds', values.seconds, LIMITS.seconds) ?? 60;
     if (!c) throw new Error(`unknown case ${values.single}`);
     process.stdout.write(`${JSON.stringify(await runCase(values.model, seconds, steps, c))}\n`);
     return 0;

@@ -6,7 +6,8 @@
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { textToAudio } from '../engine/pipelines/text-to-audio.ts';
-import { parseChoice, parseNumber } from './args.ts';
+import { parseChoice, parseLimited, parseNumber } from './args.ts';
+import { LIMITS } from '../contract/generation-settings.ts';
 import { runChildJson } from './child.ts';
 import { resolvePack } from '../host/packs/builtin.ts';
 import { openAudioLdmModel } from '../host/packs/load.ts';
@@ -40,8 +41,8 @@ export async function runBench(argv: string[]): Promise<number> {
       single: { type: 'string' },
     },
   });
-  const seconds = parseNumber('seconds', values.seconds, { check: (n) => n > 0, expected: 'a number of seconds > 0', example: '10' }) ?? 10;
-  const steps = parseNumber('steps', values.steps, { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number of steps ≥ 1', example: '10' }) ?? 10;
+  const seconds = parseLimited('seconds', values.seconds, LIMITS.seconds) ?? 10;
+  const steps = parseLimited('steps', values.steps, LIMITS.steps) ?? 10;
   const repeats = parseNumber('repeats', values.repeats, { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number of repeats ≥ 1', example: '3' }) ?? 3;
   const device = parseChoice('device', values.device, DEVICES) ?? 'cpu';
   if (values.single) {

@@ -3,15 +3,13 @@ import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { SAMPLERS } from '../engine/schedulers/index.ts';
-import { DEFAULT_MAX_SECONDS, DEFAULT_TILING, DEFAULT_TRANSITION, MAX_STEPS, VAE_DECODE_MODES, type Progress, type TilingOptions } from '../engine/pipelines/text-to-audio.ts';
-import { TILING_METHODS } from '../engine/longform/windows.ts';
+import { GENERATION_DEFAULTS, LIMITS, SAMPLERS, TILING_METHODS, VAE_DECODE_MODES, type TilingOptions } from '../contract/generation-settings.ts';
+import type { Progress } from '../engine/pipelines/text-to-audio.ts';
 import { parseGenerationRequest, type GenerationRequestFile } from '../contract/generation.ts';
 import { DEVICES } from '../engine/runtime/session.ts';
 import { generateToFile, OUTPUT_FORMATS } from '../host/generate.ts';
 import { BUILTIN_PACKS, DEFAULT_MODEL } from '../host/packs/builtin.ts';
-import { SEED_LIMIT } from '../engine/tensor/rng.ts';
-import { checkRegionOrder, CliError, joinNegativeValues, parseChoice, parseNumber, parseRegion, withSigintAbort } from './args.ts';
+import { checkRegionOrder, CliError, joinNegativeValues, parseChoice, parseLimited, parseRegion, withSigintAbort } from './args.ts';
 
 export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duration SECONDS --out FILE.wav [options]
        npm run generate -- --region START:END:PROMPT [--region …] --out FILE.wav [options]
@@ -26,20 +24,20 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
   --out FILE.wav           output WAV file; written atomically, nothing is left there on failure (required)
   --model ID|DIR           built-in model (${Object.keys(BUILTIN_PACKS).join(', ')}) or a model pack folder
                            (default: ${DEFAULT_MODEL})
-  --seed N                 integer 0..${SEED_LIMIT - 1}; same seed, same settings → identical file (default: random)
-  --steps N                denoising steps 1..${MAX_STEPS} (default: the model's; sketch 10, stable-audio-3 8)
-  --guidance G             classifier-free guidance ≥ 0; ≤ 1 disables it (default: the model's; sketch 2.5,
-                           stable-audio-3 1 = off)
+  --seed N                 integer ${LIMITS.seed.min}..${LIMITS.seed.max}; same seed, same settings → identical file (default: random)
+  --steps N                denoising steps ${LIMITS.steps.min}..${LIMITS.steps.max} (default: the model's; sketch 10, stable-audio-3 8)
+  --guidance G             classifier-free guidance ${LIMITS.guidance.min}..${LIMITS.guidance.max}; ≤ 1 disables it (default: the model's;
+                           sketch 2.5, stable-audio-3 1 = off)
   --sampler NAME           ${SAMPLERS.join(' | ')} (default: the model's; audioldm models take ddim or dpmpp-2m,
                            stable-audio-3 models pingpong)
-  --eta E                  DDIM η ≥ 0; 0 is deterministic given the seed's noise (default: 0)
-  --method NAME            tiling beyond the model's window: ${TILING_METHODS.join(' | ')} (default: auto)
-  --transition SECONDS     crossfade between regions, centred on each boundary (default: ${DEFAULT_TRANSITION})
-  --stride RATIO           MultiDiffusion stride as a fraction of the window, (0, 1] (default: ${DEFAULT_TILING.strideRatio})
-  --window-batch N         window evaluations per UNet call (default: ${DEFAULT_TILING.windowBatch})
+  --eta E                  DDIM η ${LIMITS.eta.min}..${LIMITS.eta.max}; 0 is deterministic given the seed's noise (default: ${GENERATION_DEFAULTS.eta})
+  --method NAME            tiling beyond the model's window: ${TILING_METHODS.join(' | ')} (default: ${GENERATION_DEFAULTS.method})
+  --transition SECONDS     crossfade between regions, centred on each boundary, ${LIMITS.transition.min}..${LIMITS.transition.max} (default: ${GENERATION_DEFAULTS.transition})
+  --stride RATIO           MultiDiffusion stride as a fraction of the window, (0, 1] (default: ${GENERATION_DEFAULTS.tiling.strideRatio})
+  --window-batch N         window evaluations per UNet call, ${LIMITS.windowBatch.min}..${LIMITS.windowBatch.max} (default: ${GENERATION_DEFAULTS.tiling.windowBatch})
   --vae-decode MODE        long latents: window (chunks + log-mel crossfade) | shared (every chunk uses the whole
                            piece's GroupNorm statistics: exact without global attention, one pass per GroupNorm)
-  --max-duration SECONDS   refuse longer pieces (default: ${DEFAULT_MAX_SECONDS})
+  --max-duration SECONDS   refuse longer pieces (default: ${GENERATION_DEFAULTS.maxSeconds})
   --device NAME            ${DEVICES.join(' | ')} (default: auto; falls back to cpu with the reason)
   --format NAME            ${OUTPUT_FORMATS.join(' | ')} WAV samples (default: float32)
   --quiet                  no progress bar
@@ -113,18 +111,18 @@ export async function runGenerate(argv: string[]): Promise<number> {
   if (regions !== undefined && regions === file.regions) checkRegionOrder(regions, `--request ${v.request ?? ''}`);
   if (v.out === undefined) throw new CliError('--out is required (a .wav file path, e.g. --out take.wav)');
   const lastEnd = regions && regions.length > 0 ? regions[regions.length - 1].end : undefined;
-  const seconds = parseNumber('duration', v.duration, { check: (n) => n > 0, expected: 'a number of seconds greater than 0', example: '8' }) ?? file.duration ?? lastEnd;
+  const maxSeconds = parseLimited('max-duration', v['max-duration'], LIMITS.seconds) ?? GENERATION_DEFAULTS.maxSeconds;
+  const seconds = parseLimited('duration', v.duration, LIMITS.seconds) ?? file.duration ?? lastEnd;
   if (seconds === undefined) throw new CliError('--duration is required (seconds, e.g. --duration 8)');
-  const seed = parseNumber('seed', v.seed, { check: (n) => Number.isInteger(n) && n >= 0 && n < SEED_LIMIT, expected: `an integer from 0 to ${SEED_LIMIT - 1}`, example: '42' }) ?? file.seed ?? randomInt(0, 2 ** 32 - 1);
-  const steps = parseNumber('steps', v.steps, { check: (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STEPS, expected: `a whole number from 1 to ${MAX_STEPS}`, example: '25' }) ?? file.steps;
-  const guidance = parseNumber('guidance', v.guidance, { check: (n) => n >= 0, expected: 'a number ≥ 0 (≤ 1 disables guidance)', example: '2.5' }) ?? file.guidance;
-  const eta = parseNumber('eta', v.eta, { check: (n) => n >= 0, expected: 'a number ≥ 0 (0 = deterministic DDIM)', example: '0' }) ?? file.eta;
-  const transition = parseNumber('transition', v.transition, { check: (n) => n >= 0, expected: 'a number of seconds ≥ 0', example: '2' }) ?? file.transition;
-  const strideRatio = parseNumber('stride', v.stride, { check: (n) => n > 0 && n <= 1, expected: 'a fraction of the window in (0, 1]', example: '0.5' }) ?? file.tiling?.strideRatio;
-  const windowBatch = parseNumber('window-batch', v['window-batch'], { check: (n) => Number.isInteger(n) && n >= 1, expected: 'a whole number ≥ 1', example: '4' }) ?? file.tiling?.windowBatch;
-  const maxSeconds = parseNumber('max-duration', v['max-duration'], { check: (n) => n > 0, expected: 'a number of seconds > 0', example: '1200' }) ?? DEFAULT_MAX_SECONDS;
+  const seed = parseLimited('seed', v.seed, LIMITS.seed) ?? file.seed ?? randomInt(0, LIMITS.seed.max);
+  const steps = parseLimited('steps', v.steps, LIMITS.steps) ?? file.steps;
+  const guidance = parseLimited('guidance', v.guidance, LIMITS.guidance) ?? file.guidance;
+  const eta = parseLimited('eta', v.eta, LIMITS.eta) ?? file.eta;
+  const transition = parseLimited('transition', v.transition, LIMITS.transition) ?? file.transition;
+  const strideRatio = parseLimited('stride', v.stride, LIMITS.strideRatio) ?? file.tiling?.strideRatio;
+  const windowBatch = parseLimited('window-batch', v['window-batch'], LIMITS.windowBatch) ?? file.tiling?.windowBatch;
   const sampler = parseChoice('sampler', v.sampler, SAMPLERS) ?? file.sampler;
-  const method = parseChoice('method', v.method, TILING_METHODS) ?? file.method ?? 'auto';
+  const method = parseChoice('method', v.method, TILING_METHODS) ?? file.method ?? GENERATION_DEFAULTS.method;
   const vaeDecode = parseChoice('vae-decode', v['vae-decode'], VAE_DECODE_MODES) ?? file.vaeDecode;
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
   const format = parseChoice('format', v.format, OUTPUT_FORMATS) ?? 'float32';

@@ -9,6 +9,7 @@ import { runPacks } from './packs.ts';
 import { runRender } from './render.ts';
 import { runWeb } from './web.ts';
 import { CliError } from './args.ts';
+import { errorMessage } from '../contract/errors.ts';
 
 const USAGE = `usage: tessera <command> [options]
 
@@ -73,7 +74,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const usage = error instanceof CliError;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     process.stderr.write(`\nerror: ${message}\n`);
     if (process.env.TESSERA_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exitCode = usage ? 2 : error instanceof Error && error.name === 'CancelledError' ? 130 : 1;

@@ -7,9 +7,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Transport } from '../contract/rpc/transport.ts';
-import { createStudioHost, type StudioSession } from '../host/studio-host.ts';
+import { createStudioHost } from '../host/studio-host.ts';
+import type { StudioSession } from '../host/studio/session.ts';
 import { createHttpHandler } from '../host/rpc/http.ts';
-import { serveStudioApi, toApiError, type StudioServer } from '../host/rpc/server.ts';
+import { toApiError, errorMessage } from '../contract/errors.ts';
+import { serveStudioApi, type StudioServer } from '../host/rpc/server.ts';
 import { createRunToken, startWebSocketServer } from '../host/rpc/websocket.ts';
 import { parseNumber } from './args.ts';
 
@@ -33,7 +35,7 @@ export async function runWeb(argv: string[]): Promise<number> {
       // One session per page: its projects are closed (journal kept) when the page goes away, so a reload can
       // open them again instead of finding them locked.
       const session = host.session();
-      const s = serveStudioApi(transport, session.api, { onError: (e) => process.stderr.write(`host error: ${e instanceof Error ? e.message : String(e)}\n`) });
+      const s = serveStudioApi(transport, session.api, { onError: (e) => process.stderr.write(`host error: ${errorMessage(e)}\n`) });
       servers.add(s);
       sessions.set(transport, { server: s, session });
     },
@@ -43,7 +45,7 @@ export async function runWeb(argv: string[]): Promise<number> {
       sessions.delete(transport);
       servers.delete(entry.server);
       entry.server.close();
-      entry.session.close().catch((e: unknown) => process.stderr.write(`host error: ${e instanceof Error ? e.message : String(e)}\n`));
+      entry.session.close().catch((e: unknown) => process.stderr.write(`host error: ${errorMessage(e)}\n`));
     },
     http: createHttpHandler({ token, staticDir, resolveAsset: async (projectId, path) => {
         try {

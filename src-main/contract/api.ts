@@ -8,7 +8,7 @@ import * as v from 'valibot';
 import { commitSchema } from './catalog.ts';
 import { ProjectDocumentSchema, isId } from './project.ts';
 import type { ProjectDocument, RegionId, TakeId, TakeRef, TrackId } from './project.ts';
-import type { SamplerName } from './generation-settings.ts';
+import { DEVICES, type DevicePreference, type ExecutionProvider, type SamplerName } from './generation-settings.ts';
 
 // ─── results ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -34,10 +34,8 @@ const trackIdSchema = v.custom<TrackId>((x) => isId('trk', x), 'must be a track 
 const regionIdSchema = v.custom<RegionId>((x) => isId('rgn', x), 'must be a region id "rgn_…"');
 const noInput = v.strictObject({});
 
-/** Compute device preference for the engine. */
-export type DevicePreference = 'auto' | ExecutionProvider;
-/** ONNX Runtime execution providers Tessera knows: CUDA (Linux x64), DirectML (Windows), CoreML (macOS), CPU. */
-export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'coreml';
+/** Devices and providers (generation-settings.ts): CUDA (Linux x64), DirectML (Windows), CoreML (macOS), CPU. */
+export type { DevicePreference, ExecutionProvider } from './generation-settings.ts';
 
 /** Settings of the app (not of a project). */
 export interface StudioSettings {
@@ -54,13 +52,13 @@ export interface StudioSettings {
 }
 
 const settingsPatchSchema = v.strictObject({
-  device: v.optional(v.picklist(['auto', 'cpu', 'cuda', 'dml', 'coreml'])),
+  device: v.optional(v.picklist(DEVICES)),
   intraOpThreads: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)))),
   autosaveSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3600))),
   projectsDir: v.optional(dirSchema),
   modelDevices: v.optional(
     v.pipe(
-      v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'keys must be model ids')), v.picklist(['auto', 'cpu', 'cuda', 'dml', 'coreml'])),
+      v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'keys must be model ids')), v.picklist(DEVICES)),
       v.check((r) => Object.keys(r).length <= 256, 'at most 256 models'),
     ),
   ),

@@ -3,6 +3,7 @@
  * big they are and under which licence. Validated with valibot when it is loaded; docs/MODELS.md explains each field.
  */
 import * as v from 'valibot';
+import { CodedError } from './errors.ts';
 
 /** Current catalog schema version. */
 export const CATALOG_SCHEMA_VERSION = 1;
@@ -177,8 +178,11 @@ export function entryProblems(entry: CatalogEntry): string[] {
 }
 
 /** Raised when a catalog fails validation; the message lists every problem with its path. */
-export class CatalogError extends Error {
+export class CatalogError extends CodedError<'invalid-argument'> {
   override name = 'CatalogError';
+  constructor(message: string) {
+    super('invalid-argument', message);
+  }
 }
 
 /** Validates unknown JSON as a catalog. */

@@ -27,6 +27,15 @@ export const WINDOW_WEIGHTS = ['tapered', 'uniform'] as const;
 /** A window weighting. */
 export type WindowWeights = (typeof WINDOW_WEIGHTS)[number];
 
+/** Execution providers ONNX Runtime can run a model on (which ones exist here is probed at start). */
+export const PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml'] as const;
+/** An execution provider. */
+export type ExecutionProvider = (typeof PROVIDERS)[number];
+/** What a user may choose as a device: a provider, or `auto` (the platform's GPU provider, else the CPU). */
+export const DEVICES = ['auto', ...PROVIDERS] as const;
+/** A device choice. */
+export type DevicePreference = (typeof DEVICES)[number];
+
 /** Samplers of ε-prediction models over a DDPM ᾱ table. */
 export const DDPM_SAMPLERS = ['ddim', 'dpmpp-2m'] as const satisfies readonly SamplerName[];
 /** Samplers of rectified-flow models over a LogSNR schedule. */
@@ -65,8 +74,8 @@ export const LIMITS = {
   steps: limit({ min: 1, max: 1000, integer: true, expected: 'a whole number from 1 to 1000', example: '25' }),
   /** Classifier-free guidance scale (≤ 1: guidance off). */
   guidance: limit({ min: 0, max: 100, expected: 'a number from 0 to 100 (≤ 1 disables guidance)', example: '2.5' }),
-  /** DDIM η. */
-  eta: limit({ min: 0, max: 10, expected: 'a number from 0 to 10 (0 = deterministic DDIM)', example: '0' }),
+  /** DDIM η (its σ needs η ≤ 1: beyond, √(1 − ᾱ_prev − σ²) is not real). */
+  eta: limit({ min: 0, max: 1, expected: 'a number from 0 to 1 (0 = deterministic DDIM)', example: '0' }),
   /** Crossfade between regions, seconds, centred on each boundary. */
   transition: limit({ min: 0, max: 600, expected: 'a number of seconds from 0 to 600', example: '2' }),
   /** The random seed of a take. */

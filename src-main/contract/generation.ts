@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { limitSchema, LIMITS, SAMPLERS, TILING_METHODS, VAE_DECODE_MODES, WINDOW_WEIGHTS } from './generation-settings.ts';
+import { CodedError } from './errors.ts';
 
 const seconds = v.pipe(v.number(), v.finite());
 
@@ -46,8 +47,11 @@ export const GenerationRequestSchema = v.strictObject({
 export type GenerationRequestFile = v.InferOutput<typeof GenerationRequestSchema>;
 
 /** Raised when a request file is malformed; lists every problem with its path. */
-export class RequestFileError extends Error {
+export class RequestFileError extends CodedError<'invalid-argument'> {
   override name = 'RequestFileError';
+  constructor(message: string) {
+    super('invalid-argument', message);
+  }
 }
 
 /** Validates unknown JSON as a request; `where` names the source in the message. */

@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { FAMILY_SETTINGS, limitSchema, LIMITS } from './generation-settings.ts';
+import { CodedError } from './errors.ts';
 
 /** Current manifest schema version. */
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -263,6 +264,9 @@ export function parseManifest(json: unknown, where: string): Manifest {
 }
 
 /** Raised when a manifest fails validation. */
-export class ManifestError extends Error {
+export class ManifestError extends CodedError<'model-error'> {
   override name = 'ManifestError';
+  constructor(message: string) {
+    super('model-error', message);
+  }
 }

@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { limitSchema, LIMITS, MAX_PROMPT_CHARS, SAMPLERS, TILING_METHODS, type SamplerName, type TilingMethod } from './generation-settings.ts';
+import { CodedError } from './errors.ts';
 
 /** The `schemaVersion` this Tessera writes; older files are migrated by the host, newer ones are refused. */
 export const CURRENT_PROJECT_SCHEMA_VERSION = 1;
@@ -280,15 +281,10 @@ export interface ProjectIssue {
 }
 
 /** Raised by every project operation; `issues` lists each field problem when the document is at fault. */
-export class ProjectError extends Error {
+export class ProjectError extends CodedError<ProjectErrorCode> {
   override name = 'ProjectError';
-  constructor(
-    readonly code: ProjectErrorCode,
-    message: string,
-    readonly issues: readonly ProjectIssue[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(code: ProjectErrorCode, message: string, issues: readonly ProjectIssue[] = [], options: { cause?: unknown } = {}) {
+    super(code, message, { ...options, issues });
   }
 }
 

@@ -1,19 +1,19 @@
 /**
- * Generate one take to a WAV file: resolve and open the model, run text-to-audio, write atomically.
- * Shared by the CLI and (later) the job queue. Nothing is ever left at the output path on failure.
+ * The CLI's `generate`: one piece with one slice written to a WAV file, through the same path as the studio and
+ * `npm run render` (generation/run-piece.ts, the same take tags). Nothing is ever left at the output path on failure.
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { GENERATION_DEFAULTS, type TilingMethod, type TilingOptions, type VaeDecodeMode } from '../contract/generation-settings.ts';
 import { InvalidRequestError } from '../engine/errors.ts';
-import type { LatentDiffusionModel, TruncatedPrompt } from '../engine/families/model.ts';
-import { checkRequest, textToAudio, type Progress, type Region, type TextToAudioRequest, type TextToAudioResult, type TilingOptions, type VaeDecodeMode } from '../engine/pipelines/text-to-audio.ts';
-import type { TilingMethod } from '../engine/longform/windows.ts';
+import type { TruncatedPrompt } from '../engine/families/model.ts';
+import { checkRequest, requestRegions, type Progress, type Region, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
 import type { DevicePreference } from '../engine/runtime/session.ts';
-import { resolvePack } from './packs/builtin.ts';
-import { openModel } from './packs/load.ts';
-import { encodeWav, type WavFormat } from './wav.ts';
+import { ModelCache } from './generation/model-cache.ts';
+import type { PieceJob } from './generation/plan.ts';
+import { fileTakeWriter, runPiece } from './generation/run-piece.ts';
+import type { WavFormat } from './wav.ts';
 
 /** Output sample formats for takes. */
 export const OUTPUT_FORMATS: readonly WavFormat[] = ['float32', 'pcm16', 'pcm24'];
@@ -100,50 +100,39 @@ export async function checkOutputPath(out: string): Promise<string> {
 export async function generateToFile(o: GenerateOptions): Promise<GenerateSummary> {
   const out = await checkOutputPath(o.out);
   const t0 = performance.now();
-  const pack = await resolvePack(o.model, o.cacheDir);
-  const d = pack.manifest.defaults;
-  const request: TextToAudioRequest = {
-    ...(o.regions ? { regions: o.regions } : { prompt: o.prompt, negativePrompt: o.negativePrompt }),
-    transition: o.transition,
-    method: o.method ?? 'auto',
-    tiling: o.tiling,
-    vaeDecode: o.vaeDecode,
-    seconds: o.seconds,
-    seed: o.seed,
-    steps: o.steps ?? d.steps,
-    guidance: o.guidance ?? d.guidance,
-    sampler: o.sampler ?? d.sampler,
-    eta: o.eta ?? ('eta' in d ? d.eta : 0),
-  };
-  // Reject bad requests before loading any session.
-  checkRequest(pack.manifest, request, o.maxSeconds);
-  const model: LatentDiffusionModel = await openModel(pack, { device: o.device, sharedStatsDecoder: request.vaeDecode === 'shared' });
+  const models = new ModelCache(o.cacheDir === undefined ? {} : { cacheDir: o.cacheDir });
   try {
+    const pack = await models.resolve(o.model);
+    const d = pack.manifest.defaults;
+    const request: TextToAudioRequest = {
+      ...(o.regions ? { regions: o.regions } : { prompt: o.prompt, negativePrompt: o.negativePrompt }),
+      transition: o.transition,
+      method: o.method ?? GENERATION_DEFAULTS.method,
+      tiling: o.tiling,
+      vaeDecode: o.vaeDecode,
+      seconds: o.seconds,
+      seed: o.seed,
+      steps: o.steps ?? d.steps,
+      guidance: o.guidance ?? d.guidance,
+      sampler: o.sampler ?? d.sampler,
+      eta: o.eta ?? ('eta' in d ? d.eta : GENERATION_DEFAULTS.eta),
+    };
+    // Rejects a bad request before any session loads (the pipeline would, but only after the model is open).
+    checkRequest(pack.manifest, request, o.maxSeconds);
+    const title = requestRegions(request).map((r) => r.prompt).join(' → ');
+    const job: PieceJob = { modelId: o.model, request, slices: [{ start: 0, end: request.seconds, title }], origin: 0, label: o.model };
+    const model = await models.open(o.model, { device: o.device, sharedStatsDecoder: request.vaeDecode === 'shared' });
     const { provider, fallbackReason } = model.device;
     o.onModelReady?.({ id: pack.manifest.id, version: pack.manifest.version, provider, fallbackReason });
     const load = (performance.now() - t0) / 1000;
-    const result: TextToAudioResult = await textToAudio(model, request, { onProgress: o.onProgress, signal: o.signal, maxSeconds: o.maxSeconds });
-    const tw = performance.now();
-    const parameters = {
-      generator: 'Tessera',
-      model: pack.manifest.id,
-      modelVersion: pack.manifest.version,
-      ...request,
-      device: provider,
-    };
-    const title = request.regions ? request.regions.map((r) => r.prompt).join(' → ') : (request.prompt ?? '');
-    const bytes = encodeWav(result.channels, result.sampleRate, o.format, {
-      INAM: title.slice(0, 200),
-      ICMT: JSON.stringify(parameters),
-      ISFT: 'Tessera',
-    });
-    await writeFileAtomic(out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const { result, writeSeconds } = await runPiece(model, job, fileTakeWriter(out, o.format), { onProgress: o.onProgress, signal: o.signal, maxSeconds: o.maxSeconds });
+    const t = result.timings;
     return {
       out,
       model: pack.manifest.id,
       modelVersion: pack.manifest.version,
       ...(request.regions ? { regions: request.regions } : { prompt: request.prompt }),
-      method: request.method ?? 'auto',
+      method: request.method ?? GENERATION_DEFAULTS.method,
       seed: request.seed,
       seconds: request.seconds,
       samples: result.audio.length,
@@ -159,13 +148,9 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       truncatedPrompts: result.truncatedPrompts,
       evaluations: result.evaluationsPerStep.reduce((a, b) => a + b, 0),
       unetRows: result.unetRows,
-      stages: { load, ...pick(result.timings), write: (performance.now() - tw) / 1000 },
+      stages: { load, encode: t.encode, denoise: t.denoise, decode: t.decode, vocode: t.vocode, write: writeSeconds },
     };
   } finally {
-    await model.dispose();
+    await models.dispose();
   }
-}
-
-function pick(t: TextToAudioResult['timings']): Pick<TextToAudioResult['timings'], 'encode' | 'denoise' | 'decode' | 'vocode'> {
-  return { encode: t.encode, denoise: t.denoise, decode: t.decode, vocode: t.vocode };
 }

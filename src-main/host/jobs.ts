@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ApiError, JobInfo, JobKind, StudioEventName, StudioEvents } from '../contract/api.ts';
+import { CodedError, toApiError } from '../contract/errors.ts';
 import type { RegionId, TrackId } from '../contract/project.ts';
 
 /** What runs a job; `signal` fires on soft cancel. */
@@ -18,19 +19,6 @@ interface Entry {
   run: JobRunner;
   /** Hard stop for a running job; returns false when it cannot (it then gets a soft cancel). */
   hardStop?: () => boolean;
-}
-
-/** Errors thrown by runners may carry an API code. */
-function toApiError(e: unknown, cancelled: boolean): ApiError {
-  if (cancelled) return { code: 'cancelled', message: e instanceof Error && e.message !== 'cancelled' ? e.message : 'cancelled' };
-  const message = e instanceof Error ? e.message : String(e);
-  const code: unknown = e !== null && typeof e === 'object' && 'code' in e ? e.code : undefined;
-  const apiError: unknown = e !== null && typeof e === 'object' && 'error' in e ? e.error : undefined;
-  if (apiError !== null && typeof apiError === 'object' && 'code' in apiError && 'message' in apiError) return apiError as ApiError;
-  if (typeof code === 'string' && ['invalid-argument', 'not-found', 'io-error', 'locked', 'corrupt', 'future-version', 'busy'].includes(code)) {
-    return { code: code as ApiError['code'], message };
-  }
-  return { code: 'model-error', message };
 }
 
 /** Keeps this many finished jobs for the queue view; older ones are forgotten. */
@@ -66,7 +54,7 @@ export class JobQueue {
   /** Cancels a job; `hard` kills a running generation's engine. Unknown ids throw `not-found`. */
   cancel(jobId: string, hard: boolean): void {
     const entry = this.entries.find((e) => e.info.jobId === jobId);
-    if (!entry) throw Object.assign(new Error(`job '${jobId}' does not exist`), { code: 'not-found' });
+    if (!entry) throw new CodedError('not-found', `job '${jobId}' does not exist`);
     if (entry.info.state === 'queued') {
       entry.abort.abort();
       this.finish(entry, { code: 'cancelled', message: 'cancelled before it started' });
@@ -103,7 +91,8 @@ export class JobQueue {
       if (result && result.files) entry.info.files = result.files;
       this.finish(entry, null);
     } catch (e) {
-      this.finish(entry, toApiError(e, entry.abort.signal.aborted));
+      // An uncoded failure of a job is the model's or its runtime's (exports throw coded errors).
+      this.finish(entry, toApiError(e, { cancelled: entry.abort.signal.aborted, fallback: 'model-error' }));
     }
   }
 

@@ -2,13 +2,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionProvider, ModelInfo, ProviderInfo } from '../contract/api.ts';
-import { FAMILY_SETTINGS } from '../contract/generation-settings.ts';
+import { FAMILY_SETTINGS, PROVIDERS } from '../contract/generation-settings.ts';
 import { listInstalled } from './models/store.ts';
 import { BUILTIN_PACKS, ensureBuiltinPack, findInstalledPack } from './packs/builtin.ts';
 import type { VerifiedPack } from './packs/load.ts';
 import { probeProviders } from './runtime-probe.ts';
-
-const PROVIDERS: ExecutionProvider[] = ['cpu', 'cuda', 'dml', 'coreml'];
 
 /** Every provider with whether it is installed here and, if not, why. */
 export function providerInfo(): ProviderInfo[] {

@@ -17,6 +17,7 @@
  * Tag text is written as UTF-8 (wavefile's choice; most tools read it, some old ones show Latin-1 mojibake).
  */
 import wavefile from 'wavefile';
+import { CodedError, errorMessage } from '../contract/errors.ts';
 
 const { WaveFile } = wavefile;
 
@@ -34,8 +35,11 @@ export interface DecodedWav {
 }
 
 /** A WAV file could not be written or read; the message names the bad value and what is allowed. */
-export class WavError extends Error {
+export class WavError extends CodedError<'invalid-argument'> {
   override name = 'WavError';
+  constructor(message: string) {
+    super('invalid-argument', message);
+  }
 }
 
 /** The ISFT tag written unless the caller sets one. */
@@ -109,7 +113,7 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
   try {
     wav = new WaveFile(bytes);
   } catch (error) {
-    throw new WavError(`cannot parse the WAV file: ${error instanceof Error ? error.message : String(error)}`);
+    throw new WavError(`cannot parse the WAV file: ${errorMessage(error)}`);
   }
   const fmt = wav.fmt as WaveFmt;
   const format = sampleFormatOf(fmt);

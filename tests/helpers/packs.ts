@@ -2,8 +2,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StableAudio3Manifest } from '../../src-main/contract/manifest.ts';
-import type { AudioLdmModel } from '../../src-main/engine/families/audioldm.ts';
-import type { StableAudio3Model } from '../../src-main/engine/families/stable-audio-3.ts';
+import type { AudioLdmModel } from '../../src-main/engine/families/audioldm/model.ts';
+import type { StableAudio3Model } from '../../src-main/engine/families/stable-audio-3/model.ts';
 import { ensureBuiltinPack } from '../../src-main/host/packs/builtin.ts';
 import { openAudioLdmModel, openStableAudio3Model, type VerifiedPack } from '../../src-main/host/packs/load.ts';
 

@@ -1,5 +1,5 @@
 /**
- * `generatePiece` with a stereo model: the stable-audio-3 stand-in's piece is sliced into per-region takes that are
+ * `runPiece` with a stereo model: the stable-audio-3 stand-in's piece is sliced into per-region takes that are
  * 44.1 kHz stereo WAV files (and their peaks), each exactly its region long.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectDocument } from '../../src-main/contract/project.ts';
-import type { StableAudio3Model } from '../../src-main/engine/families/stable-audio-3.ts';
-import { generatePiece, piecesOf } from '../../src-main/host/render.ts';
+import type { StableAudio3Model } from '../../src-main/engine/families/stable-audio-3/model.ts';
+import { applyTakes } from '../../src-main/contract/takes.ts';
+import { pieceJob, piecesOf } from '../../src-main/host/generation/plan.ts';
+import { projectTakeWriter, runPiece } from '../../src-main/host/generation/run-piece.ts';
 import { decodeWav } from '../../src-main/host/wav.ts';
 import { region, sampleProject } from '../contract/project-fixtures.ts';
 import { openStandin } from '../helpers/packs.ts';
@@ -24,7 +26,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('generatePiece with the stable-audio-3 stand-in', () => {
+describe('runPiece with the stable-audio-3 stand-in', () => {
   it('writes one 44.1 kHz stereo take per region, left and right as the prompts pan them', async () => {
     const generation = { model: 'stable-audio-3-standin', steps: 8, guidance: 1, sampler: 'pingpong' as const, eta: 0, method: 'auto' as const, transition: 2 };
     const doc: ProjectDocument = {
@@ -38,7 +40,8 @@ describe('generatePiece with the stable-audio-3 stand-in', () => {
     const pieces = piecesOf(doc, doc.tracks[0]);
     expect(pieces).toHaveLength(1);
     const previews: number[] = [];
-    const { document, takes } = await generatePiece(doc, pieces[0], model, work, { onAudio: (start, channels) => previews.push(start, channels.length) });
+    const { takes } = await runPiece(model, pieceJob(pieces[0]), projectTakeWriter(work), { onAudio: (start, channels) => previews.push(start, channels.length) });
+    const document = applyTakes(doc, takes);
     expect(takes.map((t) => t.regionId)).toEqual(['rgn_a', 'rgn_b']);
     expect(previews.filter((_, i) => i % 2 === 1).every((n) => n === 2)).toBe(true);
     const rms = (a: Float32Array): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProject } from '../../src-main/contract/project.ts';
-import { piecesOf, renderProject, type RenderSummary } from '../../src-main/host/render.ts';
+import { piecesOf } from '../../src-main/host/generation/plan.ts';
+import { renderProject, type RenderSummary } from '../../src-main/host/render.ts';
 import { TEST_CACHE_DIR } from '../helpers/packs.ts';
 
 const DEMO = join(import.meta.dirname, '..', '..', 'resources', 'examples', 'demo-project');

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { API_INPUT_SCHEMAS, STUDIO_METHODS, type ApiResult, type StudioEventName, type StudioEvents, type StudioMethod } from '../../src-main/contract/api.ts';
 import { parseProject, type ProjectDocument } from '../../src-main/contract/project.ts';
-import { createStudioHost, type StudioHost, type StudioSession } from '../../src-main/host/studio-host.ts';
+import { createStudioHost, type StudioHost } from '../../src-main/host/studio-host.ts';
+import type { StudioSession } from '../../src-main/host/studio/session.ts';
 import { region } from '../contract/project-fixtures.ts';
 import { TEST_CACHE_DIR } from '../helpers/packs.ts';
 

@@ -7,7 +7,8 @@ import { STUDIO_METHODS, isStudioEventName } from '../api.ts';
 import type { ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../api.ts';
 import type { EventFunctions } from './wire.ts';
 import type { Transport } from './transport.ts';
-import { birpcChannel, describe, failure, isApiResult } from './wire.ts';
+import { errorMessage } from '../errors.ts';
+import { birpcChannel, failure, isApiResult } from './wire.ts';
 
 /** Options of `connectStudioApi`. */
 export interface StudioClientOptions {
@@ -56,7 +57,7 @@ export function connectStudioApi(transport: Transport, options: StudioClientOpti
       const reply = await rpc.$call(method, input);
       return isApiResult(reply) ? reply : failure('internal', `${method}: the host sent a malformed reply`);
     } catch (e) {
-      return failure('internal', `${method}: ${describe(e)}`);
+      return failure('internal', `${method}: ${errorMessage(e)}`);
     }
   };
   const api: Record<string, (input: unknown) => Promise<ApiResult<unknown>>> = {};

@@ -4,6 +4,7 @@
  * Encoding a response whose value JSON cannot hold (BigInt, cycles) sends a coded `internal` result instead.
  */
 import { isErrorCode } from '../api.ts';
+import { errorMessage } from '../errors.ts';
 import type { ApiError, ApiResult, ErrorCode, StudioEventName, StudioEvents } from '../api.ts';
 import type { Transport } from './transport.ts';
 
@@ -47,7 +48,7 @@ export function encodeMessage(message: unknown): string {
     const reply: WireMessage = {
       t: 's',
       i: typeof id === 'string' ? id : '',
-      r: failure('internal', `the result could not be sent as JSON: ${describe(e)}`),
+      r: failure('internal', `the result could not be sent as JSON: ${errorMessage(e)}`),
     };
     return JSON.stringify(reply);
   }
@@ -70,16 +71,6 @@ export function isApiResult(value: unknown): value is ApiResult<unknown> {
   return isErrorCode(fields.code) && typeof fields.message === 'string';
 }
 
-/** A message for any thrown value, even one whose `toString` throws. */
-export function describe(e: unknown): string {
-  try {
-    if (e instanceof Error) return e.message;
-    if (e !== null && typeof e === 'object' && 'message' in e && typeof e.message === 'string') return e.message;
-    return String(e);
-  } catch {
-    return 'unprintable error';
-  }
-}
 
 /** The birpc channel options shared by client and server: a string transport carrying JSON messages. */
 export function birpcChannel(transport: Transport): {

@@ -3,11 +3,9 @@
  * calibration: research/seam_metrics.py). They need no reference model, only the waveform and where the seams are
  * (window edges of the tiling schedule, chunk joins of the decoder or vocoder).
  *
- * Features: S[f, n] = 10·log10(melfb·|STFT|² + 1e−10) dB, as in the reference: n_fft 1024, hop 160, periodic Hann
- * window, signal reflect-padded by n_fft/2 at both ends (so frame n is centred on sample n·hop and there are
- * 1 + ⌊len/hop⌋ frames), 64 triangular mel filters (HTK mel scale, unnormalised peaks of 1) spaced from 0 Hz to
- * sampleRate/2. The defaults are calibrated for 16 kHz (10 ms frames); at 44.1 kHz scale n_fft and hop by ≈ 2.76
- * (e.g. 2048 and 441) so the frame-based K, r and exclusion widths below keep their meaning in milliseconds.
+ * Features: S = the log-mel spectrogram of spectral.ts's {@link logMel} (the reference's `logmel`: n_fft 1024, hop
+ * 160, 64 mel bins at 16 kHz). At 44.1 kHz scale n_fft and hop by ≈ 2.76 (e.g. 2048 and 441) so the frame-based K,
+ * r and exclusion widths below keep their meaning in milliseconds.
  *
  * Metrics (robust z: z(v) = (v − median(B)) / (1.4826·MAD(B)) over a background B of frames away from every seam):
  * - M1 SSZ (seam step z): level/timbre step. D_K[n] = mean_f |mean S[f, n−K … n−1] − mean S[f, n … n+K−1]|;
@@ -30,31 +28,7 @@
  * empty, the metric is null. Small differences from the reference: exclusion and HFR neighbourhoods are symmetric
  * (±w inclusive, the reference uses [s−w, s+w)), and HFR averages the union of seam neighbourhoods (no double count).
  */
-import FFT from 'fft.js';
-
-/** A log-mel spectrogram in dB, frame-major: the value of mel bin f in frame n is data[n·bins + f]. */
-export interface LogMel {
-  /** Number of mel bins per frame. */
-  bins: number;
-  /** Number of frames: 1 + ⌊samples/hop⌋ (0 for an empty signal). */
-  frames: number;
-  /** frames × bins values in dB, frame-major. */
-  data: Float32Array;
-  /** Samples between frames; frame n is centred on sample n·hop. */
-  hop: number;
-  /** Sample rate of the analysed signal in Hz. */
-  sampleRate: number;
-}
-
-/** Analysis settings of {@link logMel}; the defaults match seam_metrics.py at 16 kHz. */
-export interface LogMelOptions {
-  /** FFT and window length in samples, a power of two ≥ 4. Default 1024. */
-  nFft?: number;
-  /** Samples between frames, a positive integer. Default 160 (10 ms at 16 kHz). */
-  hop?: number;
-  /** Number of mel bins, a positive integer. Default 64. */
-  bins?: number;
-}
+import { logMel, type LogMel, type LogMelOptions } from './spectral.ts';
 
 /** Options of {@link seamStepZ}. */
 export interface SeamStepOptions {
@@ -93,59 +67,12 @@ export interface SeamReport {
 /** Flag thresholds from the §7 calibration: clean seams keep ssz < 3.5, sfz < 4 and hfrDb > −1 dB. */
 export const SEAM_FLAGS = { ssz: 3.5, sfz: 4, hfrDb: -1 } as const;
 
-const DEFAULT_N_FFT = 1024;
-const DEFAULT_HOP = 160;
-const DEFAULT_BINS = 64;
-/** Added to the mel power before the log (reference: 1e−10, i.e. a −100 dB floor). */
-const POWER_FLOOR = 1e-10;
 /** MAD → σ for Gaussian data. */
 const MAD_TO_SIGMA = 1.4826;
 /** Smallest robust σ in dB: a constant background (digital silence) gives a huge finite z instead of ∞ or NaN. */
 const SIGMA_FLOOR_DB = 1e-6;
 /** Frames either side of a seam searched for the D_K peak (§7 M1: |n − s| ≤ 2). */
 const STEP_SEARCH = 2;
-/** Filterbanks kept; one per (sampleRate, nFft, bins) in use, and a process rarely uses more than two. */
-const FILTERBANK_CACHE_SIZE = 8;
-
-/** Log-mel spectrogram of `samples` (mono) in dB, framed and filtered like seam_metrics.py's `logmel`. */
-export function logMel(samples: Float32Array, sampleRate: number, options: LogMelOptions = {}): LogMel {
-  const nFft = options.nFft ?? DEFAULT_N_FFT;
-  const hop = options.hop ?? DEFAULT_HOP;
-  const bins = options.bins ?? DEFAULT_BINS;
-  checkMelArguments(sampleRate, nFft, hop, bins);
-  checkFinite(samples, 'samples');
-  const length = samples.length;
-  if (length === 0) return { bins, frames: 0, data: new Float32Array(0), hop, sampleRate };
-
-  const bank = filterbank(sampleRate, nFft, bins);
-  const frames = 1 + Math.floor(length / hop);
-  const data = new Float32Array(frames * bins);
-  const fft = new FFT(nFft);
-  const frame = new Float64Array(nFft);
-  const spectrum = new Float64Array(2 * nFft);
-  const power = new Float64Array(nFft / 2 + 1);
-  const half = nFft / 2;
-  for (let n = 0; n < frames; n++) {
-    const start = n * hop - half;
-    if (start >= 0 && start + nFft <= length) {
-      for (let j = 0; j < nFft; j++) frame[j] = samples[start + j] * bank.window[j];
-    } else {
-      for (let j = 0; j < nFft; j++) frame[j] = samples[reflect(start + j, length)] * bank.window[j];
-    }
-    fft.realTransform(spectrum, frame);
-    for (let k = 0; k <= half; k++) power[k] = spectrum[2 * k] ** 2 + spectrum[2 * k + 1] ** 2;
-    const row = n * bins;
-    for (let f = 0; f < bins; f++) {
-      const weights = bank.weights[f];
-      const first = bank.first[f];
-      let sum = 0;
-      for (let i = 0; i < weights.length; i++) sum += weights[i] * power[first + i];
-      data[row + f] = 10 * Math.log10(sum + POWER_FLOOR);
-    }
-  }
-  return { bins, frames, data, hop, sampleRate };
-}
-
 /** M1 seam step z-score: how far the level/timbre step at the worst seam stands above the background steps. */
 export function seamStepZ(S: LogMel, seamFrames: readonly number[], options: SeamStepOptions = {}): number | null {
   const K = options.K ?? 25;
@@ -326,69 +253,6 @@ export function seamsClean(report: SeamReport): boolean {
 
 // ─── helpers ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
-interface Filterbank {
-  /** Periodic Hann window of length nFft: 0.5 − 0.5·cos(2πn/N), numpy's hanning(N+1)[:-1]. */
-  window: Float64Array;
-  /** First FFT bin of each filter's support. */
-  first: Int32Array;
-  /** Non-zero weights of each filter, from its first bin on (sparse: ≈ 2 weights per FFT bin in all). */
-  weights: Float64Array[];
-}
-
-const filterbanks = new Map<string, Filterbank>();
-
-/** The cached window and mel filters for (sampleRate, nFft, bins); the oldest entry goes when the cache is full. */
-function filterbank(sampleRate: number, nFft: number, bins: number): Filterbank {
-  const key = `${sampleRate}/${nFft}/${bins}`;
-  const cached = filterbanks.get(key);
-  if (cached !== undefined) return cached;
-
-  const window = new Float64Array(nFft);
-  for (let n = 0; n < nFft; n++) window[n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft);
-  // bins + 2 points equally spaced on the HTK mel scale from 0 Hz to Nyquist: filter i rises from edge i to i+1
-  // and falls to i+2. The 1e−9 in the slopes is the reference's, kept so the weights match it.
-  const hzToMel = (hz: number): number => 2595 * Math.log10(1 + hz / 700);
-  const melToHz = (mel: number): number => 700 * (10 ** (mel / 2595) - 1);
-  const topMel = hzToMel(sampleRate / 2);
-  const edges = Float64Array.from({ length: bins + 2 }, (_, i) => melToHz((topMel * i) / (bins + 1)));
-  const fftBins = nFft / 2 + 1;
-  const first = new Int32Array(bins);
-  const weights: Float64Array[] = [];
-  for (let f = 0; f < bins; f++) {
-    const [left, centre, right] = [edges[f], edges[f + 1], edges[f + 2]];
-    const row = new Float64Array(fftBins);
-    let start = fftBins;
-    let end = 0;
-    for (let k = 0; k < fftBins; k++) {
-      const hz = (k * sampleRate) / nFft;
-      const w = Math.max(0, Math.min((hz - left) / (centre - left + 1e-9), (right - hz) / (right - centre + 1e-9)));
-      row[k] = w;
-      if (w > 0) {
-        start = Math.min(start, k);
-        end = k + 1;
-      }
-    }
-    first[f] = Math.min(start, fftBins - 1);
-    weights.push(row.slice(first[f], Math.max(end, first[f])));
-  }
-
-  const bank = { window, first, weights };
-  if (filterbanks.size >= FILTERBANK_CACHE_SIZE) {
-    const oldest = filterbanks.keys().next();
-    if (oldest.done !== true) filterbanks.delete(oldest.value);
-  }
-  filterbanks.set(key, bank);
-  return bank;
-}
-
-/** numpy's 'reflect' padding: mirror about the end samples without repeating them, as often as needed. */
-function reflect(index: number, length: number): number {
-  if (length === 1) return 0;
-  const period = 2 * (length - 1);
-  const m = ((index % period) + period) % period;
-  return m < length ? m : period - m;
-}
-
 /** Values of `series` in [lo, hi) that lie more than `exclude` frames from every seam. */
 function backgroundValues(
   series: Float64Array,
@@ -423,17 +287,6 @@ function median(values: Float64Array): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function checkMelArguments(sampleRate: number, nFft: number, hop: number, bins: number): void {
-  if (!Number.isFinite(sampleRate) || sampleRate <= 0) {
-    throw new RangeError(`sampleRate must be a positive number of Hz (e.g. 16000), got ${sampleRate}`);
-  }
-  if (!Number.isInteger(nFft) || nFft < 4 || (nFft & (nFft - 1)) !== 0) {
-    throw new RangeError(`nFft must be a power of two ≥ 4 (e.g. 1024 at 16 kHz, 2048 at 44.1 kHz), got ${nFft}`);
-  }
-  checkCount(hop, 'hop', 1);
-  checkCount(bins, 'bins', 1);
-}
-
 function checkCount(value: number, name: string, min: number): void {
   if (!Number.isInteger(value) || value < min) {
     throw new RangeError(`${name} must be a whole number of frames ≥ ${min}, got ${value}`);
@@ -446,14 +299,6 @@ function checkSeamFrames(seamFrames: readonly number[]): void {
       throw new RangeError(`seamFrames[${i}] is ${s}; seams are whole frame indices (round(seconds·sampleRate/hop))`);
     }
   });
-}
-
-function checkFinite(samples: Float32Array, name: string): void {
-  for (let i = 0; i < samples.length; i++) {
-    if (!Number.isFinite(samples[i])) {
-      throw new RangeError(`${name}[${i}] is ${samples[i]}; seam metrics need finite samples`);
-    }
-  }
 }
 
 function checkSameLength(a: Float32Array, b: Float32Array): void {

@@ -1,8 +1,10 @@
 /**
- * Short-time spectral features of a mono signal: spectral centroid, spectral flatness and RMS. Used to tell tones
- * from noise textures and bright from dark audio in tests and benchmarks (e.g. "does the sketch model's prompt
- * change the sound", "does a seam change the timbre").
+ * Short-time spectral analysis of a mono signal: summary features (spectral centroid, spectral flatness and RMS)
+ * and the log-mel spectrogram the seam metrics (seams.ts) work on. The features tell tones from noise textures and
+ * bright from dark audio in tests and benchmarks (e.g. "does the sketch model's prompt change the sound", "does a
+ * seam change the timbre").
  *
+ * Summary features ({@link spectralFeatures}):
  * Method (all frames are `frameSize`-point periodic Hann windows, `hop` samples apart, power P[k] = |X[k]|² for the
  * bins k = 0 … frameSize/2, bin frequency f_k = k·sampleRate/frameSize):
  * - Frames that are digital silence (every sample exactly 0, or zero power after windowing) are skipped: they have
@@ -18,6 +20,11 @@
  * Frames start at 0, hop, 2·hop, … and must fit inside the signal; the tail shorter than a frame is not analysed.
  * A signal shorter than one frame is analysed as a single zero-padded frame (an approximation: its end is cut
  * without a taper). An empty or all-silent signal gives zeros.
+ *
+ * Log-mel spectrogram ({@link logMel}, research/seam_metrics.py's `logmel`): S[f, n] = 10·log10(melfb·|STFT|² +
+ * 1e−10) dB with n_fft 1024, hop 160, periodic Hann window, signal reflect-padded by n_fft/2 at both ends (so frame n
+ * is centred on sample n·hop and there are 1 + ⌊len/hop⌋ frames), 64 triangular mel filters (HTK mel scale,
+ * unnormalised peaks of 1) spaced from 0 Hz to sampleRate/2. The defaults are calibrated for 16 kHz (10 ms frames).
  */
 import FFT from 'fft.js';
 
@@ -137,4 +144,164 @@ function periodicHann(size: number): Float64Array {
   const window = new Float64Array(size);
   for (let n = 0; n < size; n++) window[n] = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / size);
   return window;
+}
+
+// ─── log-mel spectrogram ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** A log-mel spectrogram in dB, frame-major: the value of mel bin f in frame n is data[n·bins + f]. */
+export interface LogMel {
+  /** Number of mel bins per frame. */
+  bins: number;
+  /** Number of frames: 1 + ⌊samples/hop⌋ (0 for an empty signal). */
+  frames: number;
+  /** frames × bins values in dB, frame-major. */
+  data: Float32Array;
+  /** Samples between frames; frame n is centred on sample n·hop. */
+  hop: number;
+  /** Sample rate of the analysed signal in Hz. */
+  sampleRate: number;
+}
+
+/** Analysis settings of {@link logMel}; the defaults match seam_metrics.py at 16 kHz. */
+export interface LogMelOptions {
+  /** FFT and window length in samples, a power of two ≥ 4. Default 1024. */
+  nFft?: number;
+  /** Samples between frames, a positive integer. Default 160 (10 ms at 16 kHz). */
+  hop?: number;
+  /** Number of mel bins, a positive integer. Default 64. */
+  bins?: number;
+}
+
+const DEFAULT_N_FFT = 1024;
+const DEFAULT_MEL_HOP = 160;
+const DEFAULT_BINS = 64;
+/** Added to the mel power before the log (reference: 1e−10, i.e. a −100 dB floor). */
+const POWER_FLOOR = 1e-10;
+/** Filterbanks kept; one per (sampleRate, nFft, bins) in use, and a process rarely uses more than two. */
+const FILTERBANK_CACHE_SIZE = 8;
+
+/** Log-mel spectrogram of `samples` (mono) in dB, framed and filtered like seam_metrics.py's `logmel`. */
+export function logMel(samples: Float32Array, sampleRate: number, options: LogMelOptions = {}): LogMel {
+  const nFft = options.nFft ?? DEFAULT_N_FFT;
+  const hop = options.hop ?? DEFAULT_MEL_HOP;
+  const bins = options.bins ?? DEFAULT_BINS;
+  checkMelArguments(sampleRate, nFft, hop, bins);
+  checkFinite(samples, 'samples');
+  const length = samples.length;
+  if (length === 0) return { bins, frames: 0, data: new Float32Array(0), hop, sampleRate };
+
+  const bank = filterbank(sampleRate, nFft, bins);
+  const frames = 1 + Math.floor(length / hop);
+  const data = new Float32Array(frames * bins);
+  const fft = new FFT(nFft);
+  const frame = new Float64Array(nFft);
+  const spectrum = new Float64Array(2 * nFft);
+  const power = new Float64Array(nFft / 2 + 1);
+  const half = nFft / 2;
+  for (let n = 0; n < frames; n++) {
+    const start = n * hop - half;
+    if (start >= 0 && start + nFft <= length) {
+      for (let j = 0; j < nFft; j++) frame[j] = samples[start + j] * bank.window[j];
+    } else {
+      for (let j = 0; j < nFft; j++) frame[j] = samples[reflect(start + j, length)] * bank.window[j];
+    }
+    fft.realTransform(spectrum, frame);
+    for (let k = 0; k <= half; k++) power[k] = spectrum[2 * k] ** 2 + spectrum[2 * k + 1] ** 2;
+    const row = n * bins;
+    for (let f = 0; f < bins; f++) {
+      const weights = bank.weights[f];
+      const first = bank.first[f];
+      let sum = 0;
+      for (let i = 0; i < weights.length; i++) sum += weights[i] * power[first + i];
+      data[row + f] = 10 * Math.log10(sum + POWER_FLOOR);
+    }
+  }
+  return { bins, frames, data, hop, sampleRate };
+}
+
+interface Filterbank {
+  /** Periodic Hann window of length nFft: 0.5 − 0.5·cos(2πn/N), numpy's hanning(N+1)[:-1]. */
+  window: Float64Array;
+  /** First FFT bin of each filter's support. */
+  first: Int32Array;
+  /** Non-zero weights of each filter, from its first bin on (sparse: ≈ 2 weights per FFT bin in all). */
+  weights: Float64Array[];
+}
+
+const filterbanks = new Map<string, Filterbank>();
+
+/** The cached window and mel filters for (sampleRate, nFft, bins); the oldest entry goes when the cache is full. */
+function filterbank(sampleRate: number, nFft: number, bins: number): Filterbank {
+  const key = `${sampleRate}/${nFft}/${bins}`;
+  const cached = filterbanks.get(key);
+  if (cached !== undefined) return cached;
+
+  const window = periodicHann(nFft);
+  // bins + 2 points equally spaced on the HTK mel scale from 0 Hz to Nyquist: filter i rises from edge i to i+1
+  // and falls to i+2. The 1e−9 in the slopes is the reference's, kept so the weights match it.
+  const hzToMel = (hz: number): number => 2595 * Math.log10(1 + hz / 700);
+  const melToHz = (mel: number): number => 700 * (10 ** (mel / 2595) - 1);
+  const topMel = hzToMel(sampleRate / 2);
+  const edges = Float64Array.from({ length: bins + 2 }, (_, i) => melToHz((topMel * i) / (bins + 1)));
+  const fftBins = nFft / 2 + 1;
+  const first = new Int32Array(bins);
+  const weights: Float64Array[] = [];
+  for (let f = 0; f < bins; f++) {
+    const [left, centre, right] = [edges[f], edges[f + 1], edges[f + 2]];
+    const row = new Float64Array(fftBins);
+    let start = fftBins;
+    let end = 0;
+    for (let k = 0; k < fftBins; k++) {
+      const hz = (k * sampleRate) / nFft;
+      const w = Math.max(0, Math.min((hz - left) / (centre - left + 1e-9), (right - hz) / (right - centre + 1e-9)));
+      row[k] = w;
+      if (w > 0) {
+        start = Math.min(start, k);
+        end = k + 1;
+      }
+    }
+    first[f] = Math.min(start, fftBins - 1);
+    weights.push(row.slice(first[f], Math.max(end, first[f])));
+  }
+
+  const bank = { window, first, weights };
+  if (filterbanks.size >= FILTERBANK_CACHE_SIZE) {
+    const oldest = filterbanks.keys().next();
+    if (oldest.done !== true) filterbanks.delete(oldest.value);
+  }
+  filterbanks.set(key, bank);
+  return bank;
+}
+
+/** numpy's 'reflect' padding: mirror about the end samples without repeating them, as often as needed. */
+function reflect(index: number, length: number): number {
+  if (length === 1) return 0;
+  const period = 2 * (length - 1);
+  const m = ((index % period) + period) % period;
+  return m < length ? m : period - m;
+}
+
+function checkMelArguments(sampleRate: number, nFft: number, hop: number, bins: number): void {
+  if (!Number.isFinite(sampleRate) || sampleRate <= 0) {
+    throw new RangeError(`sampleRate must be a positive number of Hz (e.g. 16000), got ${sampleRate}`);
+  }
+  if (!Number.isInteger(nFft) || nFft < 4 || (nFft & (nFft - 1)) !== 0) {
+    throw new RangeError(`nFft must be a power of two ≥ 4 (e.g. 1024 at 16 kHz, 2048 at 44.1 kHz), got ${nFft}`);
+  }
+  checkFrameCount(hop, 'hop', 1);
+  checkFrameCount(bins, 'bins', 1);
+}
+
+function checkFrameCount(value: number, name: string, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be a whole number of frames ≥ ${min}, got ${value}`);
+  }
+}
+
+function checkFinite(samples: Float32Array, name: string): void {
+  for (let i = 0; i < samples.length; i++) {
+    if (!Number.isFinite(samples[i])) {
+      throw new RangeError(`${name}[${i}] is ${samples[i]}; a log-mel spectrogram needs finite samples`);
+    }
+  }
 }

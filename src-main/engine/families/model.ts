@@ -8,13 +8,11 @@
  * Latents are [1, C, T, Fq] everywhere in the pipeline: T frames along time, C channels, Fq frequency bins
  * (AudioLDM: 8 × T × 16; Stable Audio 3: 256 × T × 1, i.e. its [1, 256, T] with a unit bin axis).
  */
+import type { SamplerName, VaeDecodeMode } from '../../contract/generation-settings.ts';
 import type { Manifest } from '../../contract/manifest.ts';
-import type { SamplerName, SamplerOptions, Scheduler } from '../schedulers/index.ts';
+import type { ConditionContext, GuidanceRule } from '../longform/guidance.ts';
+import type { SamplerOptions, Scheduler } from '../schedulers/index.ts';
 import type { F32 } from '../tensor/tensor.ts';
-
-/** VAE decoding modes for long latents (audioldm; other families decode in windows only). */
-export const VAE_DECODE_MODES = ['window', 'shared'] as const;
-export type VaeDecodeMode = (typeof VAE_DECODE_MODES)[number];
 
 /** Turns text into token ids (the pack's tokenizer.json, loaded by the host). */
 export interface PromptTokenizer {
@@ -37,16 +35,6 @@ export interface LatentGeometry {
   framesPerSecond: number;
   /** W: frames of the denoiser's training window; longer pieces are tiled. */
   nativeWindowFrames: number;
-}
-
-/** What conditioning may depend on besides the text: the piece and the window the denoiser will see. */
-export interface ConditionContext {
-  /** Requested seconds of the piece. */
-  seconds: number;
-  /** Latent frames of the piece. */
-  frames: number;
-  /** Frames of each window (= `frames` when the piece is a single window). */
-  window: number;
 }
 
 /** What a truncation cost a prompt: reported to the user, as diffusers logs it. */
@@ -96,33 +84,6 @@ export interface WindowRows {
   starts: readonly number[];
 }
 
-/** One guided window evaluation: the window's sample and the conditional and unconditional outputs for it. */
-export interface GuidanceInput {
-  /** The window's noisy latent [C, W, Fq] (flat). */
-  x: Float32Array;
-  /** Model outputs for the conditional and the unconditional row, [C, W, Fq] each. */
-  cond: Float32Array;
-  uncond: Float32Array;
-  /** The model-facing timestep of this step. */
-  timestep: number;
-  /** Guidance scale (> 1). */
-  scale: number;
-  /** The window's first frame in the piece, its length and the piece. */
-  start: number;
-  window: number;
-  piece: ConditionContext;
-}
-
-/** Combines a guided evaluation into one model output [C, W, Fq] (in double precision, for accumulation). */
-export type GuidanceRule = (input: GuidanceInput) => Float64Array;
-
-/** Classifier-free guidance on the model output: u + g·(c − u) (Ho & Salimans 2022; diffusers' AudioLDM). */
-export const outputSpaceGuidance: GuidanceRule = ({ cond, uncond, scale }) => {
-  const out = new Float64Array(cond.length);
-  for (let i = 0; i < cond.length; i++) out[i] = uncond[i] + scale * (cond[i] - uncond[i]);
-  return out;
-};
-
 /** Decoded audio before trimming, and where chunk joins could leave seams (seconds). */
 export interface DecodedAudio {
   /** One array per channel (1 mono, 2 stereo), all of one length, at least `samples` (when given) long. */
@@ -148,7 +109,7 @@ export interface LatentDiffusionModel {
    * negative prompts are encoded with {@link encodeConditions}. Called only when some condition is guided.
    */
   encodeNegatives?(texts: readonly string[], context: ConditionContext): Promise<EncodedConditions>;
-  /** How guided evaluations combine (absent: {@link outputSpaceGuidance}). */
+  /** How guided evaluations combine (absent: plain CFG on the output, longform/guidance.ts `outputSpaceGuidance`). */
   readonly guidance?: GuidanceRule;
   /**
    * The denoiser on a batch of windows: sample [R, C, W, Fq] at one model-facing timestep, one conditioning row

@@ -17,23 +17,42 @@
  * widens each chunk's halo by ⌈max(lead, lag)/r⌉ latent frames.
  */
 import { throwIfAborted } from '../errors.ts';
-import type { AudioLdmManifest } from '../../contract/manifest.ts';
 import { f32, type F32 } from '../tensor/tensor.ts';
 import { planChunks, type Chunk } from './chunks.ts';
 
+/** One VAE decoder call: latent [1, C, w, Fq] → mel [1, 1, r·w, bins]. */
+export type LatentDecode = (latent: F32) => Promise<F32>;
+
 /**
- * What chunked decoding needs of a model: its manifest and one VAE call (latent [1, C, T, Fq] → mel [1, 1, r·T, bins]).
- * An AudioLdmModel is one; so is any object with these two members (tests, other decoders).
+ * One vocoder call: mel [1, 1, w, bins] → waveform [1, hop·w + extra]; `sampleOffset` is the absolute index of its
+ * first output sample (position-dependent vocoders need it; convolutional ones ignore it).
  */
-export interface LatentDecoder {
-  readonly manifest: AudioLdmManifest;
-  decode(latent: F32): Promise<F32>;
+export type MelVocode = (mel: F32, sampleOffset: number) => Promise<F32>;
+
+/** The shapes chunked VAE decoding needs: the latent's and the mel's, and the decoder's reach. */
+export interface VaeGeometry {
+  /** C and Fq of the latent [1, C, T, Fq]. */
+  channels: number;
+  bins: number;
+  /** r: mel frames per latent frame (4 for AudioLDM). */
+  melPerLatent: number;
+  /** Mel bins of the decoded mel. */
+  melBins: number;
+  /** Latent frames each chunk contributes by default (the denoiser's native window). */
+  core: number;
+  /** Latent frames of context per side the decoder's receptive field needs (a pack's `decode.vaeHaloLatentFrames`). */
+  receptiveField: number;
 }
 
-/** What chunked vocoding needs: the manifest and one vocoder call (mel → waveform, first sample's absolute index). */
-export interface MelVocoder {
-  readonly manifest: AudioLdmManifest;
-  vocode(mel: F32, sampleOffset?: number): Promise<F32>;
+/** The shapes chunked vocoding needs. */
+export interface VocoderGeometry {
+  /** Samples per mel frame. */
+  hop: number;
+  /** Samples the vocoder returns beyond hop·F. */
+  extraSamples: number;
+  melBins: number;
+  /** Mel frames of context per side the vocoder's receptive field needs (a pack's `decode.vocoderHaloMelFrames`). */
+  receptiveField: number;
 }
 
 /** Latent frames of context per side used by default, unless the pack's receptive field needs more (§5.3). */
@@ -53,11 +72,11 @@ export interface ChunkedRunOptions {
 
 /** Options of {@link decodeChunked}. */
 export interface DecodeChunkedOptions extends ChunkedRunOptions {
-  /** Latent frames each chunk contributes at most. Default: the pack's `latent.nativeWindowFrames` (256). */
+  /** Latent frames each chunk contributes at most. Default: the geometry's `core` (256 for AudioLDM). */
   core?: number;
   /**
-   * Latent frames of real context beyond everything a chunk contributes, per side. Default: max(pack's
-   * `decode.vaeHaloLatentFrames`, 32). Smaller values are accepted for experiments and lose exactness.
+   * Latent frames of real context beyond everything a chunk contributes, per side. Default: max(the geometry's
+   * `receptiveField`, 32). Smaller values are accepted for experiments and lose exactness.
    */
   halo?: number;
   /** Mel frames of linear crossfade centred on each join; 0 = plain crop-and-stitch. Default 32. */
@@ -69,8 +88,8 @@ export interface VocodeChunkedOptions extends ChunkedRunOptions {
   /** Mel frames each chunk contributes at most. Default 1024. */
   core?: number;
   /**
-   * Mel frames of context per side. Default: the pack's `decode.vocoderHaloMelFrames` (its receptive field: 22–23
-   * for AudioLDM's HiFi-GAN, §6). Smaller values are accepted for experiments and lose exactness.
+   * Mel frames of context per side. Default: the geometry's `receptiveField` (22–23 for AudioLDM's HiFi-GAN, §6).
+   * Smaller values are accepted for experiments and lose exactness.
    */
   halo?: number;
   /**
@@ -124,40 +143,36 @@ export function planDecode(total: number, core: number, halo: number, crossfadeM
   return { chunks: planned, lead, lag };
 }
 
-/** The VAE chunk plan decodeChunked uses for `total` latent frames of a model (defaults filled in). */
-export function decodePlanFor(manifest: AudioLdmManifest, total: number, options: Pick<DecodeChunkedOptions, 'core' | 'halo' | 'crossfadeMelFrames'> = {}): DecodePlan {
-  const core = options.core ?? manifest.latent.nativeWindowFrames;
-  const halo = options.halo ?? Math.max(manifest.decode.vaeHaloLatentFrames, DEFAULT_VAE_HALO_LATENT_FRAMES);
+/** The VAE chunk plan decodeChunked uses for `total` latent frames (defaults filled in from `geometry`). */
+export function decodePlanFor(geometry: VaeGeometry, total: number, options: Pick<DecodeChunkedOptions, 'core' | 'halo' | 'crossfadeMelFrames'> = {}): DecodePlan {
+  const core = options.core ?? geometry.core;
+  const halo = options.halo ?? Math.max(geometry.receptiveField, DEFAULT_VAE_HALO_LATENT_FRAMES);
   const crossfade = options.crossfadeMelFrames ?? DEFAULT_CROSSFADE_MEL_FRAMES;
-  return planDecode(total, core, halo, crossfade, manifest.mel.framesPerLatentFrame);
+  return planDecode(total, core, halo, crossfade, geometry.melPerLatent);
 }
 
-/** The vocoder chunk plan vocodeChunked uses for `total` mel frames of a model (defaults filled in). */
-export function vocodePlanFor(manifest: AudioLdmManifest, total: number, options: Pick<VocodeChunkedOptions, 'core' | 'halo'> = {}): Chunk[] {
-  return planChunks(total, options.core ?? DEFAULT_VOCODER_CORE_MEL_FRAMES, options.halo ?? manifest.decode.vocoderHaloMelFrames);
+/** The vocoder chunk plan vocodeChunked uses for `total` mel frames (defaults filled in from `geometry`). */
+export function vocodePlanFor(geometry: VocoderGeometry, total: number, options: Pick<VocodeChunkedOptions, 'core' | 'halo'> = {}): Chunk[] {
+  return planChunks(total, options.core ?? DEFAULT_VOCODER_CORE_MEL_FRAMES, options.halo ?? geometry.receptiveField);
 }
 
 /**
- * Decodes latent [1, C, T, Fq] to mel [1, 1, r·T, bins] in time chunks of one shape (research/longform.md §5.3).
- * When T fits one chunk this is exactly `model.decode(latent)`.
+ * Decodes latent [1, C, T, Fq] to mel [1, 1, r·T, bins] in time chunks of one shape (research/longform.md §5.3),
+ * calling `decode` once per chunk. When T fits one chunk this is exactly `decode(latent)`.
  */
-export async function decodeChunked(model: LatentDecoder, latent: F32, options: DecodeChunkedOptions = {}): Promise<F32> {
-  const { manifest } = model;
+export async function decodeChunked(decode: LatentDecode, latent: F32, geometry: VaeGeometry, options: DecodeChunkedOptions = {}): Promise<F32> {
   const [batch, channels, total, bins] = latent.dims;
-  if (latent.dims.length !== 4 || batch !== 1 || channels !== manifest.latent.channels || bins !== manifest.latent.frequencyBins) {
-    throw new RangeError(
-      `decodeChunked: latent dims [${latent.dims.join(', ')}] must be [1, ${manifest.latent.channels}, T, ` +
-        `${manifest.latent.frequencyBins}]; decode one take at a time`,
-    );
+  if (latent.dims.length !== 4 || batch !== 1 || channels !== geometry.channels || bins !== geometry.bins) {
+    throw new RangeError(`decodeChunked: latent dims [${latent.dims.join(', ')}] must be [1, ${geometry.channels}, T, ${geometry.bins}]; decode one take at a time`);
   }
-  const r = manifest.mel.framesPerLatentFrame;
-  const melBins = manifest.mel.bins;
-  const { chunks, lead, lag } = decodePlanFor(manifest, total, options);
+  const r = geometry.melPerLatent;
+  const { melBins } = geometry;
+  const { chunks, lead, lag } = decodePlanFor(geometry, total, options);
   const crossfade = lead + lag;
 
   if (chunks.length === 1) {
     throwIfAborted(options.signal, 'decode');
-    const mel = await model.decode(latent);
+    const mel = await decode(latent);
     options.onChunk?.(1, 1);
     return mel;
   }
@@ -173,7 +188,7 @@ export async function decodeChunked(model: LatentDecoder, latent: F32, options: 
     for (let ch = 0; ch < channels; ch++) {
       input.set(latent.data.subarray(ch * plane + c.start * bins, ch * plane + c.end * bins), ch * width * bins);
     }
-    const mel = await model.decode(f32(input, [1, channels, width, bins]));
+    const mel = await decode(f32(input, [1, channels, width, bins]));
     const expected = [1, 1, r * width, melBins];
     if (mel.dims.some((d, i) => d !== expected[i]) || mel.dims.length !== 4) {
       throw new RangeError(`decodeChunked: the VAE decoder returned dims [${mel.dims.join(', ')}], expected [${expected.join(', ')}]`);
@@ -197,21 +212,22 @@ export async function decodeChunked(model: LatentDecoder, latent: F32, options: 
 
 /**
  * Vocodes mel [1, 1, F, bins] to hop·F + extra samples by crop-and-stitch over chunks of one shape
- * (research/longform.md §6): chunk [start, end) keeps samples [(keepStart − start)·hop, (keepEnd − start)·hop) of
- * its output, and the last chunk also the trailing `extra` samples. When F fits one chunk this is one vocoder call.
+ * (research/longform.md §6), calling `vocode` once per chunk: chunk [start, end) keeps samples
+ * [(keepStart − start)·hop, (keepEnd − start)·hop) of its output, and the last chunk also the trailing `extra`
+ * samples. When F fits one chunk this is one vocoder call.
  */
-export async function vocodeChunked(model: MelVocoder, mel: F32, options: VocodeChunkedOptions = {}): Promise<Float32Array> {
-  const { hop, vocoderExtraSamples: extra, bins } = model.manifest.mel;
+export async function vocodeChunked(vocode: MelVocode, mel: F32, geometry: VocoderGeometry, options: VocodeChunkedOptions = {}): Promise<Float32Array> {
+  const { hop, extraSamples: extra, melBins: bins } = geometry;
   const [batch, one, total, melBins] = mel.dims;
   if (mel.dims.length !== 4 || batch !== 1 || one !== 1 || melBins !== bins) {
     throw new RangeError(`vocodeChunked: mel dims [${mel.dims.join(', ')}] must be [1, 1, F, ${bins}]; vocode one take at a time`);
   }
-  const chunks = vocodePlanFor(model.manifest, total, options);
+  const chunks = vocodePlanFor(geometry, total, options);
   const length = hop * total + extra;
 
   if (chunks.length === 1) {
     throwIfAborted(options.signal, 'vocode');
-    const wave = await model.vocode(mel, 0);
+    const wave = await vocode(mel, 0);
     checkWaveLength(wave, length);
     options.onAudio?.(0, wave.data);
     options.onChunk?.(1, 1);
@@ -224,7 +240,7 @@ export async function vocodeChunked(model: MelVocoder, mel: F32, options: Vocode
     throwIfAborted(options.signal, 'vocode');
     const c = chunks[k];
     const part = f32(mel.data.subarray(c.start * bins, c.end * bins), [1, 1, width, bins]);
-    const wave = await model.vocode(part, c.start * hop);
+    const wave = await vocode(part, c.start * hop);
     checkWaveLength(wave, hop * width + extra);
     const from = (c.keepStart - c.start) * hop;
     const to = (c.keepEnd - c.start) * hop + (k === chunks.length - 1 ? extra : 0);

@@ -3,8 +3,8 @@
  * latent frame is 1 inside it and a raised-cosine ramp across each boundary, centred on the boundary and
  * `transition` seconds long, so the weights of all regions sum to one at every frame.
  */
-import { MAX_PROMPT_CHARS } from '../../contract/generation-settings.ts';
-import { InvalidRequestError } from '../errors.ts';
+import { GENERATION_DEFAULTS, LIMITS, MAX_PROMPT_CHARS } from '../../contract/generation-settings.ts';
+import { checkLimit, InvalidRequestError } from '../errors.ts';
 
 /** One time region of a piece and what it should sound like. Seconds. */
 export interface Region {
@@ -43,9 +43,7 @@ export function checkRegions(regions: readonly Region[], seconds: number, transi
   if (!Array.isArray(regions) || regions.length === 0) {
     throw new InvalidRequestError('regions', regions, 'regions is empty: give at least one region {start, end, prompt} covering the piece');
   }
-  if (!Number.isFinite(transition) || transition < 0) {
-    throw new InvalidRequestError('transition', transition, `transition ${transition} s must be a number ≥ 0 (default 2)`);
-  }
+  checkLimit('transition', transition, LIMITS.transition, { unit: ' s', hint: `default ${GENERATION_DEFAULTS.transition}` });
   regions.forEach((r, i) => {
     const at = (field: string): string => `regions[${i}].${field}`;
     for (const field of ['start', 'end'] as const) {
@@ -56,9 +54,7 @@ export function checkRegions(regions: readonly Region[], seconds: number, transi
     if (r.negativePrompt !== undefined && typeof r.negativePrompt !== 'string') throw new InvalidRequestError(at('negativePrompt'), r.negativePrompt, `${at('negativePrompt')} must be a string`);
     checkPromptLength(at('prompt'), r.prompt);
     if (r.negativePrompt !== undefined) checkPromptLength(at('negativePrompt'), r.negativePrompt);
-    if (r.guidance !== undefined && !(Number.isFinite(r.guidance) && r.guidance >= 0)) {
-      throw new InvalidRequestError(at('guidance'), r.guidance, `${at('guidance')} ${r.guidance} must be a number ≥ 0`);
-    }
+    if (r.guidance !== undefined) checkLimit(at('guidance'), r.guidance, LIMITS.guidance);
     if (i === 0 && Math.abs(r.start) > EPS) {
       throw new InvalidRequestError(at('start'), r.start, `${at('start')} is ${r.start} s but the first region must start at 0 s (regions must cover the whole piece)`);
     }

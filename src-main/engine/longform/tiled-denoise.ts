@@ -6,7 +6,7 @@
  * The caller then takes ONE scheduler step on the whole latent with one global noise draw.
  */
 import { throwIfAborted } from '../errors.ts';
-import { outputSpaceGuidance, type ConditionContext, type GuidanceRule } from '../families/model.ts';
+import { outputSpaceGuidance, type ConditionContext, type GuidanceRule } from './guidance.ts';
 import { f32, type F32 } from '../tensor/tensor.ts';
 
 /**
@@ -54,7 +54,7 @@ interface Job {
 }
 
 /** Lists the jobs of a step: every window with every condition that has weight inside it. */
-export function planJobs(starts: readonly number[], conditions: readonly TiledCondition[], window: number): Job[] {
+export function planJobs(starts: readonly number[], conditions: readonly Pick<TiledCondition, 'weights'>[], window: number): Job[] {
   const jobs: Job[] = [];
   for (const start of starts) {
     conditions.forEach((c, k) => {

@@ -28,9 +28,18 @@
  * | r | output frames per latent frame (4 for AudioLDM's mel) |
  */
 import { throwIfAborted } from '../errors.ts';
-import type { ModelSession } from '../runtime/session.ts';
 import { f32, sizeOf, type F32, type Tensor } from '../tensor/tensor.ts';
 import { planChunks, type Chunk } from './chunks.ts';
+
+/** One run of the rewritten decoder: feeds by input name → outputs by name (a session's `run`). */
+export type GraphRun = (feeds: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
+
+/** The rewritten decoder's name (for messages) and its input and output names (to find its latent and its output). */
+export interface GraphIo {
+  name: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+}
 
 /** Graph inputs with the chunk's core in input latent frames (int64 [1]), as packs/graph/groupnorm-stats.ts names them. */
 const CORE_START_INPUT = 'core_start';
@@ -94,17 +103,19 @@ export function statisticsPasses(layers: readonly SharedStatsLayer[]): number[][
 }
 
 /**
- * Decodes latent [1, C, T, Fq] with a shared-statistics decoder to its output [1, Cₒ, r·T, Fₒ] (mel [1, 1, 4T, 64]
- * for AudioLDM; rank 3, [1, C, T] → [1, Cₒ, r·T], works too), chunk by chunk, matching the one-pass decode when
- * `halo` covers the conv receptive field. Cost: (D + 1) × one chunked decode (file header).
+ * Decodes latent [1, C, T, Fq] with a shared-statistics decoder (`run`, whose tensors `graph` names) to its output
+ * [1, Cₒ, r·T, Fₒ] (mel [1, 1, 4T, 64] for AudioLDM; rank 3, [1, C, T] → [1, Cₒ, r·T], works too), chunk by chunk,
+ * matching the one-pass decode when `halo` covers the conv receptive field. Cost: (D + 1) × one chunked decode
+ * (file header).
  */
 export async function decodeWithSharedStats(
-  session: ModelSession,
+  run: GraphRun,
+  graph: GraphIo,
   layers: readonly SharedStatsLayer[],
   latent: F32,
   options: SharedStatsDecodeOptions,
 ): Promise<F32> {
-  const io = checkIo(session, layers);
+  const io = checkIo(graph, layers);
   checkLatent(latent);
   const total = latent.dims[2];
   const chunks = planChunks(total, options.core, options.halo);
@@ -113,13 +124,13 @@ export async function decodeWithSharedStats(
   let done = 0;
   const runChunk = async (chunk: Chunk, stats: ReadonlyMap<number, GroupStats>): Promise<Record<string, Tensor>> => {
     throwIfAborted(options.signal, 'VAE decode (shared GroupNorm statistics)');
-    const out = await session.run(chunkFeeds(io.latent, latent, chunk, layers, stats));
+    const out = await run(chunkFeeds(io.latent, latent, chunk, layers, stats));
     options.onProgress?.(++done, runs);
     return out;
   };
 
   // 1. Statistics: one pass per level of the GroupNorm dependency graph.
-  const final = await statisticsPhase(session.name, layers, chunks, passes, runChunk);
+  const final = await statisticsPhase(graph.name, layers, chunks, passes, runChunk);
 
   // 2. Decode every chunk with the piece's statistics and stitch the output cores.
   let result: Float32Array | undefined;
@@ -127,14 +138,14 @@ export async function decodeWithSharedStats(
   for (const chunk of chunks) {
     const out = (await runChunk(chunk, final))[io.output];
     if (!(out?.data instanceof Float32Array) || out.dims.length < 3 || out.dims[0] !== 1) {
-      throw new RangeError(`${session.name}: output '${io.output}' is ${out?.type} [${out?.dims.join(', ')}], expected float32 [1, C, r·T, …]`);
+      throw new RangeError(`${graph.name}: output '${io.output}' is ${out?.type} [${out?.dims.join(', ')}], expected float32 [1, C, r·T, …]`);
     }
     const outData = out.data;
     const width = chunk.end - chunk.start;
     const [, channels, frames, ...rest] = out.dims;
     const bins = sizeOf(rest);
     const r = frames / width;
-    if (!Number.isInteger(r) || r < 1) throw new RangeError(`${session.name}: output has ${frames} frames for ${width} latent frames; expected a whole multiple`);
+    if (!Number.isInteger(r) || r < 1) throw new RangeError(`${graph.name}: output has ${frames} frames for ${width} latent frames; expected a whole multiple`);
     if (!result) {
       outDims = [1, channels, r * total, ...rest];
       result = new Float32Array(channels * r * total * bins);
@@ -148,25 +159,6 @@ export async function decodeWithSharedStats(
   }
   if (!result) throw new Error('decodeWithSharedStats: no chunk was decoded');
   return f32(result, outDims);
-}
-
-/**
- * The piece's GroupNorm statistics by index, exactly as {@link decodeWithSharedStats} computes them before its
- * output pass (for tests and for callers that cache them).
- */
-export async function collectSharedStats(
-  session: ModelSession,
-  layers: readonly SharedStatsLayer[],
-  latent: F32,
-  options: SharedStatsDecodeOptions,
-): Promise<Map<number, GroupStats>> {
-  const io = checkIo(session, layers);
-  checkLatent(latent);
-  const chunks = planChunks(latent.dims[2], options.core, options.halo);
-  return statisticsPhase(session.name, layers, chunks, statisticsPasses(layers), (chunk, stats) => {
-    throwIfAborted(options.signal, 'VAE decode (shared GroupNorm statistics)');
-    return session.run(chunkFeeds(io.latent, latent, chunk, layers, stats));
-  });
 }
 
 type ChunkRunner = (chunk: Chunk, stats: ReadonlyMap<number, GroupStats>) => Promise<Record<string, Tensor>>;
@@ -250,18 +242,18 @@ function unitStats(groups: number): GroupStats {
   return { mean: new Float64Array(groups), variance: new Float64Array(groups).fill(1) };
 }
 
-/** The latent input and the decoded output among the session's tensors (the ones the rewrite did not add). */
-function checkIo(session: ModelSession, layers: readonly SharedStatsLayer[]): { latent: string; output: string } {
+/** The latent input and the decoded output among the graph's tensors (the ones the rewrite did not add). */
+function checkIo(graph: GraphIo, layers: readonly SharedStatsLayer[]): { latent: string; output: string } {
   const statsInputs = new Set([CORE_START_INPUT, CORE_END_INPUT, ...layers.flatMap((l) => [l.meanInput, l.varInput])]);
   const statsOutputs = new Set(layers.flatMap((l) => [l.sumOutput, l.sumsqOutput, l.countOutput]));
-  const inputNames = session.signature.inputs.map((s) => s.name);
-  const outputNames = session.signature.outputs.map((s) => s.name);
+  const inputNames = graph.inputs;
+  const outputNames = graph.outputs;
   const missing = [...[...statsInputs].filter((n) => !inputNames.includes(n)), ...[...statsOutputs].filter((n) => !outputNames.includes(n))];
   const latent = inputNames.filter((n) => !statsInputs.has(n));
   const output = outputNames.filter((n) => !statsOutputs.has(n));
   if (layers.length === 0 || missing.length > 0 || latent.length !== 1 || output.length !== 1) {
     throw new RangeError(
-      `${session.name}: not a shared-statistics decoder for these ${layers.length} GroupNorm layers ` +
+      `${graph.name}: not a shared-statistics decoder for these ${layers.length} GroupNorm layers ` +
         `(missing: ${missing.join(', ') || 'none'}; other inputs: ${latent.join(', ') || 'none'}; other outputs: ${output.join(', ') || 'none'}). ` +
         'Rewrite the decoder with rewriteGroupNormForSharedStats and pass its layer list.',
     );

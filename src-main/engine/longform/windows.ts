@@ -9,15 +9,8 @@
  * | S | MultiDiffusion stride |
  * | s_k | SpotDiffusion offset at step k, uniform in [0, W) |
  */
+import type { TilingMethod, WindowWeights } from '../../contract/generation-settings.ts';
 import { createRng } from '../tensor/rng.ts';
-
-/** Tiling methods a request may ask for. */
-export const TILING_METHODS = ['multidiffusion', 'spotdiffusion', 'auto'] as const;
-export type TilingMethod = (typeof TILING_METHODS)[number];
-
-/** Per-frame window weight profiles for MultiDiffusion. */
-export const WINDOW_WEIGHTS = ['tapered', 'uniform'] as const;
-export type WindowWeights = (typeof WINDOW_WEIGHTS)[number];
 
 /**
  * MultiDiffusion windows: N = ⌈(T − W)/S⌉ + 1 windows spread evenly, a_i = round(i·(T − W)/(N − 1)), so the last

@@ -4,45 +4,28 @@
  * family's chunked decoder, and vocoder for audioldm) → 6 trim. A piece no longer than the model's native window
  * is one window: plain sampling. Families plug in through {@link LatentDiffusionModel} (families/model.ts).
  */
+import { familySamplers, GENERATION_DEFAULTS, LIMITS, SAMPLERS, TILING_METHODS, VAE_DECODE_MODES, WINDOW_WEIGHTS, withinLimit, type SamplerName, type TilingMethod, type TilingOptions, type VaeDecodeMode } from '../../contract/generation-settings.ts';
 import type { Manifest } from '../../contract/manifest.ts';
-import { CancelledError, InvalidRequestError, throwIfAborted } from '../errors.ts';
-import { outputSpaceGuidance, VAE_DECODE_MODES, type ConditionContext, type EncodedConditions, type LatentDiffusionModel, type TruncatedPrompt, type VaeDecodeMode } from '../families/model.ts';
+import { CancelledError, checkLimit, InvalidRequestError, throwIfAborted } from '../errors.ts';
+import type { EncodedConditions, LatentDiffusionModel, TruncatedPrompt } from '../families/model.ts';
+import { outputSpaceGuidance, type ConditionContext } from '../longform/guidance.ts';
+import { planTiling } from '../longform/plan.ts';
 import { checkPromptLength, checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
-import { planJobs, predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
-import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, TILING_METHODS, WINDOW_WEIGHTS, windowProfile, type TilingMethod, type WindowWeights } from '../longform/windows.ts';
-import { SAMPLERS, samplersFor, type SamplerName } from '../schedulers/index.ts';
-import { checkSeed, createRng } from '../tensor/rng.ts';
+import { predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
+import { createRng } from '../tensor/rng.ts';
 import { allFinite, f32, maxAbs, sliceBatch, type F32 } from '../tensor/tensor.ts';
 
 export type { Region } from '../longform/regions.ts';
-export { VAE_DECODE_MODES, type VaeDecodeMode } from '../families/model.ts';
 
-/** How windows tile the piece. Defaults in {@link DEFAULT_TILING}. */
-export interface TilingOptions {
-  /** MultiDiffusion stride as a fraction of the window (0 < r ≤ 1; ½ = 50 % overlap). */
-  strideRatio?: number;
-  /** MultiDiffusion window weights. */
-  weights?: WindowWeights;
-  /** Window × condition jobs per UNet call. */
-  windowBatch?: number;
-  /** `auto` only: how many final steps use MultiDiffusion after SpotDiffusion. */
-  finalMultiSteps?: number;
-}
-
-/**
- * Tiling defaults; docs/BENCHMARKS.md (2026-11-22, long-form) records the measurements behind them:
+/*
+ * Tiling defaults (GENERATION_DEFAULTS.tiling in contract/generation-settings.ts); docs/BENCHMARKS.md (2026-11-22,
+ * long-form) records the measurements behind them:
  * - windowBatch 4: on CPU the per-evaluation time is flat within noise from 1 to 8 jobs per call (4 was fastest,
  *   108 ms per evaluation on shape-s); batching matters on GPUs, where larger calls fill the device.
  * - finalMultiSteps 0: MultiDiffusion for the final 1–2 steps after SpotDiffusion did not lower seam scores at the
  *   unhealed SpotDiffusion seams (SSZ 2.11 → 2.21 / 2.47, mean of 4 seeds on shape-s), so `auto` is plain
  *   SpotDiffusion until a trained model shows otherwise; the option stays for such models.
  */
-export const DEFAULT_TILING: Required<TilingOptions> = { strideRatio: 0.5, weights: 'tapered', windowBatch: 4, finalMultiSteps: 0 };
-
-/** Default and hard limits of a request. */
-export const DEFAULT_MAX_SECONDS = 20 * 60;
-/** Default crossfade between regions, seconds. */
-export const DEFAULT_TRANSITION = 2;
 
 /** What to generate. Seconds in documents; frames and samples only inside the engine. */
 export interface TextToAudioRequest {
@@ -63,6 +46,7 @@ export interface TextToAudioRequest {
   eta: number;
   /** Tiling along time for pieces longer than the native window (default `auto`). */
   method?: TilingMethod;
+  /** How windows tile the piece; defaults in GENERATION_DEFAULTS.tiling. */
   tiling?: TilingOptions;
   /**
    * VAE decoding of long latents: `window` (default) decodes chunks with their own GroupNorm statistics and
@@ -99,7 +83,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Clock in milliseconds (injected for tests; default performance.now). */
   now?: () => number;
-  /** Longest accepted piece in seconds (default 20 min). */
+  /** Longest accepted piece in seconds (default GENERATION_DEFAULTS.maxSeconds, 20 min). */
   maxSeconds?: number;
 }
 
@@ -130,9 +114,6 @@ export interface TextToAudioResult {
   seams: { windows: number[]; decode: number[]; vocode: number[] };
 }
 
-/** Steps accepted by every sampler (the training schedule has 1000 timesteps). */
-export const MAX_STEPS = 1000;
-
 /** The regions a request describes (its `regions`, or one region from `prompt`). */
 export function requestRegions(r: TextToAudioRequest): Region[] {
   if (r.regions !== undefined && r.prompt !== undefined) {
@@ -143,42 +124,41 @@ export function requestRegions(r: TextToAudioRequest): Region[] {
   return [{ start: 0, end: r.seconds, prompt: r.prompt, negativePrompt: r.negativePrompt }];
 }
 
-/** 1. Checks a request against the model; throws InvalidRequestError naming the field. */
-export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSeconds = DEFAULT_MAX_SECONDS): void {
-  if (!Number.isFinite(r.seconds) || r.seconds <= 0) {
-    throw new InvalidRequestError('seconds', r.seconds, `duration ${r.seconds} s is not a positive number of seconds; pass e.g. 8`);
+/**
+ * 1. Checks a request against the model and the ranges of contract/generation-settings.ts; throws
+ * InvalidRequestError (code `invalid-argument`) naming the field.
+ */
+export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSeconds: number = GENERATION_DEFAULTS.maxSeconds): void {
+  if (!withinLimit(LIMITS.seconds, r.seconds)) {
+    throw new InvalidRequestError('seconds', r.seconds, `duration ${r.seconds} s is not a positive number of seconds; pass e.g. ${LIMITS.seconds.example}`);
   }
   if (r.seconds > maxSeconds + 1e-9) {
     throw new InvalidRequestError('seconds', r.seconds, `duration ${r.seconds} s is longer than the maximum of ${maxSeconds} s; shorten the piece or raise the maximum`);
   }
-  if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > MAX_STEPS) {
-    throw new InvalidRequestError('steps', r.steps, `steps ${r.steps} must be a whole number from 1 to ${MAX_STEPS}; ${manifest.defaults.steps} is the model's default`);
-  }
-  if (!Number.isFinite(r.guidance) || r.guidance < 0) {
-    throw new InvalidRequestError('guidance', r.guidance, `guidance ${r.guidance} must be a number ≥ 0 (≤ 1 turns guidance off; ${manifest.defaults.guidance} is the default)`);
-  }
-  if (!SAMPLERS.includes(r.sampler)) {
+  checkLimit('steps', r.steps, LIMITS.steps, { hint: `${manifest.defaults.steps} is the model's default` });
+  checkLimit('guidance', r.guidance, LIMITS.guidance, { hint: `${manifest.defaults.guidance} is the model's default` });
+  if (!(SAMPLERS as readonly unknown[]).includes(r.sampler)) {
     throw new InvalidRequestError('sampler', r.sampler, `sampler '${String(r.sampler)}' is unknown; use one of: ${SAMPLERS.join(', ')}`);
   }
-  const fitting = samplersFor(manifest.scheduler);
+  const fitting = familySamplers(manifest.family) ?? [];
   if (!fitting.includes(r.sampler)) {
     throw new InvalidRequestError('sampler', r.sampler, `sampler '${r.sampler}' does not fit model '${manifest.id}' (${manifest.family}); use ${fitting.join(' or ')} (default ${manifest.defaults.sampler})`);
   }
-  if (!Number.isFinite(r.eta) || r.eta < 0) throw new InvalidRequestError('eta', r.eta, `eta ${r.eta} must be a number ≥ 0`);
-  try {
-    checkSeed(r.seed);
-  } catch (e) {
-    throw new InvalidRequestError('seed', r.seed, (e as Error).message);
+  checkLimit('eta', r.eta, LIMITS.eta);
+  if (!withinLimit(LIMITS.seed, r.seed)) {
+    throw new InvalidRequestError('seed', r.seed, `seed ${r.seed} is not ${LIMITS.seed.expected}; pass a whole number such as ${LIMITS.seed.example}`);
   }
-  if (r.method !== undefined && !TILING_METHODS.includes(r.method)) {
+  if (r.method !== undefined && !(TILING_METHODS as readonly unknown[]).includes(r.method)) {
     throw new InvalidRequestError('method', r.method, `method '${String(r.method)}' is unknown; use one of: ${TILING_METHODS.join(', ')}`);
   }
-  const t = { ...DEFAULT_TILING, ...r.tiling };
-  if (!(t.strideRatio > 0 && t.strideRatio <= 1)) throw new InvalidRequestError('tiling.strideRatio', t.strideRatio, `stride ratio ${t.strideRatio} must be in (0, 1]; 0.5 means 50 % overlap`);
-  if (!WINDOW_WEIGHTS.includes(t.weights)) throw new InvalidRequestError('tiling.weights', t.weights, `window weights '${String(t.weights)}' must be one of: ${WINDOW_WEIGHTS.join(', ')}`);
-  if (!Number.isInteger(t.windowBatch) || t.windowBatch < 1) throw new InvalidRequestError('tiling.windowBatch', t.windowBatch, `window batch ${t.windowBatch} must be a whole number ≥ 1`);
-  if (!Number.isInteger(t.finalMultiSteps) || t.finalMultiSteps < 0) throw new InvalidRequestError('tiling.finalMultiSteps', t.finalMultiSteps, `final MultiDiffusion steps ${t.finalMultiSteps} must be a whole number ≥ 0`);
-  if (r.vaeDecode !== undefined && !VAE_DECODE_MODES.includes(r.vaeDecode)) {
+  const t = { ...GENERATION_DEFAULTS.tiling, ...r.tiling };
+  checkLimit('tiling.strideRatio', t.strideRatio, LIMITS.strideRatio, { label: 'stride ratio', hint: '0.5 means 50 % overlap' });
+  if (!(WINDOW_WEIGHTS as readonly unknown[]).includes(t.weights)) {
+    throw new InvalidRequestError('tiling.weights', t.weights, `window weights '${String(t.weights)}' must be one of: ${WINDOW_WEIGHTS.join(', ')}`);
+  }
+  checkLimit('tiling.windowBatch', t.windowBatch, LIMITS.windowBatch, { label: 'window batch' });
+  checkLimit('tiling.finalMultiSteps', t.finalMultiSteps, LIMITS.finalMultiSteps, { label: 'final MultiDiffusion steps' });
+  if (r.vaeDecode !== undefined && !(VAE_DECODE_MODES as readonly unknown[]).includes(r.vaeDecode)) {
     throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode '${String(r.vaeDecode)}' is unknown; use one of: ${VAE_DECODE_MODES.join(', ')}`);
   }
   if (r.vaeDecode === 'shared' && manifest.family !== 'audioldm') {
@@ -186,7 +166,7 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
   }
   if (typeof r.prompt === 'string') checkPromptLength('prompt', r.prompt);
   if (typeof r.negativePrompt === 'string') checkPromptLength('negativePrompt', r.negativePrompt);
-  checkRegions(requestRegions(r), r.seconds, r.transition ?? DEFAULT_TRANSITION);
+  checkRegions(requestRegions(r), r.seconds, r.transition ?? GENERATION_DEFAULTS.transition);
 }
 
 /** Generates a piece of audio from text. */
@@ -204,9 +184,9 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   throwIfAborted(signal, 'encode');
   const scheduler = model.createScheduler(request.sampler, request.steps, { eta: request.eta });
   const steps = scheduler.timesteps.length;
-  const tiling = { ...DEFAULT_TILING, ...request.tiling };
+  const tiling = { ...GENERATION_DEFAULTS.tiling, ...request.tiling };
   const regions = requestRegions(request);
-  const transition = request.transition ?? DEFAULT_TRANSITION;
+  const transition = request.transition ?? GENERATION_DEFAULTS.transition;
   const frames = model.latentFramesFor(request.seconds);
   const window = Math.min(geometry.nativeWindowFrames, frames);
 
@@ -231,15 +211,8 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   // The unconditional row is read only for guided conditions (the tiler evaluates it only when guidance > 1).
   const unguided = new Float32Array(0);
   const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: c.guidance > 1 ? negativeRow(c.negativePrompt) : unguided, guidance: c.guidance, weights: weights[k] }));
-  const method = request.method ?? 'auto';
-  const perStep = methodPerStep(method, steps, tiling.finalMultiSteps);
-  const offsets = spotOffsets(request.seed, steps, window);
-  const stride = Math.max(1, Math.round(window * tiling.strideRatio));
-  const multiStarts = planMultiDiffusion(frames, window, stride);
-  const startsAt = (k: number): number[] => (perStep[k] === 'multidiffusion' ? multiStarts : planSpotDiffusion(frames, window, offsets[k]));
-  const profiles = { multidiffusion: windowProfile(window, tiling.weights), spotdiffusion: windowProfile(window, 'uniform') };
-  const evaluationsPerStep = Array.from({ length: steps }, (_, k) => planJobs(startsAt(k), tiled, window).length);
-  const totalJobs = evaluationsPerStep.reduce((a, b) => a + b, 0);
+  const plan = planTiling({ frames, window, steps, method: request.method ?? GENERATION_DEFAULTS.method, tiling, seed: request.seed, conditions: tiled });
+  const { evaluationsPerStep, totalEvaluations: totalJobs } = plan;
   const layout = { channels: C, frames, bins: Fq, window, windowBatch: tiling.windowBatch };
   let unetRows = 0;
   const denoise = async (batch: F32, timestep: number, labels: F32, rowStarts: readonly number[]): Promise<F32> => {
@@ -250,9 +223,9 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   let state = scheduler.initialState();
   let jobsDone = 0;
   for (let k = 0; k < steps; k++) {
-    const starts = startsAt(k);
+    const { starts, profile } = plan.steps[k];
     const jobsBefore = jobsDone;
-    const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profiles[perStep[k]], {
+    const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profile, {
       signal,
       guidance,
       onBatch: (done, total) => {
@@ -300,7 +273,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   if (length < samples) throw new Error(`the decoder returned ${length} samples per channel, fewer than the ${samples} requested`);
   const channels = decoded.channels.map((c) => (c.length === samples ? c : c.slice(0, samples)));
   const s = (a: number, b: number): number => (b - a) / 1000;
-  const lastStarts = startsAt(steps - 1);
+  const lastStarts = plan.steps[steps - 1].starts;
   return {
     channels,
     audio: channels[0],

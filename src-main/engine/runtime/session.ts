@@ -1,9 +1,12 @@
 /**
  * The only importer of onnxruntime-node. Creates sessions with an execution-provider preference and CPU fallback,
- * checks graphs against their manifest, validates every feed before `run`, and times the time spent inside ORT.
+ * checks graphs against their manifest, validates every feed before `run`, rethrows ORT's run failures as a
+ * {@link ModelRunError} naming the graph and each feed, and times the time spent inside ORT.
  */
 import * as ort from 'onnxruntime-node';
+import { errorMessage } from '../../contract/errors.ts';
 import type { TensorSpec } from '../../contract/manifest.ts';
+import { ModelRunError } from '../errors.ts';
 import type { DType, Tensor } from '../tensor/tensor.ts';
 import { actualSignature, checkFeeds, checkGraphSignature, GraphMismatchError, type ActualSignature, type GraphSignature } from './validate.ts';
 
@@ -148,7 +151,12 @@ function wrap(session: ort.InferenceSession, name: string, provider: Exclude<Dev
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [key, t] of Object.entries(feeds)) ortFeeds[key] = new ort.Tensor(t.type, t.data, t.dims);
       const start = performance.now();
-      const out = await session.run(ortFeeds);
+      let out: ort.InferenceSession.ReturnType;
+      try {
+        out = await session.run(ortFeeds);
+      } catch (error) {
+        throw new ModelRunError(name, feeds, error);
+      }
       seconds += (performance.now() - start) / 1000;
       const result: Record<string, Tensor> = {};
       for (const [key, t] of Object.entries(out)) result[key] = fromOrt(name, key, t);
@@ -173,11 +181,11 @@ function fromOrt(graph: string, name: string, t: ort.Tensor): Tensor {
 }
 
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
+  return errorMessage(error).split('\n')[0].slice(0, 200);
 }
 
 function annotate(error: unknown, name: string): Error {
   if (error instanceof GraphMismatchError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return new Error(`${name}: ONNX Runtime could not load the graph: ${message.split('\n')[0]}`, { cause: error });
 }

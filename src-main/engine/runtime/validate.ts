@@ -2,6 +2,7 @@
  * Checks that keep ONNX Runtime's errors out of users' faces: a graph against its manifest entry at load, and
  * every feed against the graph before `run`, reporting expected vs actual per tensor (transformers.js habit).
  */
+import { CodedError } from '../../contract/errors.ts';
 import type { TensorSpec } from '../../contract/manifest.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
@@ -12,13 +13,19 @@ export interface GraphSignature {
 }
 
 /** Raised when a graph's inputs or outputs differ from its manifest entry. */
-export class GraphMismatchError extends Error {
+export class GraphMismatchError extends CodedError<'model-error'> {
   override name = 'GraphMismatchError';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('model-error', message, options);
+  }
 }
 
 /** Raised when feeds do not match a graph's inputs; the message lists every tensor's expected and actual shape. */
-export class FeedMismatchError extends Error {
+export class FeedMismatchError extends CodedError<'model-error'> {
   override name = 'FeedMismatchError';
+  constructor(message: string) {
+    super('model-error', message);
+  }
 }
 
 interface OrtMetadata {

@@ -14,6 +14,7 @@
  */
 import { alphasCumprod, checkStepInput, spacedTimesteps } from './noise-schedule.ts';
 import type { NoiseScheduleConfig, Scheduler, StepInput } from './types.ts';
+import { LIMITS, withinLimit } from '../../contract/generation-settings.ts';
 
 /** DDIM keeps no state between steps; the explicit (empty) state keeps the API uniform across samplers. */
 export type DdimState = Readonly<Record<string, never>>;
@@ -52,7 +53,7 @@ export function createDdimScheduler(
 ): DdimScheduler {
   const eta = options.eta ?? 0;
   // η > 1 makes 1 − ᾱ_prev − σ² negative (eq. 12's direction term would be NaN).
-  if (!(eta >= 0 && eta <= 1)) throw new RangeError(`eta must lie in [0, 1], got ${eta}`);
+  if (!withinLimit(LIMITS.eta, eta)) throw new RangeError(`eta must lie in [${LIMITS.eta.min}, ${LIMITS.eta.max}], got ${eta}`);
   const alphas = alphasCumprod(config);
   const timesteps = Object.freeze(spacedTimesteps(config, steps));
   // set_alpha_to_one=false (AudioLDM) ends on ᾱ_0 rather than 1.

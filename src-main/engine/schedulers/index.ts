@@ -1,6 +1,8 @@
 /**
- * Sampler registry: maps a sampler name from settings or a take's metadata to a configured scheduler.
+ * Sampler registry: maps a sampler name from settings or a take's metadata to a configured scheduler. The sampler
+ * names and which fit which schedule are contract/generation-settings.ts's.
  */
+import { DDPM_SAMPLERS, FLOW_SAMPLERS, SAMPLERS, type SamplerName } from '../../contract/generation-settings.ts';
 import { createDdimScheduler } from './ddim.ts';
 import type { DdimOptions } from './ddim.ts';
 import { createDpmpp2mScheduler } from './dpmpp-2m.ts';
@@ -18,18 +20,8 @@ export type { TimestepSpacing } from './noise-schedule.ts';
 export { createPingPongScheduler, logSnrLevels, SA3_LOGSNR_SCHEDULE } from './pingpong.ts';
 export type { LogSnrScheduleConfig, PingPongScheduler, PingPongState } from './pingpong.ts';
 
-/** Every sampler name the engine accepts, in display order. */
-export const SAMPLERS = ['ddim', 'dpmpp-2m', 'pingpong'] as const;
-/** Samplers of ε-prediction models over a DDPM ᾱ table (audioldm). */
-export const DDPM_SAMPLERS = ['ddim', 'dpmpp-2m'] as const;
-/** Samplers of rectified-flow models over a LogSNR schedule (stable-audio-3). */
-export const FLOW_SAMPLERS = ['pingpong'] as const;
-
 /** A model's training schedule: a DDPM ᾱ table, or a rectified-flow LogSNR line. */
 export type ScheduleConfig = NoiseScheduleConfig | LogSnrScheduleConfig;
-
-/** A sampler name. */
-export type SamplerName = (typeof SAMPLERS)[number];
 
 /** Options understood by any sampler; each sampler reads only its own (η for DDIM, spacing for DPM-Solver++). */
 export type SamplerOptions = DdimOptions & Dpmpp2mOptions;

@@ -18,6 +18,7 @@
  * x̂_0 itself and draws no noise. Each step forgets x except through x̂_0, so the sampler keeps no history and taking
  * ONE global step on a fused velocity is exact (research/longform.md §1c: denoise, fuse, re-noise once).
  */
+import { LIMITS } from '../../contract/generation-settings.ts';
 import type { LogSnrScheduleConfig } from '../../contract/manifest.ts';
 import { checkStepInput } from './noise-schedule.ts';
 import type { Scheduler, StepInput } from './types.ts';
@@ -38,9 +39,6 @@ export interface PingPongScheduler extends Scheduler<PingPongState> {
 
 const EMPTY_STATE: PingPongState = Object.freeze({});
 
-/** Steps accepted (the schedule is continuous; the cap only keeps requests sane). */
-const MAX_STEPS = 1000;
-
 /** `np.linspace(start, stop, num)`: i·step + start with the endpoint pinned to `stop`. */
 function linspace(start: number, stop: number, num: number): number[] {
   const step = (stop - start) / (num - 1);
@@ -51,8 +49,9 @@ function linspace(start: number, stop: number, num: number): number[] {
 
 /** The N + 1 noise levels t_0 = σ_max > t_1 > … > t_N = 0 of a LogSNR schedule (file comment, §1). */
 export function logSnrLevels(config: LogSnrScheduleConfig, steps: number): number[] {
-  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) {
-    throw new RangeError(`steps must be an integer from 1 to ${MAX_STEPS}, got ${steps}`);
+  // The schedule is continuous; the table's cap only keeps requests sane.
+  if (!Number.isInteger(steps) || steps < 1 || steps > LIMITS.steps.max) {
+    throw new RangeError(`steps must be an integer from 1 to ${LIMITS.steps.max}, got ${steps}`);
   }
   const { logSnrStart, logSnrEnd, sigmaMax } = config;
   if (!(Number.isFinite(logSnrStart) && Number.isFinite(logSnrEnd) && logSnrStart < logSnrEnd)) {

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ApiError } from '../../contract/api.ts';
+import { CodedError } from '../../contract/errors.ts';
 import type { FromWorker, RunMessage, ToWorker } from './protocol.ts';
 
 /**
@@ -40,13 +41,14 @@ export interface RunHandlers {
 }
 
 /** Why a run ended without `done`. */
-export class EngineRunError extends Error {
+export class EngineRunError extends CodedError {
+  override name = 'EngineRunError';
   constructor(
     readonly error: ApiError,
     /** True when the worker process died (it will be respawned for the next job). */
     readonly workerDied: boolean,
   ) {
-    super(error.message);
+    super(error.code, error.message);
   }
 }
 

@@ -4,20 +4,17 @@
  * cancel, crash) loses one job and nothing else. Messages travel over Node's IPC channel (advanced serialization).
  */
 import type { ApiError, JobStage } from '../../contract/api.ts';
-import type { ProjectDocument, RegionId, TakeRef, TrackId } from '../../contract/project.ts';
+import type { NewTake } from '../../contract/takes.ts';
 import type { DevicePreference } from '../../engine/runtime/session.ts';
+import type { PieceJob } from '../generation/plan.ts';
 
-/** Generate the pieces of `trackId` that hold `regionIds` (all of the track when empty), writing takes. */
+/** Generate the planned pieces (generation/plan.ts), writing their takes into the project at `projectDir`. */
 export interface RunMessage {
   type: 'run';
   jobId: string;
-  document: ProjectDocument;
   projectDir: string;
-  trackId: TrackId;
-  regionIds: RegionId[];
-  device: DevicePreference;
-  /** Devices remembered per model id (override `device` for that model). */
-  modelDevices: Record<string, DevicePreference>;
+  /** Each piece with the device its model runs on (settings: the model's remembered device, else the default). */
+  pieces: { job: PieceJob; device: DevicePreference }[];
   intraOpThreads: number | null;
   cacheDir?: string;
   /** The models folder where installed packs are found by id. */
@@ -48,7 +45,7 @@ export type FromWorker =
   | { type: 'progress'; jobId: string; stage: JobStage; step: number; steps: number; window?: number; windows?: number; eta?: number }
   | { type: 'preview'; jobId: string; start: number; sampleRate: number; samplesPerPeak: number; peaks: number[] }
   /** One piece is done: its takes are on disk (and its peaks). */
-  | { type: 'piece'; jobId: string; takes: { regionId: RegionId; take: TakeRef }[] }
+  | { type: 'piece'; jobId: string; takes: NewTake[] }
   | { type: 'done'; jobId: string }
   | { type: 'failed'; jobId: string; error: ApiError }
   /** The pack check's outcome: no error means every graph loaded. */

@@ -19,6 +19,7 @@ import { registerFlacEncoder } from '@mediabunny/flac-encoder';
 import { AudioSample, AudioSampleSource, BufferTarget, FlacOutputFormat, Output } from 'mediabunny';
 import { encodeWav, type WavFormat } from '../wav.ts';
 import { ExportError, type ExportFormat } from './types.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 /** Title and comment written into every file (the comment holds the generation parameters as JSON). */
 export interface EncodeTags {
@@ -132,7 +133,7 @@ async function encodeFlac(
   } catch (error) {
     if (output.state !== 'finalized' && output.state !== 'canceled') await output.cancel();
     if (error instanceof ExportError) throw error;
-    throw new ExportError('io-error', `FLAC encoding failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ExportError('io-error', `FLAC encoding failed: ${errorMessage(error)}`, { cause: error });
   }
   const buffer = output.target.buffer;
   if (buffer === null) throw new ExportError('io-error', 'FLAC encoding produced no data');

@@ -33,6 +33,7 @@ import {
   type ExportTrack,
   type NormalisationReport,
 } from './types.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 const MIX_NAME = 'Mix';
 const DEFAULT_TRUE_PEAK_CEILING = -1;
@@ -191,7 +192,7 @@ async function commit(staged: StagedFile[], folder: string, staging: string | un
     try {
       stale = await recordBeforeCommit(folder, staging, project, written);
     } catch (error) {
-      throw new ExportError('io-error', `could not write the export record into ${folder} (${errorText(error)}); nothing was replaced`, { cause: error });
+      throw new ExportError('io-error', `could not write the export record into ${folder} (${errorMessage(error)}); nothing was replaced`, { cause: error });
     }
   }
   const committed: string[] = [];
@@ -203,7 +204,7 @@ async function commit(staged: StagedFile[], folder: string, staging: string | un
   } catch (error) {
     throw new ExportError(
       'io-error',
-      `could not move the exported files into ${folder} (${errorText(error)}); ` +
+      `could not move the exported files into ${folder} (${errorMessage(error)}); ` +
         (committed.length === 0 ? 'nothing was replaced' : `already in place: ${committed.join(', ')}`),
       { cause: error },
     );
@@ -236,13 +237,13 @@ async function prepareFolder(folder: string): Promise<string | undefined> {
   } catch (error) {
     if (error instanceof ExportError) throw error;
     if (errnoOf(error) !== 'ENOENT') {
-      throw new ExportError('io-error', `cannot write to the export folder ${folder} (${errorText(error)}); choose a writable folder`, { cause: error });
+      throw new ExportError('io-error', `cannot write to the export folder ${folder} (${errorMessage(error)}); choose a writable folder`, { cause: error });
     }
   }
   try {
     return (await mkdir(folder, { recursive: true })) ?? undefined;
   } catch (error) {
-    throw new ExportError('io-error', `cannot create the export folder ${folder} (${errorText(error)}); choose a writable folder`, { cause: error });
+    throw new ExportError('io-error', `cannot create the export folder ${folder} (${errorMessage(error)}); choose a writable folder`, { cause: error });
   }
 }
 
@@ -324,7 +325,7 @@ function asExportError(error: unknown, folder: string): unknown {
   if (error instanceof ExportError) return error;
   if (error instanceof Error && error.name === 'AbortError') return new ExportError('cancelled', 'export cancelled', { cause: error });
   if (errnoOf(error) !== undefined) {
-    return new ExportError('io-error', `could not write the export into ${folder}: ${errorText(error)}`, { cause: error });
+    return new ExportError('io-error', `could not write the export into ${folder}: ${errorMessage(error)}`, { cause: error });
   }
   return error;
 }
@@ -333,9 +334,6 @@ function errnoOf(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function invalid(message: string): ExportError {
   return new ExportError('invalid-argument', message);

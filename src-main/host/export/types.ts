@@ -4,6 +4,7 @@
  *
  * Units: seconds and decibels here; sample frames only inside the engine.
  */
+import { CodedError } from '../../contract/errors.ts';
 
 /** Output file formats: WAV 16/24-bit PCM or 32-bit float, FLAC 16/24-bit. */
 export type ExportFormat = 'wav16' | 'wav24' | 'wav32f' | 'flac16' | 'flac24';
@@ -134,13 +135,6 @@ export interface ExportResult {
 export type ExportErrorCode = 'invalid-argument' | 'cancelled' | 'io-error';
 
 /** An export failed or was cancelled; the message names the bad value and what is allowed. */
-export class ExportError extends Error {
+export class ExportError extends CodedError<ExportErrorCode> {
   override name = 'ExportError';
-  constructor(
-    readonly code: ExportErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

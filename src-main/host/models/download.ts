@@ -24,6 +24,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { diskError, isAbort, ModelsError } from './errors.ts';
 import { httpError, networkError, type NetOptions } from './hub.ts';
 import { digestFile, digestMismatch, expectedKey, type Expected, type FileDigest } from './verify.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 /** One file to fetch. */
 export interface DownloadTarget {
@@ -286,7 +287,7 @@ function cancelled(t: DownloadTarget, have: number): ModelsError {
 
 function describe(e: unknown): string {
   const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
-  return cause instanceof Error ? cause.message : String(cause);
+  return errorMessage(cause);
 }
 
 async function partSize(path: string): Promise<number> {

@@ -1,5 +1,5 @@
 /** The model manager's one error class: an API error code plus a message that names the file, the cause and the fix. */
-import type { ErrorCode } from '../../contract/api.ts';
+import { CodedError, errorMessage, type ErrorCode } from '../../contract/errors.ts';
 import { errnoCode } from '../projects/durable-fs.ts';
 
 /**
@@ -8,16 +8,12 @@ import { errnoCode } from '../projects/durable-fs.ts';
  * (hash or size mismatch), `model-error` (the pack's manifest is not loadable), `busy` (another install holds the
  * lock), `cancelled`.
  */
-export class ModelsError extends Error {
+export class ModelsError extends CodedError {
   override name = 'ModelsError';
   /** A network failure worth retrying (dropped connection, 5xx, 429); the partial download is kept. */
   readonly transient: boolean;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown; transient?: boolean },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(code, message, options?.cause === undefined ? {} : { cause: options.cause });
     this.transient = options?.transient ?? false;
   }
 }
@@ -26,7 +22,7 @@ export class ModelsError extends Error {
 export function diskError(e: unknown, action: string, path: string): ModelsError {
   if (e instanceof ModelsError) return e;
   const code = errnoCode(e);
-  const reason = e instanceof Error ? e.message : String(e);
+  const reason = errorMessage(e);
   const hint =
     code === 'ENOSPC' ? 'The disk is full: free some space (or point TESSERA_MODELS_DIR at a larger disk) and try again.'
     : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'Check that the folder is writable, or set TESSERA_MODELS_DIR to a writable folder.'

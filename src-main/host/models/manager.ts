@@ -17,6 +17,7 @@ import { planInstall } from './plan.ts';
 import type { InstallProgress } from './progress.ts';
 import { forgetRevisions, readEnteredRevisions, rememberRevisions } from './revisions.ts';
 import { diskUsage, listInstalled, readInstalled, removeInstalled, type DiskUsage } from './store.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 /** Where a listed model stands. */
 export type ModelStatus =
@@ -228,7 +229,7 @@ export class ModelManager {
       this.emit('installed', { id, dir: result.dir });
       return result;
     } catch (e) {
-      const error = e instanceof ModelsError ? e : new ModelsError('internal', e instanceof Error ? e.message : String(e), { cause: e });
+      const error = e instanceof ModelsError ? e : new ModelsError('internal', errorMessage(e), { cause: e });
       this.emit('failed', { id, code: error.code, message: error.message });
       throw error;
     } finally {

@@ -8,6 +8,7 @@
  * numbers from onnx.proto); everything else, weights included, is skipped by its length without being read.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { CodedError } from '../../contract/errors.ts';
 
 /** One external-data reference of a graph. */
 export interface ExternalDataRef {
@@ -18,8 +19,11 @@ export interface ExternalDataRef {
 }
 
 /** The graph file cannot be read as an ONNX model. */
-export class GraphFormatError extends Error {
+export class GraphFormatError extends CodedError<'model-error'> {
   override name = 'GraphFormatError';
+  constructor(message: string) {
+    super('model-error', message);
+  }
 }
 
 const WIRE_VARINT = 0;

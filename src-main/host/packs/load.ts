@@ -8,14 +8,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { manifestFiles, parseManifest, type AudioLdmComponentName, type AudioLdmManifest, type ComponentSpec, type Manifest, type StableAudio3Manifest } from '../../contract/manifest.ts';
-import { AudioLdmModel, type PromptTokenizer, type SharedStatsDecoder } from '../../engine/families/audioldm.ts';
+import { AudioLdmModel, type PromptTokenizer, type SharedStatsDecoder } from '../../engine/families/audioldm/model.ts';
 import type { LatentDiffusionModel } from '../../engine/families/model.ts';
-import { StableAudio3Model } from '../../engine/families/stable-audio-3.ts';
-import { detectDecoder, detectDitVariant, detectNumberConditioner, detectTextEncoder, type GraphNames } from '../../engine/families/stable-audio-3-contract.ts';
+import { StableAudio3Model } from '../../engine/families/stable-audio-3/model.ts';
+import { detectDecoder, detectDitVariant, detectNumberConditioner, detectTextEncoder, type GraphNames } from '../../engine/families/stable-audio-3/contract.ts';
 import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../packs/graph/groupnorm-stats.ts';
 import { openSession, type ActualSignature, type DevicePreference, type ModelSession } from '../../engine/runtime/session.ts';
 import { probeProviders } from '../runtime-probe.ts';
 import { externalDataRefs, GraphFormatError } from './external-data.ts';
+import { CodedError } from '../../contract/errors.ts';
 
 /** A pack folder whose files were all found and verified. */
 export interface VerifiedPack<M extends Manifest = Manifest> {
@@ -24,8 +25,11 @@ export interface VerifiedPack<M extends Manifest = Manifest> {
 }
 
 /** A pack could not be loaded; the message says which file and why. */
-export class PackError extends Error {
+export class PackError extends CodedError<'model-error'> {
   override name = 'PackError';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('model-error', message, options);
+  }
 }
 
 /** sha256 of a file, streamed (packs hold files of several GB). */

@@ -13,6 +13,7 @@ import { copyFile, lstat, mkdir, open, readdir, readlink, unlink } from 'node:fs
 import { basename, dirname, join, relative } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { ProjectError } from '../../contract/project.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 /** Writes `data` to `path` atomically and durably (temp + fsync + rename + folder fsync). */
 export async function writeFileDurable(path: string, data: string | Buffer): Promise<void> {
@@ -133,7 +134,7 @@ export function errnoCode(e: unknown): string | undefined {
 export function fsError(e: unknown, action: string, path: string): ProjectError {
   if (e instanceof ProjectError) return e;
   const code = errnoCode(e);
-  const reason = e instanceof Error ? e.message : String(e);
+  const reason = errorMessage(e);
   const hint =
     code === 'ENOSPC' ? ' The disk is full: free some space and try again.'
     : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? ' Check that the folder is writable.'

@@ -11,6 +11,7 @@ import { confinedPath } from './confine.ts';
 import { errnoCode, fsError, removeFileDurable, writeFileDurable } from './durable-fs.ts';
 import { AUTOSAVE_FILE, PROJECT_FILE, STATE_DIR, type ProjectPaths } from './layout.ts';
 import { migrateProjectJson, type ProjectMigration } from './migrations.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 const JOURNAL_SHOWN = `${STATE_DIR}/${AUTOSAVE_FILE}`;
 
@@ -42,7 +43,7 @@ export function decodeProject(
   try {
     json = JSON.parse(text);
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
+    const reason = errorMessage(e);
     const empty = text.trim() === '' ? ' (the file is empty)' : '';
     throw new ProjectError(
       'corrupt',

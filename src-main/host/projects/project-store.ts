@@ -35,6 +35,7 @@ import {
   writeProjectFile,
   type JournalEntry,
 } from './project-file.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 /** Injected clock, ids and limits (tests and the app's composition root set these). */
 export interface ProjectStoreOptions {
@@ -153,7 +154,7 @@ export async function openProject(dir: string, options: ProjectStoreOptions = {}
         recovery = journal;
       }
     } catch (e) {
-      warnings.push(`The autosave ${paths.autosave} could not be used and was ignored: ${e instanceof Error ? e.message : String(e)}`);
+      warnings.push(`The autosave ${paths.autosave} could not be used and was ignored: ${errorMessage(e)}`);
     }
     const missingTakes = await findMissingTakes(paths, loaded.document);
     const handle = register(paths, lock, options, loaded.document, loaded.migratedFrom);

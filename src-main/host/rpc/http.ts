@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import type { ApiResult, ResolvedAsset } from '../../contract/api.ts';
 import { allowedHosts, tokensEqual } from './websocket.ts';
+import { errorMessage } from '../../contract/errors.ts';
 
 /** Options of {@link createHttpHandler}. */
 export interface HttpHandlerOptions {
@@ -130,7 +131,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Incomi
   };
   return (request, response, port) => {
     serve(request, response, port).catch((e: unknown) => {
-      if (!response.headersSent) send(response, 500, e instanceof Error ? e.message : String(e));
+      if (!response.headersSent) send(response, 500, errorMessage(e));
       else response.destroy();
     });
   };

@@ -5,11 +5,12 @@
  */
 import { createBirpc } from 'birpc';
 import * as v from 'valibot';
-import { API_INPUT_SCHEMAS, STUDIO_EVENT_NAMES, STUDIO_METHODS, isErrorCode, isStudioMethod } from '../../contract/api.ts';
-import type { ApiError, ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../../contract/api.ts';
+import { API_INPUT_SCHEMAS, STUDIO_EVENT_NAMES, STUDIO_METHODS, isStudioMethod } from '../../contract/api.ts';
+import type { ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../../contract/api.ts';
 import type { Transport } from '../../contract/rpc/transport.ts';
 import type { EventFunctions } from '../../contract/rpc/wire.ts';
-import { birpcChannel, describe, failure, isApiResult } from '../../contract/rpc/wire.ts';
+import { toApiError } from '../../contract/errors.ts';
+import { birpcChannel, failure, isApiResult } from '../../contract/rpc/wire.ts';
 
 /** Options of `serveStudioApi`. */
 export interface StudioServerOptions {
@@ -101,30 +102,3 @@ function invalidInput(method: StudioMethod, issues: readonly v.BaseIssue<unknown
   return failure('invalid-argument', `${method}: invalid input: ${text}${more}`, { issues: listed });
 }
 
-/**
- * Maps a thrown value to a coded error: an object whose `code` is an ErrorCode keeps it (ProjectError and the
- * like, with their `issues` as details), a Node system error (`ENOENT`, `EACCES`) becomes `io-error`, anything
- * else is `internal` with its message.
- */
-export function toApiError(e: unknown): ApiError {
-  const message = describe(e);
-  if (e !== null && typeof e === 'object') {
-    const code: unknown = 'code' in e ? e.code : undefined;
-    if (isErrorCode(code)) {
-      const issues: unknown = 'issues' in e ? e.issues : undefined;
-      return Array.isArray(issues) && issues.length > 0 ? { code, message, details: { issues: plainIssues(issues) } } : { code, message };
-    }
-    if (typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code)) return { code: 'io-error', message };
-  }
-  return { code: 'internal', message };
-}
-
-/** Copies `{path, message}` pairs out of an error's issue list, dropping anything else it may carry. */
-function plainIssues(issues: readonly unknown[]): { path: string; message: string }[] {
-  return issues.slice(0, MAX_ISSUES).flatMap((issue) => {
-    if (issue === null || typeof issue !== 'object') return [];
-    const path: unknown = 'path' in issue ? issue.path : undefined;
-    const text: unknown = 'message' in issue ? issue.message : undefined;
-    return typeof path === 'string' && typeof text === 'string' ? [{ path, message: text }] : [];
-  });
-}

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   SEAM_FLAGS,
   hfRetentionDb,
-  logMel,
   lsdDb,
   maxAbsDiff,
   seamFluxZ,
@@ -13,6 +12,7 @@ import {
   snrDb,
   type SeamReport,
 } from '../../../src-main/engine/audio/seams.ts';
+import { logMel } from '../../../src-main/engine/audio/spectral.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
 
 const SR = 16_000;

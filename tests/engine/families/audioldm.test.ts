@@ -1,8 +1,10 @@
 /** The audioldm family adapter over the sketch pack's real sessions: length maths, prompt encoding, guidance. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
+import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
+import { predictTiled, type BatchDenoiser } from '../../../src-main/engine/longform/tiled-denoise.ts';
+import { windowProfile } from '../../../src-main/engine/longform/windows.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
-import { f32, sliceBatch } from '../../../src-main/engine/tensor/tensor.ts';
+import { f32, sliceBatch, type F32 } from '../../../src-main/engine/tensor/tensor.ts';
 import { encodeLimited } from '../../../src-main/engine/families/tokens.ts';
 import { loadTokenizer } from '../../../src-main/host/packs/load.ts';
 import { builtinPack, openBuiltin } from '../../helpers/packs.ts';
@@ -63,15 +65,32 @@ describe('prompts longer than the tokenizer limit (diffusers: truncation=True ke
   });
 });
 
-describe('predictNoise and classifier-free guidance', () => {
+/** The UNet's ε for one latent, conditional branch only: the family's `predict` (audioldm needs no window rows). */
+function predictWhole(x: F32, timestep: number, labels: F32): Promise<F32> {
+  return model.predict(x, timestep, labels);
+}
+
+/**
+ * The pipeline's guided prediction of one condition over a latent that is one window: the tiler batches the
+ * unconditional and conditional rows into `predict` and combines them with the default (output-space) rule.
+ */
+async function predictGuided(x: F32, timestep: number, cond: F32, uncond: F32, guidance: number): Promise<F32> {
+  const [, C, T, Fq] = x.dims;
+  const denoise: BatchDenoiser = (sample, t, labels) => model.predict(sample, t, labels);
+  const condition = { cond: cond.data, uncond: uncond.data, guidance, weights: new Float32Array(T).fill(1) };
+  const out = await predictTiled(denoise, { channels: C, frames: T, bins: Fq, window: T, windowBatch: 1 }, [condition], x.data, timestep, [0], windowProfile(T, 'uniform'));
+  return f32(out, x.dims);
+}
+
+describe('predict and classifier-free guidance', () => {
   it('g > 1 equals ε_u + g·(ε_c − ε_u) from separate conditional and unconditional calls', async () => {
     const { embeds } = await model.encodePrompts(['noise', 'low drone']);
     const uncond = sliceBatch(embeds, 0, 1);
     const cond = sliceBatch(embeds, 1, 2);
     const x = f32(createRng(3).normals(8 * 8 * 16), [1, 8, 8, 16]);
-    const guided = await model.predictNoise(x, 501, cond, uncond, 3);
-    const epsC = await model.predictNoise(x, 501, cond, uncond, 1);
-    const epsU = await model.predictNoise(x, 501, uncond, cond, 1);
+    const guided = await predictGuided(x, 501, cond, uncond, 3);
+    const epsC = await predictWhole(x, 501, cond);
+    const epsU = await predictWhole(x, 501, uncond);
     let worst = 0;
     for (let i = 0; i < guided.data.length; i++) worst = Math.max(worst, Math.abs(guided.data[i] - (epsU.data[i] + 3 * (epsC.data[i] - epsU.data[i]))));
     expect(worst).toBeLessThan(1e-5);
@@ -82,8 +101,8 @@ describe('predictNoise and classifier-free guidance', () => {
     const { embeds } = await model.encodePrompts(['', 'wind', 'rain']);
     const x = f32(createRng(4).normals(8 * 8 * 16), [1, 8, 8, 16]);
     const cond = sliceBatch(embeds, 2, 3);
-    const a = await model.predictNoise(x, 1, cond, sliceBatch(embeds, 0, 1), 0.5);
-    const b = await model.predictNoise(x, 1, cond, sliceBatch(embeds, 1, 2), 0.5);
+    const a = await predictGuided(x, 1, cond, sliceBatch(embeds, 0, 1), 0.5);
+    const b = await predictGuided(x, 1, cond, sliceBatch(embeds, 1, 2), 0.5);
     expect(a.dims).toEqual([1, 8, 8, 16]);
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
   });

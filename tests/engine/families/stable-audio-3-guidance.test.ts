@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apgGuidance, StableAudio3Model as Model, type StableAudio3Model } from '../../../src-main/engine/families/stable-audio-3.ts';
+import { apgGuidance } from '../../../src-main/engine/families/stable-audio-3/guidance.ts';
+import { StableAudio3Model as Model, type StableAudio3Model } from '../../../src-main/engine/families/stable-audio-3/model.ts';
 import { sliceBatch } from '../../../src-main/engine/tensor/tensor.ts';
 import { loadTokenizer } from '../../../src-main/host/packs/load.ts';
 import { standinVocabulary } from '../../../src-main/packs/sa3/index.ts';

@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelledError } from '../../../src-main/engine/errors.ts';
-import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
-import { decodeChunked, planDecode, vocodeChunked } from '../../../src-main/engine/longform/decode.ts';
+import { vaeGeometryOf, vocoderGeometryOf } from '../../../src-main/engine/families/audioldm/decode.ts';
+import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
+import { decodeChunked, planDecode, vocodeChunked, type DecodeChunkedOptions, type VocodeChunkedOptions } from '../../../src-main/engine/longform/decode.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
 import { f32, i64, type F32, type Tensor } from '../../../src-main/engine/tensor/tensor.ts';
 import { openBuiltin } from '../../helpers/packs.ts';
@@ -23,6 +24,16 @@ afterAll(async () => {
   await sketch?.dispose();
   await shape?.dispose();
 });
+
+/** decodeChunked over a model's VAE call and its pack's geometry. */
+function decodeWith(model: AudioLdmModel, latent: F32, options?: DecodeChunkedOptions): Promise<F32> {
+  return decodeChunked((l) => model.decode(l), latent, vaeGeometryOf(model.manifest), options);
+}
+
+/** vocodeChunked over a model's vocoder call and its pack's geometry. */
+function vocodeWith(model: AudioLdmModel, mel: F32, options?: VocodeChunkedOptions): Promise<Float32Array> {
+  return vocodeChunked((m, offset) => model.vocode(m, offset), mel, vocoderGeometryOf(model.manifest), options);
+}
 
 /** A seeded latent [1, 8, T, 16]; `smoothFrames` > 1 averages it over time so the decoded mel varies slowly. */
 function seededLatent(frames: number, seed: number, smoothFrames = 1): F32 {
@@ -141,7 +152,7 @@ describe('vocodeChunked', () => {
     const full = (await shape.vocode(mel)).data;
     const spy = spyOnInput(shape, 'vocoder', 'mel');
     const progress: Array<[number, number]> = [];
-    const chunked = await vocodeChunked(shape, mel, { core: 512, onChunk: (done, total) => progress.push([done, total]) });
+    const chunked = await vocodeWith(shape, mel, { core: 512, onChunk: (done, total) => progress.push([done, total]) });
     spy.restore();
     const halo = shape.manifest.decode.vocoderHaloMelFrames;
     expect(halo).toBeGreaterThanOrEqual(22);
@@ -156,8 +167,8 @@ describe('vocodeChunked', () => {
   it('shape-s: a halo of 4 mel frames (below the receptive field) is clearly worse', async () => {
     const mel = seededMel(1200, 12);
     const full = (await shape.vocode(mel)).data;
-    const exact = maxAbsDiff(await vocodeChunked(shape, mel, { core: 400 }), full);
-    const short = maxAbsDiff(await vocodeChunked(shape, mel, { core: 400, halo: 4 }), full);
+    const exact = maxAbsDiff(await vocodeWith(shape, mel, { core: 400 }), full);
+    const short = maxAbsDiff(await vocodeWith(shape, mel, { core: 400, halo: 4 }), full);
     console.info(`shape-s vocoder, core 400: halo 23 max|Δ| ${exact.toExponential(2)}, halo 4 max|Δ| ${short.toExponential(2)}`);
     expect(exact).toBeLessThanOrEqual(1e-5);
     expect(short).toBeGreaterThan(1e-3);
@@ -169,7 +180,7 @@ describe('vocodeChunked', () => {
     expect(mel.dims).toEqual([1, 1, 3008, BINS]);
     const full = (await sketch.vocode(mel)).data;
     const progress: number[] = [];
-    const chunked = await vocodeChunked(sketch, mel, { onChunk: (done) => progress.push(done) });
+    const chunked = await vocodeWith(sketch, mel, { onChunk: (done) => progress.push(done) });
     expect(progress).toEqual([1, 2, 3]);
     const err = maxAbsDiff(chunked, full);
     console.info(`sketch vocoder, F 3008, core 1024, halo ${sketch.manifest.decode.vocoderHaloMelFrames}: max|Δ| ${err.toExponential(2)}`);
@@ -179,7 +190,7 @@ describe('vocodeChunked', () => {
     const target = sketch.sessions.vocoder;
     const run = target.run.bind(target);
     const zeroed = vi.spyOn(target, 'run').mockImplementation((feeds: Record<string, Tensor>) => run({ ...feeds, sample_offset: i64([0], [1]) }));
-    const unaligned = maxAbsDiff(await vocodeChunked(sketch, mel), full);
+    const unaligned = maxAbsDiff(await vocodeWith(sketch, mel), full);
     zeroed.mockRestore();
     console.info(`sketch vocoder without sample_offset: max|Δ| ${unaligned.toExponential(2)}`);
     expect(unaligned).toBeGreaterThan(1e-2);
@@ -188,7 +199,7 @@ describe('vocodeChunked', () => {
   it('one call, identical to model.vocode, when the mel fits one chunk', async () => {
     const mel = seededMel(300, 13);
     const progress: Array<[number, number]> = [];
-    const chunked = await vocodeChunked(shape, mel, { onChunk: (done, total) => progress.push([done, total]) });
+    const chunked = await vocodeWith(shape, mel, { onChunk: (done, total) => progress.push([done, total]) });
     expect(Array.from(chunked)).toEqual(Array.from((await shape.vocode(mel)).data));
     expect(progress).toEqual([[1, 1]]);
   });
@@ -196,7 +207,7 @@ describe('vocodeChunked', () => {
   it('stops between chunks when the signal fires', async () => {
     const controller = new AbortController();
     const spy = spyOnInput(sketch, 'vocoder', 'mel');
-    const run = vocodeChunked(sketch, seededMel(2000, 14), { core: 256, signal: controller.signal, onChunk: () => controller.abort() });
+    const run = vocodeWith(sketch, seededMel(2000, 14), { core: 256, signal: controller.signal, onChunk: () => controller.abort() });
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     await expect(run).rejects.toThrow(/cancelled during vocode/);
     spy.restore();
@@ -204,8 +215,8 @@ describe('vocodeChunked', () => {
   });
 
   it('rejects a batch or the wrong bin count', async () => {
-    await expect(vocodeChunked(sketch, f32(new Float32Array(2 * 10 * BINS), [2, 1, 10, BINS]))).rejects.toThrow(/must be \[1, 1, F, 64\]/);
-    await expect(vocodeChunked(sketch, f32(new Float32Array(10 * 80), [1, 1, 10, 80]))).rejects.toThrow(/must be \[1, 1, F, 64\]/);
+    await expect(vocodeWith(sketch, f32(new Float32Array(2 * 10 * BINS), [2, 1, 10, BINS]))).rejects.toThrow(/must be \[1, 1, F, 64\]/);
+    await expect(vocodeWith(sketch, f32(new Float32Array(10 * 80), [1, 1, 10, 80]))).rejects.toThrow(/must be \[1, 1, F, 64\]/);
   });
 });
 
@@ -215,7 +226,7 @@ describe('decodeChunked', () => {
     const full = (await sketch.decode(latent)).data;
     const spy = spyOnInput(sketch, 'vaeDecoder', 'latent');
     const progress: number[] = [];
-    const mel = await decodeChunked(sketch, latent, { onChunk: (done) => progress.push(done) });
+    const mel = await decodeWith(sketch, latent, { onChunk: (done) => progress.push(done) });
     spy.restore();
     expect(mel.dims).toEqual([1, 1, 4 * 752, BINS]);
     // Default: core 256, halo max(1, 32) + 4 latent frames for the 32-frame crossfade → 328 per call.
@@ -225,7 +236,7 @@ describe('decodeChunked', () => {
     console.info(`sketch decoder, T 752, defaults: max|Δ| ${err.toExponential(2)}`);
     expect(err).toBeLessThanOrEqual(1e-5);
     // Crop-and-stitch alone is exact too: the crossfade only mixes two identical decodes.
-    expect(maxAbsDiff((await decodeChunked(sketch, latent, { crossfadeMelFrames: 0, halo: 2 })).data, full)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff((await decodeWith(sketch, latent, { crossfadeMelFrames: 0, halo: 2 })).data, full)).toBeLessThanOrEqual(1e-5);
   });
 
   it('shape-s (GroupNorm + attention): close to the full decode, finite, and seamless at the joins', async () => {
@@ -234,9 +245,9 @@ describe('decodeChunked', () => {
     const latent = seededLatent(total, 41, 9);
     const full = (await shape.decode(latent)).data;
     const spy = spyOnInput(shape, 'vaeDecoder', 'latent');
-    const mel = await decodeChunked(shape, latent);
+    const mel = await decodeWith(shape, latent);
     spy.restore();
-    const plain = (await decodeChunked(shape, latent, { crossfadeMelFrames: 0 })).data;
+    const plain = (await decodeWith(shape, latent, { crossfadeMelFrames: 0 })).data;
     expect(mel.dims).toEqual([1, 1, 4 * total, BINS]);
     expect(spy.dims).toEqual(Array.from({ length: 3 }, () => [1, 8, 328, 16]));
     expect(mel.data.every(Number.isFinite)).toBe(true);
@@ -271,7 +282,7 @@ describe('decodeChunked', () => {
   it('one call, identical to model.decode, when the latent fits one chunk', async () => {
     const latent = seededLatent(320, 51);
     const progress: Array<[number, number]> = [];
-    const mel = await decodeChunked(shape, latent, { onChunk: (done, total) => progress.push([done, total]) });
+    const mel = await decodeWith(shape, latent, { onChunk: (done, total) => progress.push([done, total]) });
     expect(Array.from(mel.data)).toEqual(Array.from((await shape.decode(latent)).data));
     expect(progress).toEqual([[1, 1]]);
   });
@@ -279,7 +290,7 @@ describe('decodeChunked', () => {
   it('stops between chunks when the signal fires', async () => {
     const controller = new AbortController();
     const spy = spyOnInput(sketch, 'vaeDecoder', 'latent');
-    const run = decodeChunked(sketch, seededLatent(1000, 52), { signal: controller.signal, onChunk: () => controller.abort() });
+    const run = decodeWith(sketch, seededLatent(1000, 52), { signal: controller.signal, onChunk: () => controller.abort() });
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     await expect(run).rejects.toThrow(/cancelled during decode/);
     spy.restore();
@@ -287,7 +298,61 @@ describe('decodeChunked', () => {
   });
 
   it('rejects latents of the wrong layout', async () => {
-    await expect(decodeChunked(sketch, f32(new Float32Array(2 * 8 * 8 * 16), [2, 8, 8, 16]))).rejects.toThrow(/must be \[1, 8, T, 16\]/);
-    await expect(decodeChunked(sketch, f32(new Float32Array(4 * 8 * 16), [1, 4, 8, 16]))).rejects.toThrow(/must be \[1, 8, T, 16\]/);
+    await expect(decodeWith(sketch, f32(new Float32Array(2 * 8 * 8 * 16), [2, 8, 8, 16]))).rejects.toThrow(/must be \[1, 8, T, 16\]/);
+    await expect(decodeWith(sketch, f32(new Float32Array(4 * 8 * 16), [1, 4, 8, 16]))).rejects.toThrow(/must be \[1, 8, T, 16\]/);
+  });
+});
+
+describe('chunked decode and vocode take plain functions', () => {
+  // Pure-logic fakes: a pointwise "VAE" (each latent frame → r mel frames) and a position-dependent "vocoder"
+  // (phase from the absolute sample index), so any correct chunking reproduces the one-call output.
+  const vae = { channels: 2, bins: 3, melPerLatent: 2, melBins: 4, core: 16, receptiveField: 1 };
+  const fakeDecode = async (latent: F32): Promise<F32> => {
+    const [, C, w, Fq] = latent.dims;
+    const mel = new Float32Array(vae.melPerLatent * w * vae.melBins);
+    for (let m = 0; m < vae.melPerLatent * w; m++) {
+      const t = Math.floor(m / vae.melPerLatent);
+      let s = 0;
+      for (let c = 0; c < C; c++) for (let q = 0; q < Fq; q++) s += latent.data[(c * w + t) * Fq + q] * (c + 1);
+      for (let b = 0; b < vae.melBins; b++) mel[m * vae.melBins + b] = s * (b + 1) + (m % vae.melPerLatent);
+    }
+    return f32(mel, [1, 1, vae.melPerLatent * w, vae.melBins]);
+  };
+  const vocoder = { hop: 5, extraSamples: 3, melBins: 4, receptiveField: 0 };
+  const fakeVocode = async (mel: F32, sampleOffset: number): Promise<F32> => {
+    const frames = mel.dims[2];
+    const wave = new Float32Array(vocoder.hop * frames + vocoder.extraSamples);
+    for (let i = 0; i < wave.length; i++) wave[i] = Math.sin(0.01 * (sampleOffset + i)) * mel.data[Math.min(frames - 1, Math.floor(i / vocoder.hop)) * vocoder.melBins];
+    return f32(wave, [1, wave.length]);
+  };
+
+  it('decodeChunked calls the function once per chunk and matches one call', async () => {
+    const latent = f32(createRng(61).normals(2 * 100 * 3), [1, 2, 100, 3]);
+    const full = (await fakeDecode(latent)).data;
+    const widths: number[] = [];
+    const decode = (l: F32): Promise<F32> => {
+      widths.push(l.dims[2]);
+      return fakeDecode(l);
+    };
+    const mel = await decodeChunked(decode, latent, vae, { crossfadeMelFrames: 4 });
+    expect(widths.length).toBeGreaterThan(1);
+    expect(new Set(widths).size).toBe(1);
+    expect(mel.dims).toEqual([1, 1, 200, 4]);
+    expect(maxAbsDiff(mel.data, full)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('vocodeChunked passes each chunk its absolute first sample and matches one call', async () => {
+    const mel = f32(createRng(62).normals(300 * 4), [1, 1, 300, 4]);
+    const full = (await fakeVocode(mel, 0)).data;
+    const offsets: number[] = [];
+    const vocode = (m: F32, offset: number): Promise<F32> => {
+      offsets.push(offset);
+      return fakeVocode(m, offset);
+    };
+    const wave = await vocodeChunked(vocode, mel, vocoder, { core: 64, halo: 2 });
+    expect(offsets[0]).toBe(0);
+    expect(offsets.length).toBeGreaterThan(1);
+    expect(wave.length).toBe(5 * 300 + 3);
+    expect(maxAbsDiff(wave, full)).toBeLessThanOrEqual(1e-6);
   });
 });

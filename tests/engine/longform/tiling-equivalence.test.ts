@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudioLdmManifest } from '../../../src-main/contract/manifest.ts';
-import { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
+import { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
 import { predictTiled, type TiledCondition } from '../../../src-main/engine/longform/tiled-denoise.ts';
 import { planMultiDiffusion, planSpotDiffusion, windowProfile } from '../../../src-main/engine/longform/windows.ts';
 import { textToAudio, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
-import { f32, sliceBatch } from '../../../src-main/engine/tensor/tensor.ts';
+import { f32, sliceBatch, type F32 } from '../../../src-main/engine/tensor/tensor.ts';
 import { loadTokenizer } from '../../../src-main/host/packs/load.ts';
 import { builtinPack, openBuiltin } from '../../helpers/packs.ts';
 
@@ -27,6 +27,14 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => base?.dispose());
+
+/** ε̂ of one condition over the whole latent from separate `predict` calls: ε_u + g·(ε_c − ε_u), or ε_c for g ≤ 1. */
+async function guidedWhole(x: F32, timestep: number, cond: F32, uncond: F32, guidance: number): Promise<Float32Array> {
+  const c = (await base.predict(x, timestep, cond)).data;
+  if (guidance <= 1) return c;
+  const u = (await base.predict(x, timestep, uncond)).data;
+  return c.map((ci, i) => u[i] + guidance * (ci - u[i]));
+}
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
   let worst = 0;
@@ -63,8 +71,8 @@ describe('fused prediction equals the untiled prediction for a pointwise denoise
       // Independent reference: each condition's guided prediction over the whole latent, mixed per frame.
       const full = new Float32Array(x.length);
       for (const c of conditions) {
-        const eps = await base.predictNoise(f32(x, [1, 8, T, 16]), 601, f32(c.cond, [1, 512]), f32(c.uncond, [1, 512]), c.guidance);
-        for (let ch = 0; ch < 8; ch++) for (let t = 0; t < T; t++) for (let f = 0; f < 16; f++) full[(ch * T + t) * 16 + f] += c.weights[t] * eps.data[(ch * T + t) * 16 + f];
+        const eps = await guidedWhole(f32(x, [1, 8, T, 16]), 601, f32(c.cond, [1, 512]), f32(c.uncond, [1, 512]), c.guidance);
+        for (let ch = 0; ch < 8; ch++) for (let t = 0; t < T; t++) for (let f = 0; f < 16; f++) full[(ch * T + t) * 16 + f] += c.weights[t] * eps[(ch * T + t) * 16 + f];
       }
       const starts = method === 'md' ? planMultiDiffusion(T, W, Math.max(1, Math.round(W * ratio))) : planSpotDiffusion(T, W, (T * 13) % W);
       for (const windowBatch of [1, 3]) {

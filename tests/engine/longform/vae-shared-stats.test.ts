@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TensorSpec } from '../../../src-main/contract/manifest.ts';
 import { CancelledError } from '../../../src-main/engine/errors.ts';
 import { planChunks } from '../../../src-main/engine/longform/chunks.ts';
-import { decodeWithSharedStats, statisticsPasses, type SharedStatsLayer } from '../../../src-main/engine/longform/vae-shared-stats.ts';
+import { decodeWithSharedStats, statisticsPasses, type SharedStatsDecodeOptions, type SharedStatsLayer } from '../../../src-main/engine/longform/vae-shared-stats.ts';
 import { openSession, type ModelSession } from '../../../src-main/engine/runtime/session.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
 import { f32, type F32 } from '../../../src-main/engine/tensor/tensor.ts';
@@ -35,6 +35,12 @@ async function openPair(name: string, bytes: Uint8Array, expected: Signature): P
   const original = await openSession(bytes, { name, device: 'cpu', expected, intraOpThreads: 1 });
   const shared = await openSession(rewritten, { name: `${name}-shared`, device: 'cpu', expected: sharedStatsSignature(expected, layers), intraOpThreads: 1 });
   return { original, shared, layers };
+}
+
+/** decodeWithSharedStats over a session: its `run` and its tensor names. */
+function decodeShared(session: ModelSession, layers: readonly SharedStatsLayer[], latent: F32, options: SharedStatsDecodeOptions): Promise<F32> {
+  const graph = { name: session.name, inputs: session.signature.inputs.map((t) => t.name), outputs: session.signature.outputs.map((t) => t.name) };
+  return decodeWithSharedStats((feeds) => session.run(feeds), graph, layers, latent, options);
 }
 
 async function decodeOnce(session: ModelSession, input: string, output: string, x: F32): Promise<F32> {
@@ -121,7 +127,7 @@ describe('rewriteGroupNormForSharedStats', () => {
       const latent = latentOf(t, 1);
       const reference = await decodeOnce(pair.original, 'latent', 'mel', latent);
       // One chunk whose core is the whole input: every GroupNorm gets exactly its own full-input statistics.
-      const shared = await decodeWithSharedStats(pair.shared, pair.layers, latent, { core: t, halo: 0 });
+      const shared = await decodeShared(pair.shared, pair.layers, latent, { core: t, halo: 0 });
       const err = relativeErrors(shared, reference);
       console.log(`faithful rewrite (${pair.layers.length} GN, T ${t}): max rel ${err.max.toExponential(2)}, rms rel ${err.rms.toExponential(2)}`);
       expect(err.max).toBeLessThanOrEqual(1e-5);
@@ -146,7 +152,7 @@ describe('rewriteGroupNormForSharedStats', () => {
     const signal = f32(createRng(12).normals(4 * t), [1, 4, t]);
     const reference = await decodeOnce(pair.original, 'signal', 'y', signal);
     expect(reference.dims).toEqual([1, 2, 2 * t]);
-    const chunked = await decodeWithSharedStats(pair.shared, pair.layers, signal, { core: 10, halo: 4 });
+    const chunked = await decodeShared(pair.shared, pair.layers, signal, { core: 10, halo: 4 });
     expect(relativeErrors(chunked, reference).max).toBeLessThanOrEqual(1e-5);
     await pair.original.dispose();
     await pair.shared.dispose();
@@ -190,7 +196,7 @@ describe('decodeWithSharedStats', () => {
 
     const progress: Array<[number, number]> = [];
     const started = performance.now();
-    const shared = await decodeWithSharedStats(attentionFree.shared, attentionFree.layers, latent, {
+    const shared = await decodeShared(attentionFree.shared, attentionFree.layers, latent, {
       core,
       halo,
       onProgress: (done, total) => progress.push([done, total]),
@@ -220,7 +226,7 @@ describe('decodeWithSharedStats', () => {
     const chunks = planChunks(60, options.core, options.halo).length;
     const controller = new AbortController();
     let runs = 0;
-    const decoding = decodeWithSharedStats(attentionFree.shared, attentionFree.layers, latent, {
+    const decoding = decodeShared(attentionFree.shared, attentionFree.layers, latent, {
       ...options,
       signal: controller.signal,
       onProgress: (done, total) => {
@@ -231,13 +237,13 @@ describe('decodeWithSharedStats', () => {
     });
     await expect(decoding).rejects.toBeInstanceOf(CancelledError);
     expect(runs).toBe(chunks + 1);
-    await expect(decodeWithSharedStats(attentionFree.shared, attentionFree.layers, latent, { ...options, signal: AbortSignal.abort() })).rejects.toThrow(
+    await expect(decodeShared(attentionFree.shared, attentionFree.layers, latent, { ...options, signal: AbortSignal.abort() })).rejects.toThrow(
       /cancelled during VAE decode/,
     );
   });
 
   it('refuses a session that is not the rewritten graph', async () => {
-    await expect(decodeWithSharedStats(attentionFree.original, attentionFree.layers, latentOf(8, 4), { core: 8, halo: 0 })).rejects.toThrow(
+    await expect(decodeShared(attentionFree.original, attentionFree.layers, latentOf(8, 4), { core: 8, halo: 0 })).rejects.toThrow(
       /not a shared-statistics decoder for these 17 GroupNorm layers \(missing: core_start/,
     );
   });

@@ -3,10 +3,10 @@
  * positions, regional prompts that switch where they should, a 10-minute piece, and seam metrics on shape-s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hfRetentionDb, logMel, seamFluxZ, seamReport, seamStepZ, SEAM_FLAGS } from '../../../src-main/engine/audio/seams.ts';
+import { hfRetentionDb, seamFluxZ, seamReport, seamStepZ, SEAM_FLAGS } from '../../../src-main/engine/audio/seams.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
-import { spectralFeatures } from '../../../src-main/engine/audio/spectral.ts';
-import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
+import { logMel, spectralFeatures } from '../../../src-main/engine/audio/spectral.ts';
+import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
 import { textToAudio, type Progress, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { CancelledError } from '../../../src-main/engine/errors.ts';
 import { openBuiltin } from '../../helpers/packs.ts';

@@ -4,7 +4,7 @@
  * latent can be propagated exactly in float64. Over 64 seeds the empirical statistics must agree with them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
+import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
 import { textToAudio } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { AUDIOLDM_SCHEDULER } from '../../../src-main/packs/types.ts';
 import { loadSketchRecipe, wordTemplate } from '../../../src-main/packs/sketch/index.ts';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spectralFeatures } from '../../../src-main/engine/audio/spectral.ts';
 import { CancelledError, InvalidRequestError } from '../../../src-main/engine/errors.ts';
-import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
+import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
 import { textToAudio, type Progress, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { FeedMismatchError } from '../../../src-main/engine/runtime/session.ts';
 import { f32 } from '../../../src-main/engine/tensor/tensor.ts';

@@ -1,7 +1,7 @@
 /** The pipeline's VAE decoding modes: window (default) and shared GroupNorm statistics, on real sessions. */
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../../src-main/engine/errors.ts';
-import { AudioLdmModel } from '../../../src-main/engine/families/audioldm.ts';
+import { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
 import { textToAudio, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { loadTokenizer, openAudioLdmModel } from '../../../src-main/host/packs/load.ts';
 import { builtinPack, openBuiltin } from '../../helpers/packs.ts';

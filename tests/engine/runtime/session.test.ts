@@ -1,6 +1,11 @@
-/** Runtime: provider selection and fallback, graph checks at load, disposal; on real ORT sessions over tiny graphs. */
+/**
+ * Runtime: provider selection and fallback, graph checks at load, run failures, disposal; on real ORT sessions over
+ * tiny graphs.
+ */
 import { describe, expect, it } from 'vitest';
+import { CodedError, toApiError } from '../../../src-main/contract/errors.ts';
 import type { TensorSpec } from '../../../src-main/contract/manifest.ts';
+import { ModelRunError } from '../../../src-main/engine/errors.ts';
 import { autoProviders, openSession, sessionOptionsFor, type SessionOptions } from '../../../src-main/engine/runtime/session.ts';
 import { f32 } from '../../../src-main/engine/tensor/tensor.ts';
 import { probeProviders } from '../../../src-main/host/runtime-probe.ts';
@@ -59,6 +64,71 @@ describe('openSession', () => {
   it('checks the graph against the declared signature at load', async () => {
     const wrong = { inputs: [{ name: 'x', type: 'float32' as const, dims: ['N', 4] }], outputs: spec.outputs };
     await expect(openSession(addOne(), options({ expected: wrong }))).rejects.toThrow(/input 'x': dim 1 expected 4, graph has 3/);
+  });
+});
+
+/** y = a + b over [2, 3]: the graph fixes two rows, while the declaration below says any number of rows (N). */
+function addFixedRows(): Uint8Array {
+  const g = new GraphBuilder('add_fixed_rows');
+  const a = g.input('a', 'float32', [2, 3]);
+  const b = g.input('b', 'float32', [2, 3]);
+  g.output(g.op('Add', [a, b]), 'y', 'float32', [2, 3]);
+  return g.toBytes();
+}
+
+/** y = a + b with independent row counts N and M: ORT's Add refuses rows it cannot broadcast. */
+function addAnyRows(): Uint8Array {
+  const g = new GraphBuilder('add_any_rows');
+  const a = g.input('a', 'float32', ['N', 3]);
+  const b = g.input('b', 'float32', ['M', 3]);
+  g.output(g.op('Add', [a, b]), 'y', 'float32', ['N', 3]);
+  return g.toBytes();
+}
+
+describe('run failures inside ONNX Runtime', () => {
+  /** Runs `feeds` on a session whose declaration lets them through the feed check; returns what `run` threw. */
+  async function failure(bytes: Uint8Array, name: string, declared: readonly TensorSpec[], feeds: Record<string, ReturnType<typeof f32>>): Promise<unknown> {
+    const s = await openSession(bytes, options({ name, expected: { inputs: declared, outputs: [{ name: 'y', type: 'float32', dims: ['N', 3] }] } }));
+    try {
+      await s.run(feeds);
+    } catch (e) {
+      return e;
+    } finally {
+      await s.dispose();
+    }
+    throw new Error('the run did not fail');
+  }
+
+  it('a shape the graph fixes differently: a model-error naming the graph and every feed, keeping ORT’s message and cause', async () => {
+    const declared: TensorSpec[] = [
+      { name: 'a', type: 'float32', dims: ['N', 3] },
+      { name: 'b', type: 'float32', dims: ['N', 3] },
+    ];
+    const e = await failure(addFixedRows(), 'pack/add_fixed_rows.onnx', declared, { a: f32(new Float32Array(15), [5, 3]), b: f32(new Float32Array(15), [5, 3]) });
+    expect(e).toBeInstanceOf(ModelRunError);
+    expect(e).toBeInstanceOf(CodedError);
+    const error = e as ModelRunError;
+    expect(error.code).toBe('model-error');
+    expect(error.graph).toBe('pack/add_fixed_rows.onnx');
+    expect(error.message).toMatch(/^pack\/add_fixed_rows\.onnx: ONNX Runtime failed to run the graph: /);
+    expect(error.message).toContain("feeds: 'a' float32 [5, 3], 'b' float32 [5, 3]");
+    // ORT's own words stay in the message, and the original error is the cause.
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(error.message).toContain((error.cause as Error).message.split('\n')[0]);
+    expect(error.message).toMatch(/invalid dimensions/i);
+    expect(toApiError(error, { fallback: 'internal' })).toMatchObject({ code: 'model-error' });
+  });
+
+  it('shapes a kernel cannot combine (Add of 2 and 4 rows): the same report with each feed’s dims', async () => {
+    // NOTE: ONNX Runtime prints the failing kernel's error to stderr itself; the test only reads what `run` threw.
+    const declared: TensorSpec[] = [
+      { name: 'a', type: 'float32', dims: ['N', 3] },
+      { name: 'b', type: 'float32', dims: ['M', 3] },
+    ];
+    const e = await failure(addAnyRows(), 'add_any_rows', declared, { a: f32(new Float32Array(6), [2, 3]), b: f32(new Float32Array(12), [4, 3]) });
+    expect(e).toBeInstanceOf(ModelRunError);
+    expect((e as ModelRunError).message).toMatch(/^add_any_rows: ONNX Runtime failed to run the graph: .*\n {2}feeds: 'a' float32 \[2, 3\], 'b' float32 \[4, 3\]\n/s);
+    expect((e as ModelRunError).cause).toBeDefined();
   });
 });
 

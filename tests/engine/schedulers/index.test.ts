@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { createScheduler, DDPM_SAMPLERS, isSamplerName, SA3_LOGSNR_SCHEDULE, SAMPLERS } from '../../../src-main/engine/schedulers/index.ts';
-import type { SamplerName } from '../../../src-main/engine/schedulers/index.ts';
+import { DDPM_SAMPLERS, SAMPLERS, type SamplerName } from '../../../src-main/contract/generation-settings.ts';
+import { createScheduler, isSamplerName, SA3_LOGSNR_SCHEDULE } from '../../../src-main/engine/schedulers/index.ts';
 import { AUDIOLDM_SCHEDULER } from '../../../src-main/engine/schedulers/presets.ts';
 
 const AUDIOLDM = AUDIOLDM_SCHEDULER;

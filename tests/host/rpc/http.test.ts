@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpHandler } from '../../../src-main/host/rpc/http.ts';
-import { toApiError } from '../../../src-main/host/rpc/server.ts';
+import { toApiError } from '../../../src-main/contract/errors.ts';
 import { createRunToken, startWebSocketServer, type RunningWebSocketServer } from '../../../src-main/host/rpc/websocket.ts';
 import { createStudioHost, type StudioHost } from '../../../src-main/host/studio-host.ts';
 import { encodeWav } from '../../../src-main/host/wav.ts';

@@ -13,7 +13,7 @@
  * single output is used whatever its name; a graph with several outputs must name the expected one. Anything else
  * is refused with a {@link Sa3ContractError} that lists what was found and what each known variant expects.
  */
-import { GraphMismatchError } from '../runtime/validate.ts';
+import { GraphMismatchError } from '../../runtime/validate.ts';
 
 /** A graph's input and output names (from ONNX Runtime, or from the manifest once the graph matched it). */
 export interface GraphNames {

@@ -2,20 +2,25 @@
  * The `stable-audio-3` family adapter (research/stableaudio.md §3–§5) over injected sessions: a T5Gemma text
  * encoder, a number conditioner (seconds → duration token), a DiT over latents [1, 256, T] predicting the
  * rectified-flow velocity, and a decoder to 44.1 kHz stereo [1, 2, 4096·T]. Which tensor names each graph uses is
- * recognised from its inputs (stable-audio-3-contract.ts); conditioning is assembled per variant:
+ * recognised from its inputs (contract.ts); conditioning is assembled per variant:
  * - community: cross_attn_cond = [text hidden states (256 tokens), duration token], global_embed = duration token;
  * - official: t5_hidden, t5_mask (float) and seconds_total go to the DiT, which embeds the duration itself.
  * One conditioning row per text holds those tensors flat, so the long-form tiler can batch windows × prompts.
+ * Guidance is guidance.ts (APG); graph I/O checks are graph-io.ts.
  */
-import type { StableAudio3Manifest, TensorSpec } from '../../contract/manifest.ts';
-import { InvalidRequestError, throwIfAborted } from '../errors.ts';
-import { planChunks } from '../longform/chunks.ts';
-import type { ModelSession } from '../runtime/session.ts';
-import { createScheduler, type SamplerName, type SamplerOptions, type Scheduler } from '../schedulers/index.ts';
-import { bools, f32, i64, type F32, type Tensor } from '../tensor/tensor.ts';
-import type { ConditionContext, DecodeAudioOptions, DecodedAudio, EncodedConditions, GuidanceInput, GuidanceRule, LatentDiffusionModel, LatentGeometry, PromptTokenizer, WindowRows } from './model.ts';
-import { encodeLimited, truncationsOf } from './tokens.ts';
-import { detectContract, Sa3ContractError, type Sa3Contract } from './stable-audio-3-contract.ts';
+import type { SamplerName } from '../../../contract/generation-settings.ts';
+import type { StableAudio3Manifest } from '../../../contract/manifest.ts';
+import { InvalidRequestError, throwIfAborted } from '../../errors.ts';
+import { planChunks } from '../../longform/chunks.ts';
+import type { ConditionContext, GuidanceRule } from '../../longform/guidance.ts';
+import type { ModelSession } from '../../runtime/session.ts';
+import { createScheduler, type SamplerOptions, type Scheduler } from '../../schedulers/index.ts';
+import { bools, f32, i64, type F32, type Tensor } from '../../tensor/tensor.ts';
+import type { DecodeAudioOptions, DecodedAudio, EncodedConditions, LatentDiffusionModel, LatentGeometry, PromptTokenizer, WindowRows } from '../model.ts';
+import { encodeLimited, truncationsOf } from '../tokens.ts';
+import { detectContract, Sa3ContractError, type Sa3Contract } from './contract.ts';
+import { describeTensor, expectF32, resolveDims, spec } from './graph-io.ts';
+import { apgGuidance } from './guidance.ts';
 
 /** The sessions of a stable-audio-3 pack (no number conditioner for the official contract). */
 export interface StableAudio3Sessions {
@@ -350,7 +355,7 @@ export class StableAudio3Model implements LatentDiffusionModel {
     if (names.layout === 'planar-float') return expectF32(out, `${decoder.name}: ${names.output}`, [1, channels, w * S]).data;
     const samples = w * S;
     if (!out || out.type !== 'int32' || out.dims.join() !== [1, samples, channels].join()) {
-      throw new Error(`${decoder.name}: output '${names.output}' is ${describe(out)}, expected int32 [1, ${samples}, ${channels}] (interleaved PCM)`);
+      throw new Error(`${decoder.name}: output '${names.output}' is ${describeTensor(out)}, expected int32 [1, ${samples}, ${channels}] (interleaved PCM)`);
     }
     const pcm = out.data as Int32Array;
     const planar = new Float32Array(channels * samples);
@@ -378,104 +383,4 @@ export class StableAudio3Model implements LatentDiffusionModel {
     const s = this.sessions;
     return [s.textEncoder, ...(s.numberConditioner ? [s.numberConditioner] : []), s.dit, s.decoder];
   }
-}
-
-/** APG and CFG-rescale settings of SA3's guidance (dit.py `forward`); `generate` uses apgScale 1, scalePhi 0. */
-export interface ApgSettings {
-  /** 1: keep only the part of the guidance orthogonal to the conditional estimate; 0: plain CFG; between: a blend. */
-  apgScale: number;
-  /** CFG rescale φ (Lin et al. 2024); 0 = off. The reference's `rescale_cfg` flag is accepted and not used. */
-  scalePhi: number;
-}
-
-/** The reference's defaults: DiTWrapper forwards apg_scale 1 and scale_phi 0 (rescale off), no norm threshold. */
-export const SA3_GUIDANCE: ApgSettings = { apgScale: 1, scalePhi: 0 };
-
-/**
- * Guidance as SA3's DiT combines a conditional and an unconditional velocity (dit.py `forward` and `apg_project`;
- * cfg interval (0, 1), so every step), per window of C channels × W frames:
- *   x̂_c = x − t·v_c, x̂_u = x − t·v_u, d = x̂_c − x̂_u             (denoised estimates of the rectified flow)
- *   u = m·x̂_c / max(‖m·x̂_c‖, 1e-8), d⊥ = m·(d − ⟨d, u⟩·u)        (APG, Sadat et al. 2024: the part of d
- *   d' = d⊥ (apg 1) | d (apg 0) | apg·d⊥ + (1 − apg)·d            orthogonal to x̂_c)
- *   x̂ = x̂_c + (g − 1)·d',  v = (x − x̂) / t
- *   φ ≠ 0: v ← φ·v·std_c(v_c)/std_c(v) + (1 − φ)·v                  (per frame, unbiased std over channels)
- * m is the padding mask of the window's frames; norms and products run over all of the window's channels × frames
- * (the reference's whole sequence is one window; tiled windows are normalised each on their own). Checked against
- * the reference's own outputs in tests/fixtures/sa3-guidance.
- */
-export function apgGuidance(input: GuidanceInput, validFrames: number, settings: ApgSettings = SA3_GUIDANCE): Float64Array {
-  const { x, cond, uncond, timestep: t, scale: g, start, window: W } = input;
-  if (cond.length % W !== 0) throw new RangeError(`apgGuidance: ${cond.length} values are not whole frames of a ${W}-frame window`);
-  const C = cond.length / W;
-  const { apgScale: apg, scalePhi: phi } = settings;
-  const valid = (i: number): boolean => start + (i % W) < validFrames;
-  let norm = 0;
-  for (let i = 0; i < cond.length; i++) {
-    if (!valid(i)) continue;
-    const xc = x[i] - t * cond[i];
-    norm += xc * xc;
-  }
-  const inv = 1 / Math.max(Math.sqrt(norm), 1e-8);
-  let dot = 0;
-  for (let i = 0; i < cond.length; i++) if (valid(i)) dot += t * (uncond[i] - cond[i]) * (x[i] - t * cond[i]) * inv;
-  const out = new Float64Array(cond.length);
-  for (let i = 0; i < cond.length; i++) {
-    const xc = x[i] - t * cond[i];
-    const d = t * (uncond[i] - cond[i]);
-    const orthogonal = valid(i) ? d - dot * xc * inv : 0;
-    const diff = apg === 1 ? orthogonal : apg === 0 ? d : apg * orthogonal + (1 - apg) * d;
-    out[i] = (x[i] - (xc + (g - 1) * diff)) / t;
-  }
-  if (phi !== 0) {
-    for (let n = 0; n < W; n++) {
-      const ratio = stdOverChannels(cond, n, W, C) / stdOverChannels(out, n, W, C);
-      for (let c = 0; c < C; c++) out[c * W + n] = phi * out[c * W + n] * ratio + (1 - phi) * out[c * W + n];
-    }
-  }
-  return out;
-}
-
-/** Unbiased standard deviation over the C channels of frame n (torch.std(dim=1)). */
-function stdOverChannels(values: ArrayLike<number>, n: number, W: number, C: number): number {
-  let mean = 0;
-  for (let c = 0; c < C; c++) mean += values[c * W + n];
-  mean /= C;
-  let sum = 0;
-  for (let c = 0; c < C; c++) sum += (values[c * W + n] - mean) ** 2;
-  return Math.sqrt(sum / (C - 1));
-}
-
-/** The declared input `name` of a session (the contract guarantees it exists). */
-function spec(session: ModelSession, name: string): TensorSpec {
-  const found = session.signature.inputs.find((t) => t.name === name);
-  if (!found) throw new Error(`${session.name}: input '${name}' is not declared`);
-  return found;
-}
-
-/**
- * Dims to feed for an input declared as `declared` when the natural shape is `shape` (rows first): a fixed size
- * stays (a fixed 1 where rows go broadcasts one row's value, e.g. t [1]), a symbolic size takes the natural one.
- */
-function resolveDims(declared: TensorSpec, shape: number[], rows: number): number[] {
-  if (declared.dims.length !== shape.length) {
-    throw new Error(`input '${declared.name}' is declared [${declared.dims.join(', ')}] but the contract feeds rank ${shape.length} [${shape.join(', ')}]`);
-  }
-  return declared.dims.map((d, i) => {
-    if (typeof d === 'string') return shape[i];
-    if (i === 0 && d === 1 && rows > 1 && declared.dims.length > 1) {
-      throw new Error(`input '${declared.name}' has a fixed batch of 1; cannot feed ${rows} rows`);
-    }
-    return d;
-  });
-}
-
-function describe(t: Tensor | undefined): string {
-  return t ? `${t.type} [${t.dims.join(', ')}]` : 'missing';
-}
-
-function expectF32(t: Tensor | undefined, what: string, dims: readonly number[]): F32 {
-  if (!t || t.type !== 'float32' || t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
-    throw new Error(`${what} is ${describe(t)}, expected float32 [${dims.join(', ')}]`);
-  }
-  return t as F32;
 }
