@@ -18,6 +18,8 @@
  * creates up-mixes mono input as well (measured in Chromium: a mono take at centre came out 3 dB hotter than
  * export). So mono takes go through explicit cos/sin gains and only stereo takes through the StereoPannerNode.
  * Solo is resolved by `effectiveMute` and applied as mute, so no context-global solo state is involved.
+ *
+ * Take audio comes from a TakeBuffers cache (take-buffers.ts); this module decides which takes are needed when.
  */
 import * as Tone from 'tone';
 import type { ProjectDocument, RegionId, TrackId } from '../../src-main/contract/project.ts';
@@ -34,6 +36,7 @@ import {
   type ScheduledRegion,
   type TakeLocator,
 } from './schedule.ts';
+import { TakeBuffers, fetchTakeAudio } from './take-buffers.ts';
 
 /** Options of {@link Playback}. */
 export interface PlaybackOptions {
@@ -64,14 +67,6 @@ export type MasterLevels = [left: number, right: number];
 export async function ensureAudioStarted(): Promise<boolean> {
   if (Tone.getContext().state !== 'running') await Tone.start();
   return Tone.getContext().state === 'running';
-}
-
-interface BufferEntry {
-  promise: Promise<Tone.ToneAudioBuffer>;
-  buffer?: Tone.ToneAudioBuffer;
-  error?: string;
-  /** Load generation that last needed it (for evicting spares). */
-  usedBy: number;
 }
 
 interface Strip {
@@ -121,14 +116,8 @@ export class Playback {
   // NOTE: smoothing 0: Tone's Meter decays per getValue() call, which would tie the reading to the UI's poll rate.
   private readonly meter = new Tone.Meter({ channelCount: 2, smoothing: 0 });
   private readonly strips = new Map<TrackId, Strip>();
-  private readonly buffers = new Map<string, BufferEntry>();
-  private readonly loadBuffer: (url: string) => Promise<AudioBuffer>;
+  private readonly buffers: TakeBuffers<Tone.ToneAudioBuffer>;
   private readonly startDelay: number;
-  private readonly spareBuffers: number;
-  private readonly concurrentLoads: number;
-  private readonly onLoadError: ((failure: { url: string; error: string }) => void) | undefined;
-  private activeLoads = 0;
-  private readonly waitingLoads: (() => void)[] = [];
   private doc: ProjectDocument | null = null;
   private locator: TakeLocator | null = null;
   private timingKey = '';
@@ -141,11 +130,15 @@ export class Playback {
   private disposed = false;
 
   constructor(options: PlaybackOptions = {}) {
-    this.loadBuffer = options.loadBuffer ?? ((url) => this.fetchBuffer(url));
+    const loadBuffer = options.loadBuffer ?? ((url: string) => fetchTakeAudio(url, this.context));
+    this.buffers = new TakeBuffers({
+      load: async (url) => new Tone.ToneAudioBuffer(await loadBuffer(url)),
+      spareBuffers: options.spareBuffers,
+      concurrentLoads: options.concurrentLoads,
+      onLoaded: (url) => this.joinRun(url),
+      onError: options.onLoadError,
+    });
     this.startDelay = options.startDelay ?? 0.05;
-    this.spareBuffers = options.spareBuffers ?? 4;
-    this.concurrentLoads = Math.max(1, options.concurrentLoads ?? 3);
-    this.onLoadError = options.onLoadError;
     this.master.toDestination();
     this.master.connect(this.meter);
   }
@@ -175,13 +168,10 @@ export class Playback {
     this.locator = locator;
     // Every active take stays cached; only those heard within LOOKAHEAD of `near` (or in the loop) are fetched
     // now, nearest first, the rest as the playhead comes within LOOKAHEAD of them (tick).
-    for (const url of takeUrls(doc, locator)) {
-      const cached = this.buffers.get(url);
-      if (cached !== undefined) cached.usedBy = generation;
-    }
+    for (const url of takeUrls(doc, locator)) this.buffers.keep(url, generation);
     const urls = this.upcoming(near);
-    for (const url of urls) this.buffer(url).usedBy = generation;
-    this.evictSpares(generation);
+    for (const url of urls) this.buffers.request(url, generation, true);
+    this.buffers.evictSpares(generation);
 
     const key = timingKey(doc, locator);
     const timingChanged = key !== this.timingKey;
@@ -195,14 +185,14 @@ export class Playback {
       this.applyMix(doc);
     }
 
-    const missing = urls.filter((url) => this.buffers.get(url)?.buffer === undefined);
-    await Promise.all(missing.map((url) => this.buffers.get(url)?.promise.catch(() => undefined)));
+    const missing = urls.filter((url) => this.buffers.get(url) === undefined);
+    await Promise.all(missing.map((url) => this.buffers.settled(url)));
     // A looping run schedules passes ahead: it starts again with everything (a straight run took each take in).
-    if (generation === this.generation && this.run?.loop != null && missing.some((url) => this.buffers.get(url)?.buffer)) {
+    if (generation === this.generation && this.run?.loop != null && missing.some((url) => this.buffers.get(url) !== undefined)) {
       this.restart();
     }
     const failed = urls.flatMap((url) => {
-      const error = this.buffers.get(url)?.error;
+      const error = this.buffers.error(url);
       return error === undefined ? [] : [{ url, error }];
     });
     return { ready: urls.length - failed.length, failed };
@@ -215,7 +205,7 @@ export class Playback {
   async ready(from: number, seconds: number): Promise<void> {
     if (this.doc === null || this.locator === null) return;
     const urls = new Set(scheduleFrom(this.doc, Math.max(0, from), this.locator, { until: from + seconds }).map((e) => e.url));
-    await Promise.all([...urls].map((url) => this.buffers.get(url)?.promise.catch(() => undefined)));
+    await Promise.all([...urls].map((url) => this.buffers.settled(url)));
   }
 
   /** Applies volume, pan, mute/solo and region gains of `doc` without touching buffers or the schedule. */
@@ -286,8 +276,7 @@ export class Playback {
     this.endRun(true);
     for (const strip of this.strips.values()) disposeStrip(strip);
     this.strips.clear();
-    for (const entry of this.buffers.values()) entry.buffer?.dispose();
-    this.buffers.clear();
+    this.buffers.dispose();
     this.meter.dispose();
     this.master.dispose();
     this.disposed = true;
@@ -309,7 +298,7 @@ export class Playback {
   /** Starts the voices of `url`'s regions from now on, when its audio arrives during a straight (unlooped) run. */
   private joinRun(url: string): void {
     const run = this.run;
-    const buffer = this.buffers.get(url)?.buffer;
+    const buffer = this.buffers.get(url);
     if (run === null || run.loop !== null || buffer === undefined || this.doc === null || this.locator === null) return;
     const at = this.context.currentTime + this.startDelay;
     const from = playheadAt(run.from, at - run.t0, null);
@@ -337,7 +326,7 @@ export class Playback {
   private tick(run: Run): void {
     if (this.run !== run) return;
     // A take that failed is not asked for again here (load(), on the next document change, retries it).
-    for (const url of this.upcoming(this.position())) (this.buffers.get(url) ?? this.buffer(url)).usedBy = this.generation;
+    for (const url of this.upcoming(this.position())) this.buffers.request(url, this.generation, false);
     if (run.loop !== null) this.scheduleLoopPasses(run);
     const now = this.context.currentTime;
     this.voices = this.voices.filter((voice) => {
@@ -364,7 +353,7 @@ export class Playback {
     if (this.doc === null || this.locator === null) return;
     const entries = scheduleFrom(this.doc, from, this.locator, until === undefined ? {} : { until });
     for (const entry of entries) {
-      const buffer = this.buffers.get(entry.url)?.buffer;
+      const buffer = this.buffers.get(entry.url);
       const strip = this.strips.get(entry.trackId);
       if (buffer === undefined || strip === undefined) continue; // audio not here yet: load() restarts on arrival
       this.voices.push(this.startVoice(entry, buffer, strip, (t) => at + (t - from)));
@@ -442,30 +431,7 @@ export class Playback {
     return { mono, monoLeft, monoRight, merge, stereo, volume };
   }
 
-  // ─── buffers ────────────────────────────────────────────────────────────────────────────────────────────
-
-  /** The cache entry of `url`, starting its fetch when there is none (or the last one failed). */
-  private buffer(url: string): BufferEntry {
-    const cached = this.buffers.get(url);
-    if (cached !== undefined && cached.error === undefined) return cached;
-    const entry: BufferEntry = {
-      usedBy: this.generation,
-      promise: this.limited(() => this.loadBuffer(url)).then((audio) => {
-        const buffer = new Tone.ToneAudioBuffer(audio);
-        if (this.buffers.get(url) === entry && !this.disposed) {
-          entry.buffer = buffer;
-          this.joinRun(url);
-        } else buffer.dispose();
-        return buffer;
-      }),
-    };
-    entry.promise.catch((e: unknown) => {
-      entry.error = e instanceof Error ? e.message : String(e);
-      if (this.buffers.get(url) === entry && !this.disposed) this.onLoadError?.({ url, error: entry.error });
-    });
-    this.buffers.set(url, entry);
-    return entry;
-  }
+  // ─── which takes are needed ───────────────────────────────────────────────────────────────────────────────
 
   /** Takes heard from `from` within LOOKAHEAD seconds, and in the loop when one applies: in order of need. */
   private upcoming(from: number): string[] {
@@ -474,35 +440,6 @@ export class Playback {
     const entries = scheduleFrom(this.doc, at, this.locator, { until: at + LOOKAHEAD });
     if (this.loop !== null) entries.push(...scheduleFrom(this.doc, this.loop.start, this.locator, { until: this.loop.end }));
     return [...new Set(entries.map((e) => e.url))];
-  }
-
-  /** Runs `task` when fewer than `concurrentLoads` are running, in the order asked. */
-  private async limited<T>(task: () => Promise<T>): Promise<T> {
-    if (this.activeLoads >= this.concurrentLoads) await new Promise<void>((go) => this.waitingLoads.push(go));
-    this.activeLoads++;
-    try {
-      return await task();
-    } finally {
-      this.activeLoads--;
-      this.waitingLoads.shift()?.();
-    }
-  }
-
-  /** Drops buffers the current document does not use, keeping the most recently used few. */
-  private evictSpares(generation: number): void {
-    const spares = [...this.buffers.entries()]
-      .filter(([, entry]) => entry.usedBy !== generation)
-      .sort(([, a], [, b]) => b.usedBy - a.usedBy);
-    for (const [url, entry] of spares.slice(this.spareBuffers)) {
-      this.buffers.delete(url);
-      entry.buffer?.dispose();
-    }
-  }
-
-  private async fetchBuffer(url: string): Promise<AudioBuffer> {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`fetching ${redactUrl(url)} failed: HTTP ${response.status} ${response.statusText}`);
-    return this.context.decodeAudioData(await response.arrayBuffer());
   }
 
   private assertLive(): void {
@@ -544,10 +481,4 @@ export function monoPanGains(pan: number): [left: number, right: number] {
   const theta = ((Math.min(1, Math.max(-1, pan)) + 1) * Math.PI) / 4;
   // cos(π/2) is 6e-17, not 0: hard right must leave the left side silent.
   return [theta === Math.PI / 2 ? 0 : Math.cos(theta), Math.sin(theta)];
-}
-
-/** The URL without its query (the per-run token), for messages. */
-function redactUrl(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : `${url.slice(0, query)}?…`;
 }

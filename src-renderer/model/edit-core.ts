@@ -5,6 +5,7 @@
  * region-edits.ts and region-fields.ts; import them all from edits.ts.
  */
 import { enablePatches, produceWithPatches, type Draft, type Patch } from 'immer';
+import { withinLimit, type NumberLimit } from '../../src-main/contract/generation-settings.ts';
 import {
   MAX_PROJECT_SECONDS,
   isId,
@@ -58,6 +59,32 @@ export function makeEdit(
   const edit: Edit = { label, document, patches, inversePatches };
   if (createdIds !== undefined) edit.createdIds = createdIds;
   return edit;
+}
+
+/**
+ * The Edit that turns `doc` into `next`, a document built outside immer from `doc` (by a contract function shared
+ * with the host, such as `applyTakes`). Only what differs is written, field by field down to arrays, so the patches
+ * are as small as a recipe's would be and unchanged parts stay shared; `next === doc` gives an edit without patches.
+ */
+export function patchEdit(doc: ProjectDocument, label: string, next: ProjectDocument): Edit {
+  return makeEdit(doc, label, (draft) => {
+    if (next !== doc) writeChanges(draft as unknown as Record<string, unknown>, doc as unknown as Record<string, unknown>, next as unknown as Record<string, unknown>);
+  });
+}
+
+/** Writes into `draft` (a draft of `base`) every field where `next` differs from `base`; plain objects recursively. */
+function writeChanges(draft: Record<string, unknown>, base: Record<string, unknown>, next: Record<string, unknown>): void {
+  for (const key of Object.keys(base)) if (!Object.hasOwn(next, key)) delete draft[key];
+  for (const [key, value] of Object.entries(next)) {
+    const before = Object.hasOwn(base, key) ? base[key] : undefined;
+    if (before === value) continue;
+    if (isPlainObject(before) && isPlainObject(value)) writeChanges(draft[key] as Record<string, unknown>, before, value);
+    else draft[key] = value;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // ─── lookups ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -216,6 +243,14 @@ export function requireInRange(value: unknown, what: string, min: number, max: n
     throw new EditError(`${what} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${String(value)}; enter a value in that range.`);
   }
   return value;
+}
+
+/** `value` if it lies in `limit` (a range of the contract's generation-settings table), else an EditError naming field and range. */
+export function requireLimit(value: unknown, what: string, limit: NumberLimit): number {
+  if (withinLimit(limit, value)) return value;
+  const kind = limit.integer ? 'a whole number' : 'a number';
+  const range = limit.exclusiveMin === true ? `greater than ${limit.min} and at most ${limit.max}` : `from ${limit.min} to ${limit.max}`;
+  throw new EditError(`${what} must be ${kind} ${range}, got ${String(value)}; enter a value in that range.`);
 }
 
 /** `value` if it is a string of at most `max` characters (and not blank when `nonEmpty`). */

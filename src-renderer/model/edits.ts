@@ -38,9 +38,13 @@ export {
   FALLBACK_SAMPLER,
   changeModel,
   defaultSamplerForFamily,
+  defaultSamplerForModel,
   modelDefaults,
   samplerFits,
+  samplerFitsModel,
   samplersForFamily,
+  samplersForModel,
   type ModelChoice,
+  type SamplerSource,
 } from './model-switch.ts';
 export { PROJECT_SAMPLE_RATES, setProjectFields, type ProjectFieldsPatch } from './project-edits.ts';

@@ -2,8 +2,9 @@
  * Edits of the project as a whole: its name, tempo (the bars:beats grid), export sample rate and the defaults new
  * regions take (model, long-form method, transition). Each is one undoable Edit like any other.
  */
+import { LIMITS } from '../../src-main/contract/generation-settings.ts';
 import type { LongformMethod, ProjectDocument } from '../../src-main/contract/project.ts';
-import { EditError, makeEdit, requireInRange, requireText, type Edit } from './edit-core.ts';
+import { EditError, makeEdit, requireInRange, requireLimit, requireText, type Edit } from './edit-core.ts';
 import { METHODS } from './region-fields.ts';
 
 /** Export sample rates offered (the project schema accepts 8 kHz … 384 kHz). */
@@ -18,7 +19,7 @@ export interface ProjectFieldsPatch {
   sampleRate?: number;
   defaultModel?: string;
   defaultMethod?: LongformMethod;
-  /** Seconds, 0 … 600. */
+  /** Seconds, LIMITS.transition (0 … 600). */
   defaultTransition?: number;
 }
 
@@ -37,7 +38,7 @@ export function setProjectFields(doc: ProjectDocument, patch: ProjectFieldsPatch
   const name = patch.name === undefined ? undefined : requireText(patch.name, 'Project name', 256, true).trim();
   const tempo = patch.tempo === undefined ? undefined : requireInRange(patch.tempo, 'Tempo (BPM)', 1, 999);
   const sampleRate = patch.sampleRate === undefined ? undefined : requireInRange(patch.sampleRate, 'Sample rate (Hz)', 8000, 384000, true);
-  const transition = patch.defaultTransition === undefined ? undefined : requireInRange(patch.defaultTransition, 'Default transition (s)', 0, 600);
+  const transition = patch.defaultTransition === undefined ? undefined : requireLimit(patch.defaultTransition, 'Default transition (s)', LIMITS.transition);
   if (patch.defaultModel !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(patch.defaultModel)) {
     throw new EditError(`Default model '${patch.defaultModel}' is not a model id; pick one from the list.`);
   }

@@ -3,7 +3,8 @@
  * keeps the document rules of parseProject: regions on a track may touch but never overlap, start < end ≤ 24 h,
  * fades fit the length, `regionIds` lists each region once (kept sorted by start).
  */
-import type { NewId, ProjectDocument, Region, RegionId, TrackId } from '../../src-main/contract/project.ts';
+import { GENERATION_DEFAULTS, LIMITS, MAX_PROMPT_CHARS, withinLimit } from '../../src-main/contract/generation-settings.ts';
+import type { NewId, ProjectDocument, Region, RegionId, SamplerName, TrackId } from '../../src-main/contract/project.ts';
 import {
   EditError,
   MAX_SECONDS,
@@ -28,15 +29,17 @@ import {
   type Edit,
   type Span,
 } from './edit-core.ts';
-import { defaultSamplerForFamily } from './model-switch.ts';
+import { defaultSamplerForModel } from './model-switch.ts';
 
 /** A model's defaults for new regions (from the model list the host reports). */
 export interface ModelDefaults {
   id: string;
   defaultSteps: number;
   defaultGuidance: number;
-  /** The model's family, which decides the sampler (model-switch.ts); `ddim` when absent. */
+  /** The model's family, which decides the sampler when `samplers` is absent (model-switch.ts); `ddim` when both are. */
   family?: string;
+  /** The samplers the model runs, its default first (`ModelInfo.samplers`). */
+  samplers?: readonly SamplerName[];
 }
 
 /** Steps when the default model is not in the list given. */
@@ -46,7 +49,7 @@ export const FALLBACK_GUIDANCE = 2.5;
 
 /**
  * Adds an empty region (no takes) with the project's generation defaults; steps and guidance come from the default
- * model's entry in `models`, else FALLBACK_STEPS / FALLBACK_GUIDANCE, and the sampler from the model's family.
+ * model's entry in `models`, else FALLBACK_STEPS / FALLBACK_GUIDANCE, and the sampler is the model's default.
  */
 export function addRegion(
   doc: ProjectDocument,
@@ -68,7 +71,7 @@ export function addRegion(
         `(${fmtSeconds(clash.start)}–${fmtSeconds(clash.end)}) on track '${track.name}'; draw it in an empty stretch or move that region first.`,
     );
   }
-  const prompt = options.prompt === undefined ? '' : requireText(options.prompt, 'Prompt', 4000);
+  const prompt = options.prompt === undefined ? '' : requireText(options.prompt, 'Prompt', MAX_PROMPT_CHARS);
   const model = options.models?.find((m) => m.id === doc.settings.defaultModel);
   const id = freshId('rgn', options.newId, (candidate) => idInUse(doc, candidate));
   const region: Region = {
@@ -83,8 +86,8 @@ export function addRegion(
       model: doc.settings.defaultModel,
       steps: validSteps(model?.defaultSteps) ?? FALLBACK_STEPS,
       guidance: validGuidance(model?.defaultGuidance) ?? FALLBACK_GUIDANCE,
-      sampler: defaultSamplerForFamily(model?.family),
-      eta: 0,
+      sampler: defaultSamplerForModel(model),
+      eta: GENERATION_DEFAULTS.eta,
       method: doc.settings.defaultMethod,
       transition: doc.settings.defaultTransition,
     },
@@ -293,9 +296,9 @@ function settled(span: Span, neighbours: readonly Span[]): Span {
 }
 
 function validSteps(steps: number | undefined): number | undefined {
-  return steps !== undefined && Number.isInteger(steps) && steps >= 1 && steps <= 1000 ? steps : undefined;
+  return withinLimit(LIMITS.steps, steps) ? steps : undefined;
 }
 
 function validGuidance(guidance: number | undefined): number | undefined {
-  return guidance !== undefined && Number.isFinite(guidance) && guidance >= 0 && guidance <= 100 ? guidance : undefined;
+  return withinLimit(LIMITS.guidance, guidance) ? guidance : undefined;
 }

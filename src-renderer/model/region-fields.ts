@@ -1,26 +1,29 @@
-/** Region edits in the inspector (prompt, seed, gain, fades, generation settings) and on its takes. */
-import { GenerationRequestSchema } from '../../src-main/contract/generation.ts';
+/**
+ * Region edits in the inspector (prompt, seed, gain, fades, generation settings) and on its takes. The generation
+ * settings' lists and ranges are the contract's table (generation-settings.ts); gain and fades are the mixer's.
+ */
+import { LIMITS, MAX_PROMPT_CHARS, SAMPLERS, TILING_METHODS } from '../../src-main/contract/generation-settings.ts';
 import type { ProjectDocument, RegionGeneration, RegionId, TakeId, TakeRef } from '../../src-main/contract/project.ts';
+import { applyTakes as addTakes, type NewTake } from '../../src-main/contract/takes.ts';
 import {
   EditError,
   describeRegion,
-  findRegion,
   fitPair,
   makeEdit,
+  patchEdit,
   requireBoolean,
   requireInRange,
+  requireLimit,
   requireRegion,
   requireText,
   type Edit,
 } from './edit-core.ts';
 
-/** The sampler names a region may use (the generation contract's list). */
-export const SAMPLERS: readonly RegionGeneration['sampler'][] = GenerationRequestSchema.entries.sampler.wrapped.options;
-/** The long-form methods a region may use. */
-export const METHODS: readonly RegionGeneration['method'][] = GenerationRequestSchema.entries.method.wrapped.options;
+/** The sampler names a region may use (the contract's table). */
+export { SAMPLERS };
+/** The long-form methods a region may use (the contract's table). */
+export const METHODS: readonly RegionGeneration['method'][] = TILING_METHODS;
 
-const MAX_TEXT = 4000;
-const MAX_SEED = 2 ** 32 - 1;
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]*$/;
 
 /** The region fields `setRegionFields` changes; `generation` may name any subset of its fields. */
@@ -57,9 +60,9 @@ const FIELD_LABELS: Record<string, string> = {
 /** Sets inspector fields after checking each against the document's limits; the label names a lone field. */
 export function setRegionFields(doc: ProjectDocument, regionId: RegionId, patch: RegionFieldsPatch): Edit {
   const region = requireRegion(doc, regionId);
-  const prompt = patch.prompt === undefined ? undefined : requireText(patch.prompt, 'Prompt', MAX_TEXT);
-  const negativePrompt = patch.negativePrompt === undefined ? undefined : requireText(patch.negativePrompt, 'Negative prompt', MAX_TEXT);
-  const seed = patch.seed === undefined || patch.seed === null ? patch.seed : requireInRange(patch.seed, 'Seed', 0, MAX_SEED, true);
+  const prompt = patch.prompt === undefined ? undefined : requireText(patch.prompt, 'Prompt', MAX_PROMPT_CHARS);
+  const negativePrompt = patch.negativePrompt === undefined ? undefined : requireText(patch.negativePrompt, 'Negative prompt', MAX_PROMPT_CHARS);
+  const seed = patch.seed === undefined || patch.seed === null ? patch.seed : requireLimit(patch.seed, 'Seed', LIMITS.seed);
   const locked = patch.lockedSeed === undefined ? undefined : requireBoolean(patch.lockedSeed, 'Locked seed');
   const gainDb = patch.gainDb === undefined ? undefined : requireInRange(patch.gainDb, 'Region gain (dB)', -120, 24);
   const fadeIn = patch.fadeIn === undefined ? undefined : requireFade(patch.fadeIn, 'Fade-in');
@@ -117,21 +120,12 @@ export function deleteTake(doc: ProjectDocument, regionId: RegionId, takeId: Tak
 }
 
 /**
- * Adds takes the host generated (`takesAdded`) and makes each the region's active take, playing from its start
- * (`takeOffset` reset: a new take is rendered for the region as it is). Regions that no longer exist and takes
- * already present are skipped, so a repeated event changes nothing. Apply it with `applyExternal`, not `push`.
+ * Adds takes the host generated (`takesAdded`) as the contract's `applyTakes` does for the host: each becomes its
+ * region's active take, playing from its start. Regions that no longer exist and takes already present are
+ * skipped, so a repeated event changes nothing. Apply it with `applyExternal`, not `push`.
  */
-export function applyTakes(doc: ProjectDocument, takes: readonly { regionId: RegionId; take: TakeRef }[]): Edit {
-  return makeEdit(doc, 'Generated takes', (draft) => {
-    for (const { regionId, take } of takes) {
-      if (findRegion(doc, regionId) === undefined) continue;
-      const r = draft.regions[regionId];
-      if (r.takes.some((t) => t.id === take.id)) continue;
-      r.takes.push(take);
-      r.activeTakeId = take.id;
-      if (r.takeOffset !== undefined) delete r.takeOffset;
-    }
-  });
+export function applyTakes(doc: ProjectDocument, takes: readonly NewTake[]): Edit {
+  return patchEdit(doc, 'Generated takes', addTakes(doc, takes));
 }
 
 function requireTake(takes: readonly TakeRef[], takeId: TakeId, regionName: string): void {
@@ -156,10 +150,10 @@ function checkGeneration(patch: Partial<RegionGeneration>): Partial<RegionGenera
     }
     out.model = patch.model;
   }
-  if (patch.steps !== undefined) out.steps = requireInRange(patch.steps, 'Steps', 1, 1000, true);
-  if (patch.guidance !== undefined) out.guidance = requireInRange(patch.guidance, 'Guidance', 0, 100);
-  if (patch.eta !== undefined) out.eta = requireInRange(patch.eta, 'Eta', 0, 10);
-  if (patch.transition !== undefined) out.transition = requireInRange(patch.transition, 'Transition (s)', 0, 600);
+  if (patch.steps !== undefined) out.steps = requireLimit(patch.steps, 'Steps', LIMITS.steps);
+  if (patch.guidance !== undefined) out.guidance = requireLimit(patch.guidance, 'Guidance', LIMITS.guidance);
+  if (patch.eta !== undefined) out.eta = requireLimit(patch.eta, 'Eta', LIMITS.eta);
+  if (patch.transition !== undefined) out.transition = requireLimit(patch.transition, 'Transition (s)', LIMITS.transition);
   if (patch.sampler !== undefined) out.sampler = requireChoice(patch.sampler, 'Sampler', SAMPLERS);
   if (patch.method !== undefined) out.method = requireChoice(patch.method, 'Method', METHODS);
   return out;

@@ -2,7 +2,8 @@
  * The studio's named edits: each one builds one model edit (model/edits.ts) from the studio's selection, playhead
  * and models, runs it through `StudioState.edit` (one undo step) and selects what it created.
  */
-import type { ProjectDocument, RegionId, TakeId, TakeRef, TrackId } from '../../src-main/contract/project.ts';
+import type { ModelInfo } from '../../src-main/contract/api.ts';
+import type { ProjectDocument, Region, RegionId, TakeId, TakeRef, Track, TrackId } from '../../src-main/contract/project.ts';
 import {
   addRegion,
   addTrack,
@@ -26,14 +27,31 @@ import {
   type RegionFieldsPatch,
   type TrackMixPatch,
 } from '../model/edits.ts';
-import type { StudioState } from './studio.svelte.ts';
-import { newId } from './studio.svelte.ts';
+import { newId } from './new-id.ts';
+import type { Notices } from './notices.svelte.ts';
+
+/** What the edits need of the studio (StudioState is one). */
+export interface EditHost {
+  readonly document: ProjectDocument | null;
+  /** The installed models: a new region takes the default model's settings, a model switch its defaults. */
+  readonly models: readonly ModelInfo[];
+  readonly notices: Notices;
+  readonly selectedRegionIds: ReadonlySet<RegionId>;
+  /** Applies one edit and records it for undo (null when refused or no project is open). */
+  edit(make: (doc: ProjectDocument) => Edit, options?: { merge?: boolean }): Edit | null;
+  region(id: RegionId): Region | undefined;
+  track(id: TrackId): Track | undefined;
+  selectRegion(id: RegionId): void;
+  selectRegions(ids: Iterable<RegionId>): void;
+  selectTrack(id: TrackId | null): void;
+  clearSelection(): void;
+}
 
 /** The edits a studio offers, bound to it. */
 export type EditActions = ReturnType<typeof bind>;
 
 /** The studio's edits. */
-export function bind(studio: StudioState) {
+export function bind(studio: EditHost) {
   const selected = (): RegionId[] => [...studio.selectedRegionIds];
   const created = (edit: Edit | null): string | undefined => edit?.createdIds?.[0];
 

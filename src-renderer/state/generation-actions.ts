@@ -3,14 +3,24 @@
  * included) and puts the accepted job in the queue at once, before the host's first `jobUpdated`.
  */
 import type { ExportFormatName, JobInfo } from '../../src-main/contract/api.ts';
-import type { RegionId, TrackId } from '../../src-main/contract/project.ts';
-import type { StudioState } from './studio.svelte.ts';
+import type { ProjectDocument, Region, RegionId, TrackId } from '../../src-main/contract/project.ts';
+import type { JobsState } from './jobs.svelte.ts';
+import type { HostCalls } from './studio-context.ts';
+
+/** What the job actions need of the studio (StudioState is one). */
+export interface JobHost extends HostCalls {
+  readonly project: { readonly projectId: string } | null;
+  /** The editor's document, unsaved edits included: what a job generates or exports. */
+  readonly document: ProjectDocument | null;
+  readonly selectedRegions: readonly Region[];
+  readonly jobs: JobsState;
+}
 
 /** The job actions of a studio. */
 export type GenerationActions = ReturnType<typeof generationActions>;
 
 /** Binds the job actions to `studio`. */
-export function generationActions(studio: StudioState) {
+export function generationActions(studio: JobHost) {
   const actions = {
     /** Queues generation of a track, or of some of its regions; resolves to the job id (null when refused). */
     async generate(trackId: TrackId, regionIds?: readonly RegionId[]): Promise<string | null> {

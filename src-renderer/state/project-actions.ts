@@ -3,23 +3,52 @@
  * follows them (a fresh history on open, the saved mark on save, everything reset on close). Recovery of an
  * autosave and the autosave journal itself live here too.
  */
-import type { OpenedProjectInfo } from '../../src-main/contract/api.ts';
+import type { OpenedProjectInfo, ProjectSummary } from '../../src-main/contract/api.ts';
+import type { ProjectDocument, TrackId } from '../../src-main/contract/project.ts';
 import { projectEnd } from '../model/edits.ts';
-import { emptyHistory, markSaved } from '../model/history.ts';
-import type { StudioState } from './studio.svelte.ts';
+import { emptyHistory, markSaved, type History } from '../model/history.ts';
+import { emptySelection, type Selection } from '../model/selection.ts';
+import type { JobsState } from './jobs.svelte.ts';
+import type { HostCalls, OpenProject, RecoveryOffer } from './studio-context.ts';
+import type { TimelineState } from './timeline.svelte.ts';
+import type { TransportState } from './transport.svelte.ts';
+
+/** What the project actions read and reset of the studio (StudioState is one). */
+export interface ProjectHost extends HostCalls {
+  project: OpenProject | null;
+  document: ProjectDocument | null;
+  history: History;
+  selection: Selection;
+  selectedTrackId: TrackId | null;
+  recovery: RecoveryOffer | null;
+  openWarnings: readonly string[];
+  /** A project call in flight, for spinners. */
+  busy: string | null;
+  saving: boolean;
+  lastSavedAt: Date | null;
+  lastAutosaveAt: Date | null;
+  projects: readonly ProjectSummary[];
+  projectsError: string | null;
+  readonly dirty: boolean;
+  readonly jobs: JobsState;
+  readonly transport: TransportState;
+  readonly timeline: TimelineState;
+  /** Points jobs and the peaks cache at a newly opened project (null: none open). */
+  attachProject(projectId: string | null): void;
+}
 
 /** The project actions of a studio. */
 export type ProjectActions = ReturnType<typeof projectActions>;
 
 /** Binds the project actions to `studio`. */
-export function projectActions(studio: StudioState) {
+export function projectActions(studio: ProjectHost) {
   /** Takes an opened project as the one being edited. */
   const adopt = async (opened: OpenedProjectInfo): Promise<void> => {
     studio.transport.stop();
     studio.project = { projectId: opened.projectId, dir: opened.dir };
     studio.document = opened.document;
     studio.history = emptyHistory();
-    studio.selectedRegionIds = new Set();
+    studio.selection = emptySelection();
     studio.selectedTrackId = opened.document.tracks[0]?.id ?? null;
     studio.recovery = opened.recoveryAvailable ? { savedAt: opened.recoverySavedAt } : null;
     studio.openWarnings = opened.warnings;
@@ -97,7 +126,7 @@ export function projectActions(studio: StudioState) {
       studio.project = null;
       studio.document = null;
       studio.history = emptyHistory();
-      studio.selectedRegionIds = new Set();
+      studio.selection = emptySelection();
       studio.selectedTrackId = null;
       studio.recovery = null;
       studio.openWarnings = [];

@@ -13,10 +13,19 @@ import type {
   StudioSettings,
   SystemInfo,
 } from '../../src-main/contract/api.ts';
-import type { NewId, ProjectDocument, Region, RegionId, TakeId, Track, TrackId } from '../../src-main/contract/project.ts';
+import type { ProjectDocument, Region, RegionId, TakeId, Track, TrackId } from '../../src-main/contract/project.ts';
 import { connectStudio, type ConnectionChange, type Platform, type ShellApi, type Studio as Bridge } from '../bridge/connect.ts';
 import { EditError, projectEnd, type Edit } from '../model/edits.ts';
 import { applyExternal, emptyHistory, isDirty, push, redo, redoLabel, undo, undoLabel, type History } from '../model/history.ts';
+import {
+  addToSelection,
+  emptySelection,
+  pruneSelection,
+  selectOnly,
+  selectionBounds,
+  toggle,
+  type Selection,
+} from '../model/selection.ts';
 import { regionEdges, snapThreshold, snapTime } from '../model/snap.ts';
 import { spanOf, type Snapper } from './drag.ts';
 import { JobsState } from './jobs.svelte.ts';
@@ -28,27 +37,10 @@ import { TransportState } from './transport.svelte.ts';
 import { applyTakesEdit, bind as bindEdits } from './edit-actions.ts';
 import { generationActions } from './generation-actions.ts';
 import { projectActions } from './project-actions.ts';
+import type { OpenProject, RecoveryOffer } from './studio-context.ts';
 
 /** The connection as the UI shows it. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
-
-/** The open project's host-side facts. */
-export interface OpenProject {
-  projectId: string;
-  dir: string;
-}
-
-/** A recovery offer for the project just opened. */
-export interface RecoveryOffer {
-  savedAt: string | null;
-}
-
-/** Random ids for new tracks and regions (`trk_…`, `rgn_…`): 12 base-36 characters from the crypto RNG. */
-export const newId: NewId = (prefix) => {
-  const bytes = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(bytes);
-  return `${prefix}_${Array.from(bytes, (b) => (b % 36).toString(36)).join('')}`;
-};
 
 /** The app state; one per window. */
 export class StudioState {
@@ -68,7 +60,8 @@ export class StudioState {
   lastSavedAt = $state<Date | null>(null);
   lastAutosaveAt = $state<Date | null>(null);
 
-  selectedRegionIds = $state.raw<ReadonlySet<RegionId>>(new Set());
+  /** The selected regions (model/selection.ts; the loop range is the transport's). */
+  selection = $state.raw<Selection>(emptySelection());
   selectedTrackId = $state<TrackId | null>(null);
 
   projects = $state.raw<readonly ProjectSummary[]>([]);
@@ -92,6 +85,7 @@ export class StudioState {
   end = $derived(this.document === null ? 0 : projectEnd(this.document));
   /** How long the scrollable timeline is. */
   timelineSeconds = $derived(Math.max(MIN_TIMELINE_SECONDS, this.end + TAIL_SECONDS, this.timeline.visibleSeconds));
+  selectedRegionIds = $derived(this.selection.regionIds);
   selectedRegions = $derived(this.#regionsOf(this.document, this.selectedRegionIds));
   /** The one selected region the inspector edits (null for none or several). */
   selectedRegion = $derived(this.selectedRegions.length === 1 ? this.selectedRegions[0] : null);
@@ -330,30 +324,24 @@ export class StudioState {
   selectRegion(id: RegionId, mode: 'replace' | 'toggle' | 'add' = 'replace'): void {
     const region = this.document?.regions[id];
     if (region === undefined) return;
-    let next: Set<RegionId>;
-    if (mode === 'replace') next = new Set([id]);
-    else {
-      next = new Set(this.selectedRegionIds);
-      if (mode === 'toggle' && next.has(id)) next.delete(id);
-      else next.add(id);
-    }
-    this.selectedRegionIds = next;
+    if (mode === 'replace') this.selection = selectOnly(this.selection, id);
+    else if (mode === 'toggle') this.selection = toggle(this.selection, id);
+    else this.selection = addToSelection(this.selection, [id]);
     this.selectedTrackId = region.trackId;
   }
 
+  /** Selects exactly `ids`, or adds them to the selection (`add`: Shift or Ctrl/Cmd held). */
   selectRegions(ids: Iterable<RegionId>, add = false): void {
-    const next = new Set(add ? this.selectedRegionIds : []);
-    for (const id of ids) next.add(id);
-    this.selectedRegionIds = next;
+    this.selection = add ? addToSelection(this.selection, ids) : selectOnly(this.selection, ids);
   }
 
   selectAll(): void {
     const doc = this.document;
-    if (doc !== null) this.selectedRegionIds = new Set(Object.keys(doc.regions) as RegionId[]);
+    if (doc !== null) this.selection = selectOnly(this.selection, Object.keys(doc.regions) as RegionId[]);
   }
 
   clearSelection(): void {
-    if (this.selectedRegionIds.size > 0) this.selectedRegionIds = new Set();
+    if (this.selection.regionIds.size > 0) this.selection = selectOnly(this.selection, []);
   }
 
   selectTrack(id: TrackId | null): void {
@@ -362,16 +350,14 @@ export class StudioState {
 
   /** The selection's span as a loop range. */
   selectionSpan(): { start: number; end: number } | null {
-    const regions = this.selectedRegions;
-    if (regions.length === 0) return null;
-    return { start: Math.min(...regions.map((r) => r.start)), end: Math.max(...regions.map((r) => r.end)) };
+    const doc = this.document;
+    return doc === null ? null : selectionBounds(doc, this.selection.regionIds);
   }
 
   #pruneSelection(): void {
     const doc = this.document;
     if (doc === null) return;
-    const kept = [...this.selectedRegionIds].filter((id) => id in doc.regions);
-    if (kept.length !== this.selectedRegionIds.size) this.selectedRegionIds = new Set(kept);
+    this.selection = pruneSelection(doc, this.selection);
     if (this.selectedTrackId !== null && !doc.tracks.some((t) => t.id === this.selectedTrackId)) {
       this.selectedTrackId = doc.tracks[0]?.id ?? null;
     }

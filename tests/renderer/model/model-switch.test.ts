@@ -1,6 +1,7 @@
 /** Samplers by model family, and switching a region's model with that model's defaults as one undo step. */
 import { applyPatches } from 'immer';
 import { describe, expect, it } from 'vitest';
+import { FAMILY_SETTINGS } from '../../../src-main/contract/generation-settings.ts';
 import { parseProject } from '../../../src-main/contract/project.ts';
 import {
   FAMILY_SAMPLERS,
@@ -8,9 +9,12 @@ import {
   addRegion,
   changeModel,
   defaultSamplerForFamily,
+  defaultSamplerForModel,
   modelDefaults,
   samplerFits,
+  samplerFitsModel,
   samplersForFamily,
+  samplersForModel,
   type ModelChoice,
 } from '../../../src-renderer/model/edits.ts';
 import { emptyHistory, push, undo, undoLabel } from '../../../src-renderer/model/history.ts';
@@ -106,5 +110,34 @@ describe('addRegion with a model family', () => {
     doc.settings = { ...doc.settings, defaultModel: 'stable-audio-3-standin' };
     const edit = addRegion(doc, { newId: () => 'rgn_new', trackId: 'trk_a', start: 21, end: 25, models: MODELS });
     expect(edit.document.regions.rgn_new.generation).toMatchObject({ model: 'stable-audio-3-standin', steps: 8, guidance: 1, sampler: 'pingpong' });
+  });
+});
+
+describe('samplers a model reports (ModelInfo.samplers)', () => {
+  // A model that runs only one of its family's samplers, listed by the host.
+  const DPM_ONLY: ModelChoice = { id: 'dpm-only', family: 'audioldm', defaultSteps: 20, defaultGuidance: 3, samplers: ['dpmpp-2m'] };
+
+  it('win over the family’s, which win over every sampler', () => {
+    expect(samplersForModel(DPM_ONLY)).toEqual(['dpmpp-2m']);
+    expect(defaultSamplerForModel(DPM_ONLY)).toBe('dpmpp-2m');
+    expect(samplerFitsModel(DPM_ONLY, 'ddim')).toBe(false);
+    expect(samplersForModel({ family: 'stable-audio-3' })).toEqual(['pingpong']);
+    expect(samplersForModel(undefined)).toEqual(SAMPLERS);
+    expect(samplerFitsModel(undefined, 'pingpong')).toBe(true);
+    expect(defaultSamplerForModel(undefined)).toBe('ddim');
+    // An empty list says nothing: the family decides.
+    expect(samplersForModel({ family: 'audioldm', samplers: [] })).toEqual(['ddim', 'dpmpp-2m']);
+  });
+
+  it('decide the sampler of a model switch and of a new region', () => {
+    expect(modelDefaults('dpm-only', [DPM_ONLY])).toEqual({ model: 'dpm-only', steps: 20, guidance: 3, sampler: 'dpmpp-2m' });
+    const doc = sampleProject();
+    doc.settings = { ...doc.settings, defaultModel: 'dpm-only' };
+    const edit = addRegion(doc, { newId: () => 'rgn_new', trackId: 'trk_a', start: 21, end: 25, models: [DPM_ONLY] });
+    expect(edit.document.regions.rgn_new.generation.sampler).toBe('dpmpp-2m');
+  });
+
+  it('family samplers are the contract’s table', () => {
+    for (const [family, settings] of Object.entries(FAMILY_SETTINGS)) expect(FAMILY_SAMPLERS[family]).toEqual(settings.samplers);
   });
 });

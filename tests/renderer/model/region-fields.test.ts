@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { LIMITS, MAX_PROMPT_CHARS, SAMPLERS as CONTRACT_SAMPLERS, TILING_METHODS } from '../../../src-main/contract/generation-settings.ts';
+import type { ProjectDocument } from '../../../src-main/contract/project.ts';
+import { applyTakes as contractApplyTakes } from '../../../src-main/contract/takes.ts';
 import {
   METHODS,
   SAMPLERS,
@@ -10,7 +13,6 @@ import {
 } from '../../../src-renderer/model/edits.ts';
 import { sampleProject, take } from '../../contract/project-fixtures.ts';
 import { roundTrip } from './round-trip.ts';
-
 
 describe('setRegionFields', () => {
   it.each<[RegionFieldsPatch, string]>([
@@ -134,5 +136,45 @@ describe('takes', () => {
   it('ignores a take it already has, so a repeated event changes nothing', () => {
     const doc = sampleProject();
     expect(applyTakes(doc, [{ regionId: 'rgn_a', take: take('take_1') }]).patches).toEqual([]);
+  });
+});
+
+describe('generation settings from the contract table', () => {
+  it('offers exactly the contract’s samplers and methods', () => {
+    expect([...SAMPLERS]).toEqual([...CONTRACT_SAMPLERS]);
+    expect([...METHODS]).toEqual([...TILING_METHODS]);
+  });
+
+  it('accepts each limit’s ends and refuses just past them', () => {
+    const doc = sampleProject();
+    const set = (generation: RegionFieldsPatch['generation']) => () => setRegionFields(doc, 'rgn_a', { generation });
+    for (const name of ['steps', 'guidance', 'eta', 'transition'] as const) {
+      const limit = LIMITS[name];
+      expect(set({ [name]: limit.min })).not.toThrow();
+      expect(set({ [name]: limit.max })).not.toThrow();
+      expect(set({ [name]: limit.max + 1 })).toThrow(`got ${limit.max + 1}`);
+      expect(set({ [name]: limit.min - 1 })).toThrow(`got ${limit.min - 1}`);
+    }
+    expect(() => setRegionFields(doc, 'rgn_a', { seed: LIMITS.seed.max })).not.toThrow();
+    expect(() => setRegionFields(doc, 'rgn_a', { seed: LIMITS.seed.max + 1 })).toThrow(`from 0 to ${LIMITS.seed.max}`);
+    expect(() => setRegionFields(doc, 'rgn_a', { prompt: 'x'.repeat(MAX_PROMPT_CHARS) })).not.toThrow();
+  });
+});
+
+describe('applyTakes and the host', () => {
+  it('makes the same document as the contract’s applyTakes, with patches that touch only the changed fields', () => {
+    const doc = sampleProject();
+    const withOffset: ProjectDocument = { ...doc, regions: { ...doc.regions, rgn_a: { ...doc.regions.rgn_a, takeOffset: 2 } } };
+    const takes = [
+      { regionId: 'rgn_a' as const, take: take('take_3') },
+      { regionId: 'rgn_b' as const, take: take('take_5') },
+    ];
+    const edit = applyTakes(withOffset, takes);
+    expect(edit.document).toEqual(contractApplyTakes(withOffset, takes));
+    expect(new Set(edit.patches.map((p) => p.path.slice(0, 3).join('/')))).toEqual(
+      new Set(['regions/rgn_a/takes', 'regions/rgn_a/activeTakeId', 'regions/rgn_a/takeOffset', 'regions/rgn_b/takes', 'regions/rgn_b/activeTakeId']),
+    );
+    // Regions it did not touch stay the same objects.
+    expect(edit.document.regions.rgn_c).toBe(withOffset.regions.rgn_c);
   });
 });
