@@ -23,7 +23,7 @@
  * threshold. Nothing here fails on timings; it exits 1 only when the UI does not behave (waveforms missing, take
  * audio fetched or decoded before Play, a peaks level fetched that the zoom did not ask for).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
@@ -60,6 +60,7 @@ import {
   type TraceEvent,
   type TraceSummary,
 } from './bench-ui-core.ts';
+import { startWebServer, type WebServer } from './web-server.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -263,49 +264,6 @@ function buildRenderer(outDir: string, minify: boolean): void {
   } catch (e) {
     throw new Error(`vite build of the renderer failed (see above); fix the renderer or pass --renderer DIR with a built one`, { cause: e });
   }
-}
-
-interface Host {
-  child: ChildProcess;
-  url: string;
-  log: () => string;
-}
-
-async function startHost(projectsDir: string, rendererDir: string): Promise<Host> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'web', '--projects', projectsDir, '--renderer', rendererDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-20_000);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the host printed no "Tessera ready at" within 60 s:\n${err}`)), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = /^Tessera ready at (\S+)$/m.exec(out);
-      if (line) {
-        clearTimeout(timer);
-        resolve(line[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the host exited with ${code} before it was ready:\n${err}`));
-    });
-  });
-  return { child, url, log: () => err };
-}
-
-async function stopHost(host: Host | undefined): Promise<void> {
-  if (host === undefined || host.child.exitCode !== null) return;
-  const exited = new Promise((r) => host.child.once('exit', r));
-  host.child.kill('SIGINT');
-  const timer = setTimeout(() => host.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /**
@@ -718,7 +676,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const work = await mkdtemp(join(tmpdir(), 'tessera-bench-ui-'));
-  let host: Host | undefined;
+  let host: WebServer | undefined;
   let browser: Browser | undefined;
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   try {
@@ -739,7 +697,7 @@ async function main(): Promise<number> {
       `project "${plan.name}": ${plan.tracks.length} tracks, ${regionCount} regions, ${fixed(plan.takeSeconds / 60, 1)} min of takes ` +
         `(${fixed(project.bytes / 2 ** 20, 0)} MiB float32 WAV at ${TAKE_SAMPLE_RATE} Hz + peaks), written in ${fixed((Date.now() - t0) / 1000, 1)} s`,
     );
-    host = await startHost(projectsDir, rendererDir);
+    host = await startWebServer({ projectsDir, rendererDir });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !options.headed });
     const version = browser.version();
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30, 0)} GiB, ${osType()} ${release()}, node ${process.version}`;
@@ -828,11 +786,11 @@ async function main(): Promise<number> {
     say(JSON.stringify(summary));
     return ok ? 0 : 1;
   } catch (e) {
-    if (host !== undefined) process.stderr.write(`host log (tail):\n${host.log().slice(-4000)}\n`);
+    if (host !== undefined) process.stderr.write(`host log (tail):\n${host.stderr().slice(-4000)}\n`);
     throw e;
   } finally {
     await browser?.close();
-    await stopHost(host);
+    await host?.stop();
     if (options.keep) process.stdout.write(`kept ${work} (open it with: npm run web -- --projects "${join(work, 'projects')}")\n`);
     else await rm(work, { recursive: true, force: true });
   }

@@ -4,7 +4,6 @@
  * track (events until jobFinished), the takes land in the project; the same port serves the renderer and the
  * take audio and peaks over HTTP (token required, loopback Host only, no way out of the project).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioEvents } from '../../src-main/contract/api.ts';
 import { connectStudioApi, type StudioClient } from '../../src-main/contract/rpc/client.ts';
 import { connectWebSocket } from '../../src-main/host/rpc/websocket.ts';
+import { startWebServer, type WebServer } from '../../tools/web-server.ts';
 import { TEST_CACHE_DIR } from '../helpers/packs.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-let child: ChildProcess;
+let server: WebServer | undefined;
 let url = '';
 let wsUrl = '';
 let work: string;
@@ -41,16 +41,8 @@ beforeAll(async () => {
   await cp(join(ROOT, 'resources', 'examples', 'demo-project'), join(work, 'demo'), { recursive: true });
   await mkdir(join(work, 'ui'));
   await writeFile(join(work, 'ui', 'index.html'), '<!doctype html><title>Tessera</title>');
-  child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'web', '--renderer', join(work, 'ui'), '--projects', join(work, 'projects')], { cwd: ROOT, env: { ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = /^Tessera ready at (\S+)$/m.exec(out);
-      if (line) resolve(line[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`web exited with ${code}`)));
-  });
+  server = await startWebServer({ projectsDir: join(work, 'projects'), rendererDir: join(work, 'ui'), env: { TESSERA_CACHE_DIR: TEST_CACHE_DIR } });
+  url = server.url;
   const page = new URL(url);
   wsUrl = `ws://${page.host}/rpc${page.search}`;
   client = connectStudioApi(await connectWebSocket(wsUrl));
@@ -58,8 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.close();
-  child?.kill('SIGINT');
-  await new Promise((r) => child?.once('exit', r));
+  await server?.stop();
   await rm(work, { recursive: true, force: true });
 });
 

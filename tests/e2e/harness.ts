@@ -3,12 +3,13 @@
  * in CI), `npm run web` started on a freshly built renderer with its own folders, a page that records console
  * errors, screenshots into `test-artifacts/e2e/`, and the gestures and waits the tests use.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { startWebServer } from '../../tools/web-server.ts';
 import { TEST_CACHE_DIR } from '../helpers/packs.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -36,24 +37,24 @@ export interface Studio {
 export async function startStudio(work: string, env: NodeJS.ProcessEnv = {}): Promise<Studio> {
   await mkdir(SHOTS, { recursive: true });
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', join(work, 'renderer'), '--emptyOutDir', '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
-  const host: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', 'web', '--projects', join(work, 'projects'), '--renderer', join(work, 'renderer')], {
-    cwd: ROOT,
-    env: { ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  // The host's log goes to the test output as it comes (a failing e2e test is read there).
+  const host = await startWebServer({
+    projectsDir: join(work, 'projects'),
+    rendererDir: join(work, 'renderer'),
+    env: { TESSERA_CACHE_DIR: TEST_CACHE_DIR, ...env },
+    echoStderr: true,
+    readyTimeoutMs: 120_000,
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    host.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = /^Tessera ready at (\S+)$/m.exec(out);
-      if (line) resolve(line[1]);
-    });
-    host.on('exit', (code) => reject(new Error(`npm run web exited with ${code}`)));
-  });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  } catch (e) {
+    await host.stop();
+    throw e;
+  }
   const consoleErrors: string[] = [];
   return {
-    url,
+    url: host.url,
     browser,
     consoleErrors,
     async page(viewport) {
@@ -66,8 +67,7 @@ export async function startStudio(work: string, env: NodeJS.ProcessEnv = {}): Pr
     },
     async stop() {
       await browser.close();
-      host.kill('SIGINT');
-      if (host.exitCode === null) await new Promise((r) => host.once('exit', r));
+      await host.stop();
     },
   };
 }

@@ -1,11 +1,12 @@
 /**
- * tools/export-audioldm/export_audioldm.py without PyTorch or network: it compiles, `--help` and `--selftest` run with
- * every heavy module made unimportable, an export without its packages stops cleanly, and the manifest the selftest
+ * tools/export-audioldm/export_audioldm.py (the command of the audioldm_export package beside it) without PyTorch or
+ * network: the script and every module of the package compile, `--help` and `--selftest` run with every heavy module
+ * made unimportable, an export without its packages stops cleanly, and the manifest the selftest
  * builds from the checkpoints' configs passes Tessera's own ManifestSchema with the values of research/audioldm.md.
  * The export itself (tracing, ONNX Runtime comparison) needs PyTorch and runs only on a user's machine.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,8 @@ import { AUDIOLDM_SCHEDULER } from '../../src-main/engine/schedulers/presets.ts'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOOL = path.join(ROOT, 'tools', 'export-audioldm');
 const SCRIPT = path.join(TOOL, 'export_audioldm.py');
+/** The package the script runs: every module is compiled, not only those `--help` and `--selftest` import. */
+const PACKAGE = path.join(TOOL, 'audioldm_export');
 const PYTHON = process.env.PYTHON ?? 'python3';
 /** Everything the export imports besides the standard library. */
 const HEAVY_MODULES = ['torch', 'numpy', 'diffusers', 'transformers', 'tokenizers', 'onnx', 'onnxruntime', 'huggingface_hub'];
@@ -42,12 +45,13 @@ let poison = '';
 let slimOrt = '';
 
 /** Runs the script (or python with `args` as given when `raw`), no bytecode written into the repository. */
-function python(args: string[], options: { poisoned?: boolean; raw?: boolean; pythonPath?: string } = {}): Run {
+function python(args: string[], options: { poisoned?: boolean; raw?: boolean; pythonPath?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPYCACHEPREFIX: path.join(scratch, 'pycache'), PYTHONIOENCODING: 'utf-8' };
   delete env.PYTHONPATH;
   if (options.poisoned) env.PYTHONPATH = poison;
   if (options.pythonPath !== undefined) env.PYTHONPATH = options.pythonPath;
-  const result = spawnSync(PYTHON, options.raw ? args : [SCRIPT, ...args], { cwd: TOOL, env, encoding: 'utf8', timeout: 60_000 });
+  Object.assign(env, options.env);
+  const result = spawnSync(PYTHON, options.raw ? args : [SCRIPT, ...args], { cwd: options.cwd ?? TOOL, env, encoding: 'utf8', timeout: 60_000 });
   if (result.error) throw result.error;
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -101,7 +105,8 @@ afterAll(() => {
 
 describe('export_audioldm.py without PyTorch', () => {
   it('compiles', () => {
-    const run = python(['-m', 'py_compile', SCRIPT], { raw: true });
+    const modules = readdirSync(PACKAGE).filter((f) => f.endsWith('.py')).map((f) => path.join(PACKAGE, f));
+    const run = python(['-m', 'py_compile', SCRIPT, ...modules], { raw: true });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
   });
@@ -121,6 +126,13 @@ describe('export_audioldm.py without PyTorch', () => {
       expect(run.stdout).toContain(option);
     }
     for (const alias of ['s-full-v2', 'm-full', 'l-full', 'npm run models -- import', 'CC BY-NC-SA 4.0']) expect(run.stdout).toContain(alias);
+  });
+
+  it('finds its package when started from another folder and with PYTHONSAFEPATH (no script folder on the path)', () => {
+    const run = python(['--help'], { poisoned: true, cwd: scratch, env: { PYTHONSAFEPATH: '1' } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^usage: export_audioldm\.py/);
   });
 
   it('rejects an unknown option and a missing --out with status 2', () => {
