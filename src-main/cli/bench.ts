@@ -11,7 +11,7 @@ import { LIMITS } from '../contract/generation-settings.ts';
 import { runChildJson } from './child.ts';
 import { resolvePack } from '../host/packs/builtin.ts';
 import { openAudioLdmModel } from '../host/packs/load.ts';
-import { DEVICES } from '../engine/runtime/session.ts';
+import { DEVICES } from '../contract/generation-settings.ts';
 
 interface BenchRow {
   model: string;

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { GENERATION_DEFAULTS, LIMITS, SAMPLERS, TILING_METHODS, VAE_DECODE_MODES, type TilingOptions } from '../contract/generation-settings.ts';
 import type { Progress } from '../engine/pipelines/text-to-audio.ts';
 import { parseGenerationRequest, type GenerationRequestFile } from '../contract/generation.ts';
-import { DEVICES } from '../engine/runtime/session.ts';
+import { DEVICES } from '../contract/generation-settings.ts';
 import { generateToFile, OUTPUT_FORMATS } from '../host/generate.ts';
 import { BUILTIN_PACKS, DEFAULT_MODEL } from '../host/packs/builtin.ts';
 import { checkRegionOrder, CliError, joinNegativeValues, parseChoice, parseLimited, parseRegion, withSigintAbort } from './args.ts';

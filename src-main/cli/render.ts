@@ -1,6 +1,6 @@
 /** `npm run render -- <project dir> --out <dir> [--format …] [--loudness LUFS]`: missing takes, then export. */
 import { parseArgs } from 'node:util';
-import { DEVICES } from '../engine/runtime/session.ts';
+import { DEVICES } from '../contract/generation-settings.ts';
 import { EXPORT_FORMATS } from '../host/export/types.ts';
 import { renderProject } from '../host/render.ts';
 import { CliError, joinNegativeValues, parseChoice, parseNumber, withSigintAbort } from './args.ts';

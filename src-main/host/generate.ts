@@ -9,7 +9,7 @@ import { GENERATION_DEFAULTS, type TilingMethod, type TilingOptions, type VaeDec
 import { InvalidRequestError } from '../engine/errors.ts';
 import type { TruncatedPrompt } from '../engine/families/model.ts';
 import { checkRequest, requestRegions, type Progress, type Region, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
-import type { DevicePreference } from '../engine/runtime/session.ts';
+import type { DevicePreference } from '../contract/generation-settings.ts';
 import { ModelCache } from './generation/model-cache.ts';
 import type { PieceJob } from './generation/plan.ts';
 import { fileTakeWriter, runPiece } from './generation/run-piece.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Region } from '../contract/project.ts';
 import { applyTakes } from '../contract/takes.ts';
 import type { Progress } from '../engine/pipelines/text-to-audio.ts';
-import type { DevicePreference } from '../engine/runtime/session.ts';
+import type { DevicePreference } from '../contract/generation-settings.ts';
 import { exportProject } from './export/export.ts';
 import { exportTracks } from './export/project-tracks.ts';
 import type { ExportFormat, ExportResult, LoudnessTarget } from './export/types.ts';

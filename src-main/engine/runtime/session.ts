@@ -9,13 +9,10 @@ import type { TensorSpec } from '../../contract/manifest.ts';
 import { ModelRunError } from '../errors.ts';
 import type { DType, Tensor } from '../tensor/tensor.ts';
 import { actualSignature, checkFeeds, checkGraphSignature, GraphMismatchError, type ActualSignature, type GraphSignature } from './validate.ts';
+import type { DevicePreference } from '../../contract/generation-settings.ts';
 
 export { FeedMismatchError, GraphMismatchError, type ActualSignature, type GraphSignature } from './validate.ts';
 
-/** Execution-provider preference of a session. */
-export type DevicePreference = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml';
-/** Accepted `--device` values. */
-export const DEVICES: readonly DevicePreference[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml'];
 
 /** Where a session's bytes come from: the graph bytes, or a path ORT reads itself (large graphs). */
 export type ModelSource = Uint8Array | string;

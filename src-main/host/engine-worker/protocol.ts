@@ -5,7 +5,7 @@
  */
 import type { ApiError, JobStage } from '../../contract/api.ts';
 import type { NewTake } from '../../contract/takes.ts';
-import type { DevicePreference } from '../../engine/runtime/session.ts';
+import type { DevicePreference } from '../../contract/generation-settings.ts';
 import type { PieceJob } from '../generation/plan.ts';
 
 /** Generate the planned pieces (generation/plan.ts), writing their takes into the project at `projectDir`. */

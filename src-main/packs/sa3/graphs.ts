@@ -24,7 +24,7 @@ import {
 } from './recipe.ts';
 import { FIRST_WORD_ID } from './tokenizer.ts';
 
-/** Which contract the graphs follow (stable-audio-3-contract.ts). */
+/** Which contract the graphs follow (engine/families/stable-audio-3/contract.ts). */
 export type StandinVariant = 'community' | 'official';
 /** The DiT's batch dimension: fixed at 1 as research §4.2 lists it, or symbolic (windows in one call). */
 export type DitBatch = 'fixed' | 'symbolic';
