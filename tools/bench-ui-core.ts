@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, parseNumber } from '../src-main/cli/args.ts';
 import { createRng, type Rng } from '../src-main/engine/tensor/rng.ts';
+import { errorMessage } from '../src-main/contract/errors.ts';
 
 // ─── frame statistics ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -325,7 +326,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       },
     }));
   } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)}\n${BENCH_USAGE}`);
+    throw new CliError(`${errorMessage(e)}\n${BENCH_USAGE}`);
   }
   const int = (n: number): boolean => Number.isInteger(n);
   return {

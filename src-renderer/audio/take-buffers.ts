@@ -7,6 +7,7 @@
  * Uses are counted in load generations (playback's `load` calls): a request marks the entry with the generation
  * that needs it, and `evictSpares(generation)` drops the least recently needed entries beyond the spares.
  */
+import { errorMessage } from '../../src-main/contract/errors.ts';
 
 /** A decoded take the cache can free. */
 export interface TakeBuffer {
@@ -117,7 +118,7 @@ export class TakeBuffers<B extends TakeBuffer> {
       }),
     };
     entry.promise.catch((e: unknown) => {
-      entry.error = e instanceof Error ? e.message : String(e);
+      entry.error = errorMessage(e);
       if (this.#entries.get(url) === entry && !this.#disposed) this.#onError?.({ url, error: entry.error });
     });
     this.#entries.set(url, entry);

@@ -18,6 +18,7 @@ import { STUDIO_EVENT_NAMES, STUDIO_METHODS } from '../../src-main/contract/api.
 import type { ApiResult, StudioApi, StudioEventName, StudioEvents, StudioMethod } from '../../src-main/contract/api.ts';
 import { openWebSocketTransport, redact, type WebSocketConstructor } from './ws-transport.ts';
 import { browserEndpoints, electronAssetUrl, type LocationLike } from './urls.ts';
+import { errorMessage } from '../../src-main/contract/errors.ts';
 
 /** Where the renderer runs. */
 export type Platform = 'electron' | 'browser';
@@ -373,7 +374,7 @@ async function createStudio(parts: StudioParts): Promise<Studio> {
   } catch (e) {
     state = 'closed';
     parts.dispose?.();
-    const detail = e instanceof Error ? e.message : String(e);
+    const detail = errorMessage(e);
     throw new Error(
       parts.platform === 'browser'
         ? `could not connect to the Tessera host: ${detail}. Is \`npm run web\` still running, and is this the URL it printed?`

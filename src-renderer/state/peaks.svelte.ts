@@ -6,6 +6,7 @@
 import { PEAK_LEVELS, peaksAssetPath, type PeakLevel } from '../../src-main/contract/api.ts';
 import type { TakeRef } from '../../src-main/contract/project.ts';
 import { decodePeaks, pickPeakLevel } from '../waveform/peaks.ts';
+import { errorMessage } from '../../src-main/contract/errors.ts';
 
 /** Decoded peaks of one level: `pairs[2i]` is the minimum and `pairs[2i + 1]` the maximum of pair i (−1…1). */
 export interface LoadedPeaks {
@@ -98,7 +99,7 @@ export class PeaksCache {
       (e: unknown) => {
         if (generation !== this.#generation) return;
         this.#pending.delete(k);
-        const message = e instanceof Error ? e.message : String(e);
+        const message = errorMessage(e);
         this.#failed.set(k, message);
         this.failures = new Map(this.failures).set(take.id, message);
       },

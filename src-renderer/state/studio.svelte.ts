@@ -38,6 +38,7 @@ import { applyTakesEdit, bind as bindEdits } from './edit-actions.ts';
 import { generationActions } from './generation-actions.ts';
 import { projectActions } from './project-actions.ts';
 import type { OpenProject, RecoveryOffer } from './studio-context.ts';
+import { errorMessage } from '../../src-main/contract/errors.ts';
 
 /** The connection as the UI shows it. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
@@ -142,7 +143,7 @@ export class StudioState {
       bridge = await connectStudio();
     } catch (e) {
       this.connection = 'failed';
-      this.connectionError = describe(e);
+      this.connectionError = errorMessage(e);
       return;
     }
     this.#bridge = bridge;
@@ -407,7 +408,7 @@ export class StudioState {
     try {
       edit = applyTakesEdit(this.document, event.takes);
     } catch (e) {
-      this.notices.error('Could not add the generated takes', describe(e));
+      this.notices.error('Could not add the generated takes', errorMessage(e));
       return;
     }
     const applied = applyExternal(this.history, this.document, edit);
@@ -465,6 +466,3 @@ export class StudioState {
   }
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

@@ -9,6 +9,7 @@ import { Playback, ensureAudioStarted, type LoadReport } from '../audio/playback
 import { MIN_LOOP_SECONDS, type TakeLocator } from '../audio/schedule.ts';
 import { auditionDocument } from './audition.ts';
 import type { Span } from './drag.ts';
+import { errorMessage } from '../../src-main/contract/errors.ts';
 
 /** What the transport needs from the studio. */
 export interface TransportHost {
@@ -186,7 +187,7 @@ export class TransportState {
       // NOTE: browsers start audio only inside a user gesture; every play path begins with this await.
       if (!(await ensureAudioStarted())) throw new Error('the browser kept the audio context suspended');
     } catch (e) {
-      this.host.reportError('Audio could not start', describe(e));
+      this.host.reportError('Audio could not start', errorMessage(e));
       return null;
     }
     if (this.#disposed) return null;
@@ -209,7 +210,7 @@ export class TransportState {
     try {
       report = await playback.load(doc, locator, near);
     } catch (e) {
-      this.host.reportError('Could not load the takes for playback', describe(e));
+      this.host.reportError('Could not load the takes for playback', errorMessage(e));
       return;
     }
     const fresh = report.failed.filter((f) => !this.#reported.has(f.url));
@@ -227,7 +228,7 @@ export class TransportState {
     try {
       this.#playback.setLoop(this.activeLoop);
     } catch (e) {
-      this.host.reportError('Could not set the loop', describe(e));
+      this.host.reportError('Could not set the loop', errorMessage(e));
     }
   }
 
@@ -270,6 +271,3 @@ export class TransportState {
   }
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
