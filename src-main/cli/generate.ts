@@ -141,6 +141,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
       vaeDecode,
       maxSeconds,
       seconds,
+      ...(file.start === undefined ? {} : { start: file.start }),
       out,
       model: v.model ?? file.model ?? DEFAULT_MODEL,
       seed,

@@ -82,6 +82,11 @@ export const LIMITS = {
   seed: limit({ min: 0, max: 2 ** 32 - 1, integer: true, expected: `an integer from 0 to ${2 ** 32 - 1}`, example: '42' }),
   /** Length of a piece, seconds (no upper end here: each caller has its cap, `GENERATION_DEFAULTS.maxSeconds` unless raised). */
   seconds: limit({ min: 0, exclusiveMin: true, max: Number.POSITIVE_INFINITY, expected: 'a number of seconds greater than 0', example: '8' }),
+  /**
+   * Where a piece starts on the project's timeline, seconds (a project is at most a day long): its latent frames'
+   * noise is drawn by absolute frame, so the same seed gives the same noise at the same place.
+   */
+  start: limit({ min: 0, max: 86_400, expected: 'a number of seconds from 0 to 86400', example: '0' }),
   /** MultiDiffusion stride as a fraction of the window. */
   strideRatio: limit({ min: 0, exclusiveMin: true, max: 1, expected: 'a fraction of the window in (0, 1]', example: '0.5' }),
   /** Window evaluations per denoiser call. */

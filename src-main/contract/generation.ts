@@ -21,6 +21,8 @@ export const RegionSchema = v.strictObject({
 export const GenerationRequestSchema = v.strictObject({
   /** Length of the piece; optional when regions are given (then the last region's end). */
   duration: v.optional(limitSchema(LIMITS.seconds)),
+  /** Where the piece starts on a timeline (seconds, default 0): the same seed draws the same noise there. */
+  start: v.optional(limitSchema(LIMITS.start)),
   prompt: v.optional(v.string()),
   negativePrompt: v.optional(v.string()),
   regions: v.optional(v.array(RegionSchema)),

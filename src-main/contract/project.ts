@@ -171,7 +171,7 @@ export interface ProjectDocument {
 // ─── the schema ──────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Longest timeline position accepted (24 h): far beyond any piece, small enough to catch unit mix-ups (ms). */
-export const MAX_PROJECT_SECONDS = 86_400;
+export const MAX_PROJECT_SECONDS = LIMITS.start.max;
 const MAX_JSON_DEPTH = 64;
 /** Values (counted as a tree) above which a document is refused before validation: bounds the schema's work. */
 const MAX_JSON_NODES = 5_000_000;

@@ -30,6 +30,8 @@ export interface GenerateOptions {
   vaeDecode?: VaeDecodeMode;
   maxSeconds?: number;
   seconds: number;
+  /** Where the piece starts on a timeline, seconds (default 0): the same seed draws the same noise there. */
+  start?: number;
   out: string;
   model: string;
   seed: number;
@@ -111,6 +113,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       tiling: o.tiling,
       vaeDecode: o.vaeDecode,
       seconds: o.seconds,
+      ...(o.start === undefined ? {} : { start: o.start }),
       seed: o.seed,
       steps: o.steps ?? d.steps,
       guidance: o.guidance ?? d.guidance,

@@ -12,7 +12,7 @@ import { outputSpaceGuidance, type ConditionContext } from '../longform/guidance
 import { planTiling } from '../longform/plan.ts';
 import { checkPromptLength, checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
-import { createRng } from '../tensor/rng.ts';
+import { frameNoise, NOISE_KIND } from '../longform/noise.ts';
 import { allFinite, f32, maxAbs, sliceBatch, type F32 } from '../tensor/tensor.ts';
 
 export type { Region } from '../longform/regions.ts';
@@ -38,6 +38,11 @@ export interface TextToAudioRequest {
   /** Seconds of raised-cosine crossfade centred on each region boundary (default 2). */
   transition?: number;
   seconds: number;
+  /**
+   * Where the piece starts on the project's timeline, seconds (default 0). Noise is drawn per absolute latent frame
+   * (longform/noise.ts), so a piece extended or regenerated in part keeps the noise of the frames it keeps.
+   */
+  start?: number;
   seed: number;
   steps: number;
   guidance: number;
@@ -145,6 +150,7 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
     throw new InvalidRequestError('sampler', r.sampler, `sampler '${r.sampler}' does not fit model '${manifest.id}' (${manifest.family}); use ${fitting.join(' or ')} (default ${manifest.defaults.sampler})`);
   }
   checkLimit('eta', r.eta, LIMITS.eta);
+  if (r.start !== undefined) checkLimit('start', r.start, LIMITS.start, { unit: ' s' });
   if (!withinLimit(LIMITS.seed, r.seed)) {
     throw new InvalidRequestError('seed', r.seed, `seed ${r.seed} is not ${LIMITS.seed.expected}; pass a whole number such as ${LIMITS.seed.example}`);
   }
@@ -197,14 +203,13 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const { cond: row, uncond: negativeRow, encoded } = await encodeAll(model, conditions, piece);
   const tEncoded = now();
 
-  // 3. Prepare latents: x_T ~ N(0, I)·init_noise_sigma over the whole piece from the request's seed (stream 0);
-  //    per-step noise for stochastic samplers from stream 1; SpotDiffusion offsets from stream 2.
+  // 3. Prepare latents: x_T ~ N(0, I)·init_noise_sigma, and the per-step noise of stochastic samplers, drawn per
+  //    absolute latent frame from the request's seed (longform/noise.ts); SpotDiffusion offsets from stream 2.
   const dims = [1, geometry.channels, frames, geometry.bins];
   const [, C, , Fq] = dims;
-  const initial = createRng(request.seed, 0).normals(dims.reduce((a, b) => a * b, 1));
-  if (scheduler.initNoiseSigma !== 1) for (let i = 0; i < initial.length; i++) initial[i] *= scheduler.initNoiseSigma;
-  let sample = initial;
-  const stepNoise = createRng(request.seed, 1);
+  const canvas = { channels: C, frames, bins: Fq };
+  const origin = Math.round((request.start ?? 0) * geometry.framesPerSecond);
+  let sample = frameNoise(request.seed, NOISE_KIND.initial, 0, canvas, origin, scheduler.initNoiseSigma);
 
   // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
   const weights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
@@ -234,7 +239,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
         report({ stage: 'denoise', step: k, steps, window: done, windows: total, eta: perJob * (totalJobs - jobsDone) });
       },
     });
-    const noise = scheduler.needsNoise(k) ? stepNoise.normals(sample.length) : undefined;
+    const noise = scheduler.needsNoise(k) ? frameNoise(request.seed, NOISE_KIND.step, k, canvas, origin) : undefined;
     const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: prediction, noise });
     state = next.state;
     sample = next.sample;

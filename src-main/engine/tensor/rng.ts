@@ -35,6 +35,14 @@ export function checkSeed(seed: number): number {
   return seed;
 }
 
+/** SplitMix32's output function: a bijection on 32-bit integers. */
+function finalise(x: number): number {
+  let z = x | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
   let z = state.s;
@@ -47,10 +55,28 @@ function splitmix32(state: { s: number }): number {
 export function createRng(seed: number, stream = 0): Rng {
   checkSeed(seed);
   const mix = { s: (seed ^ Math.imul(stream + 1, 0x632be5ab)) | 0 };
-  let a = splitmix32(mix);
-  let b = splitmix32(mix);
-  let c = splitmix32(mix);
-  let d = splitmix32(mix);
+  return fromState(splitmix32(mix), splitmix32(mix), splitmix32(mix), splitmix32(mix));
+}
+
+/**
+ * A generator for one latent frame of one kind of noise (the initial noise, step k's noise), keyed by (seed, kind,
+ * index, frame). `frame` is the absolute latent frame on the project's timeline, so a piece that is extended or
+ * regenerated in part draws the same noise for the frames it keeps. Each of the four state words hashes all four
+ * keys through SplitMix32's finaliser (an avalanche bijection), with a different constant per word: neighbouring
+ * frames or steps get unrelated states (xoshiro's first outputs follow single state words, so merely distinct
+ * states would give correlated first numbers), and for fixed other keys each word is a bijection of the frame.
+ */
+export function createFrameRng(seed: number, kind: number, index: number, frame: number): Rng {
+  checkSeed(seed);
+  for (const [name, v] of [['kind', kind], ['index', index], ['frame', frame]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v >= SEED_LIMIT) throw new RangeError(`${name} ${v} must be an integer in [0, ${SEED_LIMIT - 1}]`);
+  }
+  const word = (salt: number): number => finalise(finalise(finalise(finalise(seed ^ salt) ^ kind) ^ index) ^ frame);
+  return fromState(word(0x9e3779b9), word(0x3c6ef372), word(0xdaa66d2b), word(0x78dde6e4));
+}
+
+/** xoshiro128** over the state (a, b, c, d), with uniforms and polar-method normals (see the file comment). */
+function fromState(a: number, b: number, c: number, d: number): Rng {
   if ((a | b | c | d) === 0) a = 1;
   let spare: number | undefined;
 

@@ -55,8 +55,8 @@ export function piecesOf(doc: ProjectDocument, track: Track): Piece[] {
 
 /**
  * The engine job of a piece: piece-relative regions (a gap up to the transition is absorbed by the region before
- * it), the first region's generation settings and seed (a fresh random one when the region has none), one slice per
- * region.
+ * it), the piece's start on the timeline (its noise is drawn by absolute frame), the first region's generation
+ * settings and seed (a fresh random one when the region has none), one slice per region.
  */
 export function pieceJob(piece: Piece, random: () => number = () => randomInt(0, 2 ** 32 - 1)): PieceJob {
   const first = piece.regions[0];
@@ -71,7 +71,7 @@ export function pieceJob(piece: Piece, random: () => number = () => randomInt(0,
   const g = first.generation;
   return {
     modelId: g.model,
-    request: { regions, seconds, seed: first.seed ?? random(), steps: g.steps, guidance: g.guidance, sampler: g.sampler, eta: g.eta, method: g.method, transition: g.transition },
+    request: { regions, seconds, start: origin, seed: first.seed ?? random(), steps: g.steps, guidance: g.guidance, sampler: g.sampler, eta: g.eta, method: g.method, transition: g.transition },
     slices: piece.regions.map((r) => ({ regionId: r.id, start: r.start - origin, end: r.end - origin, title: r.prompt })),
     origin,
     label: piece.track.name,

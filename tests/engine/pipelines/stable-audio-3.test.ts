@@ -11,7 +11,7 @@ import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/m
 import type { StableAudio3Model } from '../../../src-main/engine/families/stable-audio-3/model.ts';
 import { textToAudio, type Progress, type TextToAudioRequest, type TextToAudioResult } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { gridHz, voiceLevel, VOICES } from '../../../src-main/packs/sa3/index.ts';
-import { createRng } from '../../../src-main/engine/tensor/rng.ts';
+import { frameNoise, NOISE_KIND } from '../../../src-main/engine/longform/noise.ts';
 import { f32 } from '../../../src-main/engine/tensor/tensor.ts';
 import { openBuiltin, openStandin } from '../../helpers/packs.ts';
 
@@ -188,8 +188,9 @@ describe('determinism and guidance', () => {
     const cond = (await model.encodeConditions(['drone'], piece)).rows;
     const uncond = (await model.encodeNegatives([''], piece)).rows;
     const scheduler = model.createScheduler('pingpong', 8, { eta: 0 });
-    let x = createRng(one.seed, 0).normals(256 * frames);
-    const noise = createRng(one.seed, 1);
+    // The pipeline's noise: per absolute latent frame, the piece starting at frame 0 (longform/noise.ts).
+    const canvas = { channels: 256, frames, bins: 1 };
+    let x = frameNoise(one.seed, NOISE_KIND.initial, 0, canvas, 0);
     let state = scheduler.initialState();
     for (let k = 0; k < 8; k++) {
       const t = scheduler.timesteps[k];
@@ -197,7 +198,7 @@ describe('determinism and guidance', () => {
       const vc = await model.predict(f32(x, [1, 256, frames, 1]), t, cond, rows);
       const vu = await model.predict(f32(x, [1, 256, frames, 1]), t, uncond, rows);
       const v = Float32Array.from(model.guidance({ x, cond: vc.data, uncond: vu.data, timestep: t, scale: 3, start: 0, window: frames, piece }));
-      const next = scheduler.step(state, { stepIndex: k, sample: x, modelOutput: v, noise: scheduler.needsNoise(k) ? noise.normals(x.length) : undefined });
+      const next = scheduler.step(state, { stepIndex: k, sample: x, modelOutput: v, noise: scheduler.needsNoise(k) ? frameNoise(one.seed, NOISE_KIND.step, k, canvas, 0) : undefined });
       state = next.state;
       x = next.sample;
     }

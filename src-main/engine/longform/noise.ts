@@ -1,0 +1,37 @@
+/**
+ * Noise by absolute latent frame: the initial noise x_T and each step's noise of a stochastic sampler are drawn per
+ * latent frame from (seed, kind, step, absolute frame) (tensor/rng.ts `createFrameRng`), not as one stream over the
+ * piece. A piece that starts at frame F of the project's timeline draws for its frame t exactly what a longer piece
+ * with the same seed draws for its frame F + t: extending a piece, or regenerating part of it, keeps the noise of
+ * every frame it keeps: the ground for extending and regenerating in context.
+ */
+import { createFrameRng } from '../tensor/rng.ts';
+
+/** What the noise is for: the starting latent, or the fresh noise a stochastic sampler adds at step `index`. */
+export const NOISE_KIND = { initial: 0, step: 1 } as const;
+
+/** A latent's layout [1, C, T, Fq] (T frames along time). */
+export interface NoiseLayout {
+  channels: number;
+  frames: number;
+  bins: number;
+}
+
+/**
+ * Standard normal noise for a latent [1, C, T, Fq] whose frame 0 is absolute frame `origin`, times `scale`. Each
+ * frame's C·Fq values come from its own generator, in (c, q) order.
+ */
+export function frameNoise(seed: number, kind: number, index: number, layout: NoiseLayout, origin: number, scale = 1): Float32Array {
+  const { channels: C, frames: T, bins: Fq } = layout;
+  const out = new Float32Array(C * T * Fq);
+  for (let t = 0; t < T; t++) {
+    const values = createFrameRng(seed, kind, index, origin + t).normals(C * Fq);
+    for (let c = 0; c < C; c++) {
+      const row = values.subarray(c * Fq, (c + 1) * Fq);
+      const at = (c * T + t) * Fq;
+      if (scale === 1) out.set(row, at);
+      else for (let q = 0; q < Fq; q++) out[at + q] = row[q] * scale;
+    }
+  }
+  return out;
+}
