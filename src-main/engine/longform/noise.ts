@@ -7,6 +7,12 @@
  */
 import { createFrameRng } from '../tensor/rng.ts';
 
+/**
+ * Absolute frames are keyed from this bias, so frames before the timeline's start (a canvas padded before a piece
+ * at 0 s, or extended backwards) have noise of their own too.
+ */
+const FRAME_BIAS = 2 ** 31;
+
 /** What the noise is for: the starting latent, or the fresh noise a stochastic sampler adds at step `index`. */
 export const NOISE_KIND = { initial: 0, step: 1 } as const;
 
@@ -18,14 +24,14 @@ export interface NoiseLayout {
 }
 
 /**
- * Standard normal noise for a latent [1, C, T, Fq] whose frame 0 is absolute frame `origin`, times `scale`. Each
- * frame's C·Fq values come from its own generator, in (c, q) order.
+ * Standard normal noise for a latent [1, C, T, Fq] whose frame 0 is absolute frame `origin` (negative before the
+ * timeline's start), times `scale`. Each frame's C·Fq values come from its own generator, in (c, q) order.
  */
 export function frameNoise(seed: number, kind: number, index: number, layout: NoiseLayout, origin: number, scale = 1): Float32Array {
   const { channels: C, frames: T, bins: Fq } = layout;
   const out = new Float32Array(C * T * Fq);
   for (let t = 0; t < T; t++) {
-    const values = createFrameRng(seed, kind, index, origin + t).normals(C * Fq);
+    const values = createFrameRng(seed, kind, index, FRAME_BIAS + origin + t).normals(C * Fq);
     for (let c = 0; c < C; c++) {
       const row = values.subarray(c * Fq, (c + 1) * Fq);
       const at = (c * T + t) * Fq;

@@ -26,6 +26,9 @@ describe('frameNoise', () => {
     const whole = frameNoise(42, NOISE_KIND.initial, 0, layout, 0);
     const part = frameNoise(42, NOISE_KIND.initial, 0, { ...layout, frames: 100 }, 120);
     expect(part).toEqual(framesOf(whole, layout, 120, 100));
+    // Frames before the timeline's start (a padded canvas) continue the same field.
+    const before = frameNoise(42, NOISE_KIND.initial, 0, { ...layout, frames: 40 }, -20);
+    expect(framesOf(before, { ...layout, frames: 40 }, 20, 20)).toEqual(framesOf(whole, layout, 0, 20));
     const prefix = frameNoise(42, NOISE_KIND.initial, 0, { ...layout, frames: 250 }, 0);
     expect(prefix).toEqual(framesOf(whole, layout, 0, 250));
     // Scaled by init_noise_sigma without changing which numbers are drawn.
