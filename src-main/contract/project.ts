@@ -90,6 +90,31 @@ export interface TakeRef {
   seconds: number;
   /** Sample rate of the file. */
   sampleRate: number;
+  /** The final latent of the piece the take was cut from, and which of its frames the take covers (absent: older takes). */
+  latent?: TakeLatent;
+}
+
+/**
+ * A generated piece's final latent (before decoding), kept so its regions can be redone in context. One file per
+ * piece, shared by the takes cut from it; written once, like the audio.
+ */
+export interface TakeLatent {
+  /** `takes/<name>.npy`: float32 [C, T, Fq] in NumPy's .npy format. */
+  file: string;
+  /** The model (pack id and version) that made it: only that model can continue it. */
+  model: string;
+  modelVersion: string;
+  /** Latent frames per second of audio. */
+  framesPerSecond: number;
+  /** Where the piece's latent frame 0 lies on the timeline, seconds. */
+  start: number;
+  /** The latent's shape: channels C, frames T, bins Fq. */
+  channels: number;
+  frames: number;
+  bins: number;
+  /** Frames [from, to) of the piece this take's audio covers (audio seconds × frame rate: not whole numbers). */
+  from: number;
+  to: number;
 }
 
 /** A span of a track with its own prompt. */
@@ -201,6 +226,23 @@ const JsonValueSchema: v.GenericSchema<JsonValue> = v.lazy(() =>
   v.union([v.null(), v.boolean(), finite, v.string(), v.array(JsonValueSchema), v.record(v.string(), JsonValueSchema)]),
 );
 
+const latentFile = v.pipe(v.string(), v.regex(/^takes\/[A-Za-z0-9_-][A-Za-z0-9._-]*\.npy$/, 'must be a .npy file under takes/ (letters, digits, ".", "_", "-")'));
+const count = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31 - 1));
+
+/** A take's latent reference as stored (cross-field rules are in `parseProject`). */
+export const TakeLatentSchema: v.GenericSchema<unknown, TakeLatent> = v.strictObject({
+  file: latentFile,
+  model: modelId,
+  modelVersion: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  framesPerSecond: v.pipe(finite, v.gtValue(0), v.maxValue(100_000)),
+  start: time,
+  channels: count,
+  frames: count,
+  bins: count,
+  from: v.pipe(finite, v.minValue(0)),
+  to: v.pipe(finite, v.minValue(0)),
+});
+
 /** A take as stored. */
 export const TakeRefSchema: v.GenericSchema<unknown, TakeRef> = v.strictObject({
   id: TakeIdSchema,
@@ -210,6 +252,7 @@ export const TakeRefSchema: v.GenericSchema<unknown, TakeRef> = v.strictObject({
   parameters: v.record(v.string(), JsonValueSchema),
   seconds: v.pipe(finite, v.gtValue(0)),
   sampleRate,
+  latent: v.optional(TakeLatentSchema),
 });
 
 /** A region as stored (cross-field rules are in `parseProject`). */
@@ -466,6 +509,10 @@ function crossFieldIssues(doc: ProjectDocument): ProjectIssue[] {
       const first = takeIds.get(take.id);
       if (first === undefined) takeIds.set(take.id, k);
       else add(`${at}.takes.${k}.id`, `'${take.id}' is already the id of takes.${first}; take ids must be unique in a region`);
+      const latent = take.latent;
+      if (latent !== undefined && !(latent.from < latent.to && latent.to <= latent.frames + 1e-6)) {
+        add(`${at}.takes.${k}.latent`, `frames ${latent.from}–${latent.to} are not a span of the piece's ${latent.frames} latent frames`);
+      }
     });
     if (region.activeTakeId !== null && !takeIds.has(region.activeTakeId)) {
       add(`${at}.activeTakeId`, `'${region.activeTakeId}' is none of this region's takes (${[...takeIds.keys()].join(', ') || 'none'})`);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiResult, StudioEventName, StudioEvents } from '../../src-main/contract/api.ts';
 import { parseProject, type ProjectDocument, type Region, type TakeRef } from '../../src-main/contract/project.ts';
 import { createStudioHost, type StudioHost } from '../../src-main/host/studio-host.ts';
+import { decodeNpy } from '../../src-main/host/projects/npy.ts';
 import { decodeWav } from '../../src-main/host/wav.ts';
 import { region } from '../contract/project-fixtures.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -118,6 +119,32 @@ describe('a regenerated region plays its new take from the start', () => {
     const tail = mix.channels[0].subarray(Math.round(2.6 * mix.sampleRate), Math.round(3.9 * mix.sampleRate));
     const rms = Math.sqrt(tail.reduce((s, x) => s + x * x, 0) / tail.length);
     expect(rms).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('latents are kept', () => {
+  it("every take of a piece refers to the piece's final latent (one .npy under takes/) and to its own frames", async () => {
+    const opened = value(await host.api.createProject({ name: 'Latents' }));
+    const trackId = opened.document.tracks[0].id;
+    const generation = { model: 'sketch', steps: 4, guidance: 2.5, sampler: 'ddim' as const, eta: 0, method: 'auto' as const, transition: 2 };
+    const a = region('rgn_a', trackId, 3, 9, { seed: 4, fadeIn: 0, fadeOut: 0, generation });
+    const b = region('rgn_b', trackId, 9, 14, { seed: 4, fadeIn: 0, fadeOut: 0, generation });
+    const doc = parseProject({ ...opened.document, tracks: [{ ...opened.document.tracks[0], regionIds: [a.id, b.id] }], regions: { [a.id]: a, [b.id]: b } }, 'test document');
+    value(await host.api.saveProject({ projectId: opened.projectId, document: doc }));
+    const { jobId } = value(await host.api.enqueueGeneration({ projectId: opened.projectId, trackId }));
+    expect(await jobEnd(jobId)).toEqual({ jobId, ok: true });
+    const saved = parseProject(JSON.parse(await readFile(join(opened.dir, 'project.json'), 'utf8')), 'project.json');
+    const [ta, tb] = [saved.regions[a.id], saved.regions[b.id]].map((r) => r.takes.find((t) => t.id === r.activeTakeId));
+    const fps = ta?.latent?.framesPerSecond ?? Number.NaN;
+    expect(ta?.latent).toMatchObject({ model: 'sketch', start: 3, channels: 8, bins: 16, from: 0 });
+    expect(tb?.latent?.file).toBe(ta?.latent?.file);
+    expect(ta?.latent?.to).toBeCloseTo(6 * fps, 6);
+    expect(tb?.latent?.from).toBeCloseTo(6 * fps, 6);
+    expect(tb?.latent?.to).toBeCloseTo(Math.min(11 * fps, tb?.latent?.frames ?? 0), 6);
+    const npy = decodeNpy(new Uint8Array(await readFile(join(opened.dir, ta?.latent?.file ?? ''))), 'latent');
+    expect(npy.shape).toEqual([8, ta?.latent?.frames, 16]);
+    expect(npy.data.every(Number.isFinite)).toBe(true);
+    value(await host.api.closeProject({ projectId: opened.projectId }));
   });
 });
 

@@ -11,6 +11,7 @@ import type { StableAudio3Model } from '../../src-main/engine/families/stable-au
 import { applyTakes } from '../../src-main/contract/takes.ts';
 import { pieceJob, piecesOf } from '../../src-main/host/generation/plan.ts';
 import { projectTakeWriter, runPiece } from '../../src-main/host/generation/run-piece.ts';
+import { decodeNpy } from '../../src-main/host/projects/npy.ts';
 import { decodeWav } from '../../src-main/host/wav.ts';
 import { region, sampleProject } from '../contract/project-fixtures.ts';
 import { openStandin } from '../helpers/packs.ts';
@@ -40,10 +41,14 @@ describe('runPiece with the stable-audio-3 stand-in', () => {
     const pieces = piecesOf(doc, doc.tracks[0]);
     expect(pieces).toHaveLength(1);
     const previews: number[] = [];
-    const { takes } = await runPiece(model, pieceJob(pieces[0]), projectTakeWriter(work), { onAudio: (start, channels) => previews.push(start, channels.length) });
+    const { takes, result } = await runPiece(model, pieceJob(pieces[0]), projectTakeWriter(work), { onAudio: (start, channels) => previews.push(start, channels.length) });
     const document = applyTakes(doc, takes);
     expect(takes.map((t) => t.regionId)).toEqual(['rgn_a', 'rgn_b']);
     expect(previews.filter((_, i) => i % 2 === 1).every((n) => n === 2)).toBe(true);
+    // The piece's final latent is kept bit for bit beside the takes (stereo DiT latent: [256, T, 1]).
+    const latent = decodeNpy(new Uint8Array(await readFile(join(work, takes[0].take.latent?.file ?? ''))), 'latent');
+    expect(latent.shape).toEqual(result.latent.dims.slice(1));
+    expect(Buffer.from(latent.data.buffer).equals(Buffer.from(result.latent.data.buffer, result.latent.data.byteOffset, result.latent.data.byteLength))).toBe(true);
     const rms = (a: Float32Array): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
     const middle = (a: Float32Array): Float32Array => a.subarray(Math.round(a.length * 0.1), Math.round(a.length * 0.9));
     for (const [k, { take, regionId }] of takes.entries()) {

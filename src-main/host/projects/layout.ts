@@ -4,7 +4,8 @@
  * ```
  * <project>/
  *   project.json          the document (ProjectDocument), written atomically
- *   takes/                generated audio, immutable: written once under a fresh name, never overwritten
+ *   takes/                generated audio, and each piece's final latent (.npy), immutable: written once under a fresh
+ *                         name, never overwritten
  *   peaks/                multi-resolution min/max peak cache (derived; may be deleted)
  *   .tessera/lock         proper-lockfile lock directory: the project is open in some process
  *   .tessera/autosave.json  the autosave journal (unsaved edits), cleared by every save
