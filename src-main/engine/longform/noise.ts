@@ -13,8 +13,11 @@ import { createFrameRng } from '../tensor/rng.ts';
  */
 const FRAME_BIAS = 2 ** 31;
 
-/** What the noise is for: the starting latent, or the fresh noise a stochastic sampler adds at step `index`. */
-export const NOISE_KIND = { initial: 0, step: 1 } as const;
+/**
+ * What the noise is for: the starting latent, the fresh noise a stochastic sampler adds at step `index`, or the noise
+ * that takes a kept latent to level `index` (in-context regeneration, variations).
+ */
+export const NOISE_KIND = { initial: 0, step: 1, context: 2 } as const;
 
 /** A latent's layout [1, C, T, Fq] (T frames along time). */
 export interface NoiseLayout {

@@ -13,7 +13,7 @@
  * | z      | `noise`         | fresh N(0, I), used iff η > 0                                   |
  */
 import { alphasCumprod, checkStepInput, spacedTimesteps } from './noise-schedule.ts';
-import type { NoiseScheduleConfig, Scheduler, StepInput } from './types.ts';
+import { checkLevel, type NoiseScheduleConfig, type Scheduler, type StepInput } from './types.ts';
 import { LIMITS, withinLimit } from '../../contract/generation-settings.ts';
 
 /** DDIM keeps no state between steps; the explicit (empty) state keeps the API uniform across samplers. */
@@ -80,6 +80,12 @@ export function createDdimScheduler(
     stepAlphas,
     initialState: () => EMPTY_STATE,
     needsNoise: () => eta > 0,
+    levelAt(k) {
+      checkLevel(k, timesteps.length);
+      // Before step k the sample is at ᾱ of timestep k; after the last step at that step's ᾱ_prev.
+      const alphaProd = k < timesteps.length ? stepAlphas(k).alphaProd : stepAlphas(k - 1).alphaProdPrev;
+      return { signal: Math.sqrt(alphaProd), noise: Math.sqrt(1 - alphaProd) };
+    },
     step(state: DdimState, input: StepInput): { sample: Float32Array; state: DdimState } {
       const { alphaProd: at, alphaProdPrev: ap } = stepAlphas(input.stepIndex);
       const noise = checkStepInput(input, eta > 0);

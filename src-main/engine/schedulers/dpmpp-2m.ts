@@ -18,7 +18,7 @@
  */
 import { alphasCumprod, checkStepInput, solverTimesteps } from './noise-schedule.ts';
 import type { TimestepSpacing } from './noise-schedule.ts';
-import type { NoiseScheduleConfig, Scheduler, StepInput } from './types.ts';
+import { checkLevel, type NoiseScheduleConfig, type Scheduler, type StepInput } from './types.ts';
 
 /** Multistep history; immutable, a new object per step. */
 export interface Dpmpp2mState {
@@ -66,6 +66,10 @@ export function createDpmpp2mScheduler(
     initNoiseSigma: 1,
     initialState: () => Object.freeze({ prevX0: null, prevLambda: Number.NaN }),
     needsNoise: () => false,
+    levelAt(k) {
+      checkLevel(k, timesteps.length);
+      return { signal: grid[k].alpha, noise: grid[k].sigma };
+    },
     step(state: Dpmpp2mState, input: StepInput): { sample: Float32Array; state: Dpmpp2mState } {
       const k = input.stepIndex;
       if (!Number.isInteger(k) || k < 0 || k >= timesteps.length) {

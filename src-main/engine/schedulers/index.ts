@@ -10,7 +10,7 @@ import type { Dpmpp2mOptions } from './dpmpp-2m.ts';
 import { createPingPongScheduler, type LogSnrScheduleConfig } from './pingpong.ts';
 import type { NoiseScheduleConfig, Scheduler } from './types.ts';
 
-export type { NoiseScheduleConfig, Scheduler, StepInput } from './types.ts';
+export type { NoiseLevel, NoiseScheduleConfig, Scheduler, StepInput } from './types.ts';
 export { createDdimScheduler } from './ddim.ts';
 export type { DdimOptions, DdimScheduler, DdimState, DdimStepAlphas } from './ddim.ts';
 export { createDpmpp2mScheduler } from './dpmpp-2m.ts';

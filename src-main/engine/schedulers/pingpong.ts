@@ -21,7 +21,7 @@
 import { LIMITS } from '../../contract/generation-settings.ts';
 import type { LogSnrScheduleConfig } from '../../contract/manifest.ts';
 import { checkStepInput } from './noise-schedule.ts';
-import type { Scheduler, StepInput } from './types.ts';
+import { checkLevel, type Scheduler, type StepInput } from './types.ts';
 
 export type { LogSnrScheduleConfig } from '../../contract/manifest.ts';
 
@@ -84,6 +84,10 @@ export function createPingPongScheduler(config: LogSnrScheduleConfig, steps: num
     needsNoise: (k) => {
       check(k);
       return levels[k + 1] > 0;
+    },
+    levelAt(k) {
+      checkLevel(k, steps);
+      return { signal: 1 - levels[k], noise: levels[k] };
     },
     step(state: PingPongState, input: StepInput): { sample: Float32Array; state: PingPongState } {
       const k = input.stepIndex;

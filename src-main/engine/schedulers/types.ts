@@ -49,4 +49,22 @@ export interface Scheduler<State = unknown> {
   needsNoise(stepIndex: number): boolean;
   /** Takes one step; never mutates its inputs; returns x_{t_prev} and the next state. */
   step(state: State, input: StepInput): { sample: Float32Array; state: State };
+  /**
+   * The forward process at level `k` ∈ [0, steps]: a sample before step k (k = steps: after the last step) is
+   * distributed as signal·x₀ + noise·ε with ε ~ N(0, I). DDPM samplers: √ᾱ and √(1 − ᾱ) of the level's timestep;
+   * rectified flow: 1 − t and t. What in-context regeneration (RePaint) and variations (SDEdit) noise a kept
+   * latent to.
+   */
+  levelAt(k: number): NoiseLevel;
+}
+
+/** The forward process's coefficients at one level: x = signal·x₀ + noise·ε. */
+export interface NoiseLevel {
+  signal: number;
+  noise: number;
+}
+
+/** Throws unless `k` is a level of a sampler with `steps` steps (0 … steps). */
+export function checkLevel(k: number, steps: number): void {
+  if (!Number.isInteger(k) || k < 0 || k > steps) throw new RangeError(`level must be an integer from 0 to ${steps}, got ${k}`);
 }
