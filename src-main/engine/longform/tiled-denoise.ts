@@ -10,7 +10,8 @@ import { outputSpaceGuidance, type ConditionContext, type GuidanceRule } from '.
 import { f32, type F32 } from '../tensor/tensor.ts';
 
 /**
- * Runs the denoiser on a batch: sample [R, C, W, Fq], one timestep, labels [R, D] and each row's window start
+ * Runs the denoiser on a batch: sample [R, C, W, Fq], one timestep, labels [R, D] and each row's window start in
+ * the piece's frames (negative, or reaching past the piece's end, for windows in a padded canvas's padding)
  * → the model output [R, C, W, Fq].
  */
 export type BatchDenoiser = (sample: F32, timestep: number, labels: F32, starts: readonly number[]) => Promise<F32>;
@@ -36,6 +37,12 @@ export interface TiledLayout {
   window: number;
   /** Maximum window × condition jobs per denoiser call (each job is 1 or 2 rows). */
   windowBatch: number;
+  /**
+   * Frames of the canvas before the piece's first frame (plan.ts#planCanvas; default 0). `frames`, the latent, the
+   * weights and the window starts are the canvas's; the denoiser and the guidance rule get starts in the piece's
+   * frames (start − pad), the coordinates a family masks and conditions by.
+   */
+  pad?: number;
 }
 
 /** How guided rows combine, and the piece they belong to (both default to plain CFG on the model output). */
@@ -83,9 +90,9 @@ export async function predictTiled(
   profile: Float32Array,
   options: { signal?: AbortSignal; onBatch?: BatchProgress; guidance?: TiledGuidance } = {},
 ): Promise<Float32Array> {
-  const { channels: C, frames: T, bins: Fq, window: W } = layout;
+  const { channels: C, frames: T, bins: Fq, window: W, pad = 0 } = layout;
   const guide = options.guidance?.rule ?? outputSpaceGuidance;
-  const piece = options.guidance?.piece ?? { seconds: 0, frames: T, window: W };
+  const piece = options.guidance?.piece ?? { seconds: 0, frames: T - 2 * pad, window: W };
   const jobs = planJobs(starts, conditions, W);
   const plane = W * Fq;
   const dim = conditions[0].cond.length;
@@ -110,7 +117,7 @@ export async function predictTiled(
       for (const emb of copies) {
         for (let ch = 0; ch < C; ch++) sample.set(x.subarray((ch * T + job.start) * Fq, (ch * T + job.start) * Fq + plane), (row * C + ch) * plane);
         labels.set(emb, row * dim);
-        rowStarts.push(job.start);
+        rowStarts.push(job.start - pad);
         row++;
       }
     }
@@ -125,7 +132,7 @@ export async function predictTiled(
       row += guided ? 2 : 1;
       const cond = out.subarray(k * size, (k + 1) * size);
       const e: Float32Array | Float64Array = guided
-        ? guide({ x: sample.subarray(k * size, (k + 1) * size), cond, uncond: out.subarray(u * size, (u + 1) * size), timestep, scale: c.guidance, start: job.start, window: W, piece })
+        ? guide({ x: sample.subarray(k * size, (k + 1) * size), cond, uncond: out.subarray(u * size, (u + 1) * size), timestep, scale: c.guidance, start: job.start - pad, window: W, piece })
         : cond;
       if (single) {
         result = new Float32Array(e);

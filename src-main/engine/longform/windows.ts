@@ -27,6 +27,8 @@ export function planMultiDiffusion(frames: number, window: number, stride: numbe
  * SpotDiffusion windows at one step with offset s: non-overlapping tiles a_j = −s + j·W shifted so seams move
  * every step; tiles that would cross either end are clamped to [0, T − W] ("clamped ends", longform.md §3.3 A), so
  * no window wraps around (a circular roll would pull the start and end of the piece together). Duplicates removed.
+ * The clamped tiles' inner edges (frames W and T − W) stay put at every step, so generations tile a canvas padded
+ * by W beyond both ends (plan.ts#planCanvas), which puts those two edges on the piece's ends.
  */
 export function planSpotDiffusion(frames: number, window: number, offset: number): number[] {
   if (frames <= window) return [0];

@@ -1,15 +1,16 @@
 /**
  * Text-to-audio of any length and any model family, as a numbered sequence (diffusers pipeline habit):
- * 1 check inputs → 2 encode prompts → 3 prepare latents → 4 denoise (tiled along time) → 5 decode to audio (the
- * family's chunked decoder, and vocoder for audioldm) → 6 trim. A piece no longer than the model's native window
- * is one window: plain sampling. Families plug in through {@link LatentDiffusionModel} (families/model.ts).
+ * 1 check inputs → 2 encode prompts → 3 prepare latents (on the tiling plan's canvas) → 4 denoise (tiled along
+ * time) → 5 crop the piece out of the canvas and decode it to audio (the family's chunked decoder, and vocoder for
+ * audioldm) → 6 trim. A piece no longer than the model's native window is one window: plain sampling. Families
+ * plug in through {@link LatentDiffusionModel} (families/model.ts).
  */
 import { familySamplers, GENERATION_DEFAULTS, LIMITS, SAMPLERS, TILING_METHODS, VAE_DECODE_MODES, WINDOW_WEIGHTS, withinLimit, type SamplerName, type TilingMethod, type TilingOptions, type VaeDecodeMode } from '../../contract/generation-settings.ts';
 import type { Manifest } from '../../contract/manifest.ts';
 import { CancelledError, checkLimit, InvalidRequestError, throwIfAborted } from '../errors.ts';
 import type { EncodedConditions, LatentDiffusionModel, TruncatedPrompt } from '../families/model.ts';
 import { outputSpaceGuidance, type ConditionContext } from '../longform/guidance.ts';
-import { planTiling } from '../longform/plan.ts';
+import { canvasWeights, planCanvas, planTiling, type TilingCanvas } from '../longform/plan.ts';
 import { checkPromptLength, checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
 import { frameNoise, NOISE_KIND } from '../longform/noise.ts';
@@ -203,22 +204,29 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const { cond: row, uncond: negativeRow, encoded } = await encodeAll(model, conditions, piece);
   const tEncoded = now();
 
-  // 3. Prepare latents: x_T ~ N(0, I)·init_noise_sigma, and the per-step noise of stochastic samplers, drawn per
-  //    absolute latent frame from the request's seed (longform/noise.ts); SpotDiffusion offsets from stream 2.
+  // 3. Prepare latents on the plan's canvas (longform/plan.ts: the piece, or the piece padded by W beyond both ends
+  //    when SpotDiffusion tiles it, so its end tiles move too): x_T ~ N(0, I)·init_noise_sigma, and the per-step
+  //    noise of stochastic samplers, drawn per absolute latent frame from the request's seed (longform/noise.ts), so
+  //    the piece's frames draw what they draw unpadded and the padding draws its own; SpotDiffusion offsets from
+  //    stream 2.
   const dims = [1, geometry.channels, frames, geometry.bins];
   const [, C, , Fq] = dims;
-  const canvas = { channels: C, frames, bins: Fq };
-  const origin = Math.round((request.start ?? 0) * geometry.framesPerSecond);
-  let sample = frameNoise(request.seed, NOISE_KIND.initial, 0, canvas, origin, scheduler.initNoiseSigma);
+  const method = request.method ?? GENERATION_DEFAULTS.method;
+  const canvas = planCanvas({ frames, window, steps, method, tiling, padEnds: true });
+  const noiseLayout = { channels: C, frames: canvas.frames, bins: Fq };
+  const origin = Math.round((request.start ?? 0) * geometry.framesPerSecond) - canvas.pad;
+  let sample = frameNoise(request.seed, NOISE_KIND.initial, 0, noiseLayout, origin, scheduler.initNoiseSigma);
 
   // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
-  const weights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
+  const pieceWeights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
+  const regionCondition = (r: number): number => conditions.findIndex((c) => c.regions.includes(r));
+  const weights = canvasWeights(pieceWeights, canvas, regionCondition(0), regionCondition(regions.length - 1));
   // The unconditional row is read only for guided conditions (the tiler evaluates it only when guidance > 1).
   const unguided = new Float32Array(0);
   const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: c.guidance > 1 ? negativeRow(c.negativePrompt) : unguided, guidance: c.guidance, weights: weights[k] }));
-  const plan = planTiling({ frames, window, steps, method: request.method ?? GENERATION_DEFAULTS.method, tiling, seed: request.seed, conditions: tiled });
+  const plan = planTiling({ frames, window, steps, method, tiling, seed: request.seed, conditions: tiled, padEnds: true });
   const { evaluationsPerStep, totalEvaluations: totalJobs } = plan;
-  const layout = { channels: C, frames, bins: Fq, window, windowBatch: tiling.windowBatch };
+  const layout = { channels: C, frames: canvas.frames, bins: Fq, window, windowBatch: tiling.windowBatch, pad: canvas.pad };
   let unetRows = 0;
   const denoise = async (batch: F32, timestep: number, labels: F32, rowStarts: readonly number[]): Promise<F32> => {
     unetRows += batch.dims[0];
@@ -239,7 +247,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
         report({ stage: 'denoise', step: k, steps, window: done, windows: total, eta: perJob * (totalJobs - jobsDone) });
       },
     });
-    const noise = scheduler.needsNoise(k) ? frameNoise(request.seed, NOISE_KIND.step, k, canvas, origin) : undefined;
+    const noise = scheduler.needsNoise(k) ? frameNoise(request.seed, NOISE_KIND.step, k, noiseLayout, origin) : undefined;
     const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: prediction, noise });
     state = next.state;
     sample = next.sample;
@@ -249,12 +257,13 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   if (!allFinite(sample)) throw new Error('the denoised latent contains NaN or Infinity; try less guidance or another seed');
   const tDenoised = now();
 
-  // 5. Decode to audio in chunks (audioldm: VAE, then vocoder). Safety net from the official AudioLDM code
-  //    ([O-ldm] generate_sample): extreme latents → ±10.
+  // 5. Crop the piece out of the canvas, then decode to audio in chunks (audioldm: VAE, then vocoder). Safety net
+  //    from the official AudioLDM code ([O-ldm] generate_sample): extreme latents → ±10.
   throwIfAborted(signal, 'decode');
   report({ stage: 'decode', step: steps, steps });
-  const clamped = maxAbs(sample) > 100;
-  const latent = f32(clamped ? sample.map((x) => Math.min(10, Math.max(-10, x))) : sample, dims);
+  const denoised = cropCanvas(sample, canvas, C, Fq);
+  const clamped = maxAbs(denoised) > 100;
+  const latent = f32(clamped ? denoised.map((x) => Math.min(10, Math.max(-10, x))) : denoised, dims);
   let tDecoded: number | undefined;
   const samples = model.samplesFor(request.seconds);
   const decoded = await model.decodeAudio(latent, {
@@ -291,7 +300,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     unknownWords: encoded.unknownWords,
     truncatedPrompts: encoded.truncated,
     clamped,
-    seams: { windows: windowEdgeSeconds(lastStarts, window, frames, geometry.framesPerSecond), decode: decoded.seams.decode, vocode: decoded.seams.vocode },
+    seams: { windows: windowEdgeSeconds(lastStarts, canvas.pad, window, frames, geometry.framesPerSecond), decode: decoded.seams.decode, vocode: decoded.seams.vocode },
   };
 }
 
@@ -327,14 +336,23 @@ async function encodeAll(
   };
 }
 
-/** Interior window edges, in seconds, of a set of window starts. */
-function windowEdgeSeconds(starts: readonly number[], window: number, frames: number, fps: number): number[] {
+/** Window edges inside the piece, in seconds, of a set of window starts on a canvas padded by `pad` frames. */
+function windowEdgeSeconds(starts: readonly number[], pad: number, window: number, frames: number, fps: number): number[] {
   const edges = new Set<number>();
   for (const a of starts) {
-    if (a > 0) edges.add(a);
-    if (a + window < frames) edges.add(a + window);
+    for (const edge of [a - pad, a - pad + window]) if (edge > 0 && edge < frames) edges.add(edge);
   }
   return [...edges].sort((x, y) => x - y).map((e) => e / fps);
+}
+
+/** The piece's frames [pad, pad + T) of a canvas latent [1, C, T + 2·pad, Fq]; the latent itself when unpadded. */
+function cropCanvas(sample: Float32Array, canvas: TilingCanvas, C: number, Fq: number): Float32Array {
+  const { pad, frames: total } = canvas;
+  if (pad === 0) return sample;
+  const T = total - 2 * pad;
+  const out = new Float32Array(C * T * Fq);
+  for (let c = 0; c < C; c++) out.set(sample.subarray((c * total + pad) * Fq, (c * total + pad + T) * Fq), c * T * Fq);
+  return out;
 }
 
 export { CancelledError };

@@ -114,7 +114,8 @@ describe('a 10-minute piece', () => {
     });
     expect(r.audio.length).toBe(600 * SR);
     expect(r.latent.dims).toEqual([1, 8, 15000, 16]);
-    expect(r.evaluationsPerStep.every((n) => n >= 59 && n <= 60)).toBe(true);
+    // 59–60 tiles over the piece, plus the two of the padded canvas (issue 12: SpotDiffusion's end tiles move too).
+    expect(r.evaluationsPerStep.every((n) => n >= 61 && n <= 62)).toBe(true);
     expect(batches).toBeGreaterThan(20);
     expect(last?.stage).toBe('vocode');
     const f = spectralFeatures(r.audio.subarray(590 * SR), SR);

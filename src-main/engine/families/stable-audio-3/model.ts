@@ -45,7 +45,7 @@ export class StableAudio3Model implements LatentDiffusionModel {
   readonly contract: Sa3Contract;
 
   /** Classifier-free guidance as the reference combines it (see {@link apgGuidance}). */
-  readonly guidance: GuidanceRule = (input) => apgGuidance(input, this.validFrames(input.piece));
+  readonly guidance: GuidanceRule = (input) => apgGuidance(input, this.attendedBefore(input.start, input.window, input.piece));
 
   constructor(
     readonly manifest: StableAudio3Manifest,
@@ -111,6 +111,18 @@ export class StableAudio3Model implements LatentDiffusionModel {
     const { samplesPerFrame: S, headroomSeconds } = this.manifest.latent;
     const headroom = Math.trunc((headroomSeconds * this.manifest.audio.sampleRate) / S);
     return Math.min(piece.frames, this.audioFrames(piece.seconds) + headroom);
+  }
+
+  /**
+   * The piece's frame from which a window starting at `start` (in the piece's frames) is masked: validFrames, or
+   * none (Infinity) for a window that reaches past the piece's end. Only a canvas padded beyond the piece's ends
+   * (longform/plan.ts, SpotDiffusion) has such windows, and its padding is content the tiler denoises and crops,
+   * not silence past the request: a tiled window is conditioned on a full window's seconds (secondsTotalFor), so it
+   * attends all of its frames, and the piece's last frames keep a full window of context as in the middle. Frames
+   * before the piece (negative) are always attended.
+   */
+  private attendedBefore(start: number, window: number, piece: ConditionContext): number {
+    return start + window > piece.frames ? Number.POSITIVE_INFINITY : this.validFrames(piece);
   }
 
   /** Output samples per channel for `seconds`: round(seconds · sampleRate). */
@@ -237,11 +249,12 @@ export class StableAudio3Model implements LatentDiffusionModel {
   /**
    * The DiT's velocity for windows [R, 256, W, 1] at noise level t with conditioning rows [R, D]. A DiT whose batch
    * dimension is fixed at 1 (as §4.2 lists it) runs once per row; a symbolic batch takes all rows in one call.
+   * `rows.starts` are in the piece's frames; on a padded canvas they may be negative or reach past the piece's end
+   * (padding_mask: {@link attendedBefore}).
    */
   async predict(sample: F32, timestep: number, conditions: F32, rows: WindowRows): Promise<F32> {
     const [R, C, W] = sample.dims;
     if (rows.starts.length !== R) throw new RangeError(`predict: ${rows.starts.length} window starts for ${R} sample rows`);
-    const valid = this.validFrames(rows.piece);
     const dit = this.sessions.dit;
     // Rows go in one call only when every batched input (rank ≥ 2) has a symbolic first dim.
     const batch = dit.signature.inputs.every((t) => t.dims.length < 2 || typeof t.dims[0] === 'string') ? R : 1;
@@ -253,7 +266,11 @@ export class StableAudio3Model implements LatentDiffusionModel {
     for (let first = 0; first < R; first += batch) {
       const n = Math.min(batch, R - first);
       const mask = new Uint8Array(n * W);
-      for (let r = 0; r < n; r++) for (let f = 0; f < W; f++) mask[r * W + f] = rows.starts[first + r] + f < valid ? 1 : 0;
+      for (let r = 0; r < n; r++) {
+        const start = rows.starts[first + r];
+        const valid = this.attendedBefore(start, W, rows.piece);
+        for (let f = 0; f < W; f++) mask[r * W + f] = start + f < valid ? 1 : 0;
+      }
       const feeds = this.ditFeeds(sample.data.subarray(first * C * W, (first + n) * C * W), conditions.data.subarray(first * D, (first + n) * D), n, W, timestep, mask);
       const result = await dit.run(feeds);
       const v = expectF32(result[this.contract.dit.output], `${dit.name}: ${this.contract.dit.output}`, [n, C, W]);
