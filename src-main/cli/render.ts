@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { DEVICES } from '../contract/generation-settings.ts';
 import { EXPORT_FORMATS } from '../host/export/types.ts';
+import { isId, type RegionId } from '../contract/project.ts';
 import { renderProject } from '../host/render.ts';
 import { CliError, joinNegativeValues, parseChoice, parseNumber, withSigintAbort } from './args.ts';
 
@@ -15,9 +16,20 @@ track into DIR: Mix.<ext> and NN_TrackName.<ext>, all starting at 0 with the sam
   --loudness LUFS      normalise the mix to this integrated loudness, e.g. -14, -16 or -23 (one gain for all files,
                        held under a -1 dBTP true-peak ceiling)
   --true-peak DBTP     the true-peak ceiling for --loudness (default: -1)
+  --regenerate IDS     regenerate these regions (comma-separated ids, e.g. rgn_drone_2) in the context of their
+                       neighbours: each gets a new active take, every other region keeps its take; a region whose
+                       neighbours have no kept latent (older takes) regenerates its whole run as before
   --device NAME        ${DEVICES.join(' | ')} (default: auto)
   --quiet              no progress lines
 `;
+
+/** `--regenerate rgn_a,rgn_b`: region ids, each checked for shape here and for existence by the render. */
+function parseRegionIds(raw: string): RegionId[] {
+  const ids = raw.split(',').map((id) => id.trim());
+  const bad = ids.find((id) => !isId('rgn', id));
+  if (bad !== undefined) throw new CliError(`--regenerate ${JSON.stringify(raw)} is not valid: ${JSON.stringify(bad)} is not a region id (rgn_…); list ids separated by commas, e.g. --regenerate rgn_drone_2`);
+  return ids as RegionId[];
+}
 
 /** Runs the render command. */
 export async function runRender(argv: string[]): Promise<number> {
@@ -31,6 +43,7 @@ export async function runRender(argv: string[]): Promise<number> {
         format: { type: 'string', default: 'wav24' },
         loudness: { type: 'string' },
         'true-peak': { type: 'string' },
+        regenerate: { type: 'string' },
         device: { type: 'string', default: 'auto' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -66,6 +79,7 @@ export async function runRender(argv: string[]): Promise<number> {
       format,
       loudness: target === undefined ? undefined : { targetLufs: target, truePeakDbtp: ceiling },
       device,
+      ...(v.regenerate === undefined ? {} : { regenerate: parseRegionIds(v.regenerate) }),
       signal,
       onGenerate: ({ piece, pieces, track, seconds, progress }) => {
         if (progress.window === undefined && progress.chunk === undefined) say(`generate ${piece}/${pieces} (${track}, ${seconds} s): ${progress.stage} ${progress.step}/${progress.steps}`);

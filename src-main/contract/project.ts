@@ -106,6 +106,8 @@ export interface TakeLatent {
   modelVersion: string;
   /** Latent frames per second of audio. */
   framesPerSecond: number;
+  /** The model's native window, frames: how much context a regeneration of a neighbour reads at most. */
+  window: number;
   /** Where the piece's latent frame 0 lies on the timeline, seconds. */
   start: number;
   /** The latent's shape: channels C, frames T, bins Fq. */
@@ -235,6 +237,7 @@ export const TakeLatentSchema: v.GenericSchema<unknown, TakeLatent> = v.strictOb
   model: modelId,
   modelVersion: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   framesPerSecond: v.pipe(finite, v.gtValue(0), v.maxValue(100_000)),
+  window: count,
   start: time,
   channels: count,
   frames: count,

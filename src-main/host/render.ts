@@ -1,11 +1,12 @@
 /**
  * Headless batch rendering of a project (`npm run render`): generate every missing take, save the project, then
- * export the mixdown and stems. Pieces are planned as for the studio (generation/plan.ts): a piece is generated
+ * export the mixdown and stems. Regions named in `regenerate` are redone first, in the context of their neighbours
+ * (generation/context.ts). Then pieces are planned as for the studio (generation/plan.ts): a piece is generated
  * when any of its regions lacks a playable take, and every region of it then gets a new take with its own slice.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Region } from '../contract/project.ts';
+import { ProjectError, type Region, type RegionId } from '../contract/project.ts';
 import { applyTakes } from '../contract/takes.ts';
 import type { Progress } from '../engine/pipelines/text-to-audio.ts';
 import type { DevicePreference } from '../contract/generation-settings.ts';
@@ -13,7 +14,9 @@ import { exportProject } from './export/export.ts';
 import { exportTracks } from './export/project-tracks.ts';
 import type { ExportFormat, ExportResult, LoudnessTarget } from './export/types.ts';
 import { ModelCache } from './generation/model-cache.ts';
-import { pieceJob, piecesOf, type Piece } from './generation/plan.ts';
+import { regionInContext } from './generation/context.ts';
+import { pieceJob, piecesOf, planTrack, type Piece } from './generation/plan.ts';
+import { readLatentFile } from './projects/npy.ts';
 import { projectTakeWriter, runPiece } from './generation/run-piece.ts';
 import { closeProject, openProject, pathsOf, updateProject } from './projects/project-store.ts';
 
@@ -24,6 +27,8 @@ export interface RenderOptions {
   format: ExportFormat;
   loudness?: LoudnessTarget;
   device: DevicePreference;
+  /** Regions to regenerate in context first (new active takes for them only), in this order. */
+  regenerate?: RegionId[];
   cacheDir?: string;
   signal?: AbortSignal;
   /** Generation progress of piece `piece` of `pieces` (track name and seconds included). */
@@ -46,6 +51,25 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
   try {
     let doc = opened.document;
     const paths = pathsOf(handle);
+    const write = projectTakeWriter(paths.dir);
+    let newTakes = 0;
+    let generatedPieces = 0;
+    const regenerate = o.regenerate ?? [];
+    const unknown = regenerate.filter((id) => !Object.hasOwn(doc.regions, id));
+    if (unknown.length > 0) throw new ProjectError('not-found', `--regenerate: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a region of ${paths.dir} (its regions: ${Object.keys(doc.regions).slice(0, 8).join(', ')}${Object.keys(doc.regions).length > 8 ? ', …' : ''})`);
+    for (const [k, regionId] of regenerate.entries()) {
+      // In context when a neighbour keeps a latent; else the region's whole run, as before kept latents existed.
+      const region = doc.regions[regionId];
+      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file))) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
+      const model = await models.open(job.modelId, { device: o.device });
+      const { takes } = await runPiece(model, job, write, {
+        signal: o.signal,
+        onProgress: (progress) => o.onGenerate?.({ piece: k + 1, pieces: regenerate.length, track: job.label, seconds: job.request.seconds, progress }),
+      });
+      newTakes += takes.length;
+      generatedPieces++;
+      doc = await updateProject(handle, (saved) => applyTakes(saved, takes));
+    }
     const playable = async (r: Region): Promise<boolean> => {
       const take = r.takes.find((t) => t.id === r.activeTakeId);
       return take !== undefined && (await stat(join(paths.dir, take.file)).catch(() => undefined)) !== undefined;
@@ -56,8 +80,6 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
         if (!(await Promise.all(piece.regions.map(playable))).every(Boolean)) todo.push(piece);
       }
     }
-    let newTakes = 0;
-    const write = projectTakeWriter(paths.dir);
     for (let i = 0; i < todo.length; i++) {
       const job = pieceJob(todo[i]);
       const model = await models.open(job.modelId, { device: o.device });
@@ -66,6 +88,7 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
         onProgress: (progress) => o.onGenerate?.({ piece: i + 1, pieces: todo.length, track: job.label, seconds: job.request.seconds, progress }),
       });
       newTakes += takes.length;
+      generatedPieces++;
       doc = await updateProject(handle, (saved) => applyTakes(saved, takes));
     }
     const tracks = await exportTracks(doc, paths.dir);
@@ -79,7 +102,7 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
       signal: o.signal,
       onProgress: o.onExport,
     });
-    return { generatedPieces: todo.length, newTakes, export: result };
+    return { generatedPieces, newTakes, export: result };
   } finally {
     await models.dispose();
     await closeProject(handle, { keepAutosave: true });

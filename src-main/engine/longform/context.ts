@@ -68,3 +68,97 @@ export function holdToContext(sample: Float32Array, context: LatentContext, leve
   }
   return out;
 }
+
+/** A kept latent a regeneration reads: part of an earlier piece, placed on this piece's time axis. */
+export interface KeptLatent {
+  /** The earlier piece's final latent [C, T', Fq]. */
+  data: Float32Array;
+  frames: number;
+  /** This piece's time (seconds from its start, may be negative) of the kept latent's frame 0. */
+  offset: number;
+  /** The part of this piece (seconds from its start) where it applies: the kept region's visible span. */
+  from: number;
+  to: number;
+}
+
+/** What a request keeps: latents of its neighbours, and the span (seconds from the piece's start) that is new. */
+export interface ContextSpec {
+  kept: KeptLatent[];
+  free: { from: number; to: number };
+  /** Seconds over which the new content grows out of the kept one at each edge of the free span. */
+  ramp: number;
+}
+
+/**
+ * The kept latent and hold weights over a piece of `layout.frames` frames at `framesPerSecond`: frame t (time
+ * t / fps) takes the kept latent that applies there, nearest frame (pieces planned on the kept latent's frame grid
+ * align exactly); frames in no kept span and not free are free too (nothing to hold them to).
+ */
+export function assembleContext(spec: ContextSpec, layout: ContextLayout, framesPerSecond: number): LatentContext {
+  const { channels: C, frames: T, bins: Fq } = layout;
+  const known = new Float32Array(C * T * Fq);
+  const has = new Uint8Array(T);
+  for (const kept of spec.kept) {
+    if (kept.data.length !== C * kept.frames * Fq) {
+      throw new RangeError(`a kept latent of ${kept.data.length} values is not [${C}, ${kept.frames}, ${Fq}]: it was made by another model; regenerate the run instead`);
+    }
+    for (let t = 0; t < T; t++) {
+      const time = (t + 0.5) / framesPerSecond;
+      if (time < kept.from || time >= kept.to) continue;
+      const f = Math.round(t - kept.offset * framesPerSecond);
+      if (f < 0 || f >= kept.frames) continue;
+      for (let c = 0; c < C; c++) known.set(kept.data.subarray((c * kept.frames + f) * Fq, (c * kept.frames + f + 1) * Fq), (c * T + t) * Fq);
+      has[t] = 1;
+    }
+  }
+  const from = Math.max(0, spec.free.from * framesPerSecond);
+  const to = Math.min(T, spec.free.to * framesPerSecond);
+  const before = from > 0 && has[Math.max(0, Math.ceil(from) - 1)] === 1;
+  const after = to < T && has[Math.min(T - 1, Math.floor(to))] === 1;
+  const ramp = Math.min(spec.ramp * framesPerSecond, (to - from) / (before && after ? 2 : 1));
+  const hold = holdWeights(T, { from, to, ramp, before, after });
+  for (let t = 0; t < T; t++) if (has[t] === 0 && hold[t] === 1) hold[t] = 0;
+  return { known, hold };
+}
+
+/** How the pipeline applies a context: to the starting sample and after every step. */
+export interface ContextRunner {
+  /** The starting sample with the held frames at level 0. */
+  start(sample: Float32Array): Float32Array;
+  /** The sample after step `k` (now at level k + 1) with the held frames at that level. */
+  afterStep(k: number, sample: Float32Array): Float32Array;
+  /** The assembled context over the piece's frames (for tests and reports). */
+  readonly context: LatentContext;
+}
+
+/**
+ * The context of `spec` for a piece of `piece.frames` frames that sits at canvas frames [offset, offset + frames)
+ * of a latent canvas of `canvas.frames` frames (the pipeline may pad the canvas beyond the piece). Held frames get
+ * the kept latent at each level with noise drawn per absolute frame (`noiseAt(level, canvasLayout)`: the caller's
+ * frameNoise of kind `context`); at the last level, the kept latent itself.
+ */
+export function contextRunner(
+  spec: ContextSpec,
+  piece: ContextLayout,
+  canvas: { frames: number; offset: number },
+  framesPerSecond: number,
+  levels: { steps: number; levelAt(k: number): NoiseLevel },
+  noiseAt: (level: number) => Float32Array,
+): ContextRunner {
+  const { channels: C, bins: Fq } = piece;
+  const context = assembleContext(spec, piece, framesPerSecond);
+  // The context over the whole canvas: padding frames are free.
+  const known = new Float32Array(C * canvas.frames * Fq);
+  const hold = new Float32Array(canvas.frames);
+  for (let t = 0; t < piece.frames; t++) {
+    hold[canvas.offset + t] = context.hold[t];
+    for (let c = 0; c < C; c++) known.set(context.known.subarray((c * piece.frames + t) * Fq, (c * piece.frames + t + 1) * Fq), (c * canvas.frames + canvas.offset + t) * Fq);
+  }
+  const onCanvas: LatentContext = { known, hold };
+  const layout = { channels: C, frames: canvas.frames, bins: Fq };
+  const at = (level: number, sample: Float32Array): Float32Array =>
+    level === levels.steps
+      ? holdToContext(sample, onCanvas, { signal: 1, noise: 0 }, new Float32Array(sample.length), layout)
+      : holdToContext(sample, onCanvas, levels.levelAt(level), noiseAt(level), layout);
+  return { context, start: (sample) => at(0, sample), afterStep: (k, sample) => at(k + 1, sample) };
+}

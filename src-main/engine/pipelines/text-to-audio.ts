@@ -13,6 +13,7 @@ import { outputSpaceGuidance, type ConditionContext } from '../longform/guidance
 import { canvasWeights, planCanvas, planTiling, type TilingCanvas } from '../longform/plan.ts';
 import { checkPromptLength, checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
+import { contextRunner, type ContextSpec } from '../longform/context.ts';
 import { frameNoise, NOISE_KIND } from '../longform/noise.ts';
 import { allFinite, f32, maxAbs, sliceBatch, type F32 } from '../tensor/tensor.ts';
 
@@ -45,6 +46,11 @@ export interface TextToAudioRequest {
    */
   start?: number;
   seed: number;
+  /**
+   * Generate in context: frames outside `context.free` are held to kept latents (neighbours' takes) at every step,
+   * the free span grows out of them (longform/context.ts). Seconds are relative to the piece's start.
+   */
+  context?: ContextSpec;
   steps: number;
   guidance: number;
   sampler: SamplerName;
@@ -152,6 +158,16 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
   }
   checkLimit('eta', r.eta, LIMITS.eta);
   if (r.start !== undefined) checkLimit('start', r.start, LIMITS.start, { unit: ' s' });
+  if (r.context !== undefined) {
+    const { free, ramp, kept } = r.context;
+    if (!(free.from >= 0 && free.from < free.to && free.to <= r.seconds + 1e-9)) {
+      throw new InvalidRequestError('context.free', free, `the free span ${free.from}–${free.to} s must lie within the piece's ${r.seconds} s`);
+    }
+    if (!(ramp >= 0 && Number.isFinite(ramp))) throw new InvalidRequestError('context.ramp', ramp, `the context ramp ${ramp} s must be a number ≥ 0`);
+    if (kept.some((k) => !(k.from < k.to && Number.isFinite(k.offset) && Number.isInteger(k.frames) && k.frames > 0))) {
+      throw new InvalidRequestError('context.kept', kept.length, 'every kept latent needs a span (from < to), an offset and its frame count');
+    }
+  }
   if (!withinLimit(LIMITS.seed, r.seed)) {
     throw new InvalidRequestError('seed', r.seed, `seed ${r.seed} is not ${LIMITS.seed.expected}; pass a whole number such as ${LIMITS.seed.example}`);
   }
@@ -216,6 +232,14 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const noiseLayout = { channels: C, frames: canvas.frames, bins: Fq };
   const origin = Math.round((request.start ?? 0) * geometry.framesPerSecond) - canvas.pad;
   let sample = frameNoise(request.seed, NOISE_KIND.initial, 0, noiseLayout, origin, scheduler.initNoiseSigma);
+  // In context (longform/context.ts): held frames start, and after every step stay, at the kept latent's level.
+  const held =
+    request.context === undefined
+      ? undefined
+      : contextRunner(request.context, { channels: C, frames, bins: Fq }, { frames: canvas.frames, offset: canvas.pad }, geometry.framesPerSecond, { steps, levelAt: (k) => scheduler.levelAt(k) }, (level) =>
+          frameNoise(request.seed, NOISE_KIND.context, level, noiseLayout, origin),
+        );
+  if (held) sample = held.start(sample);
 
   // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
   const pieceWeights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
@@ -250,7 +274,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     const noise = scheduler.needsNoise(k) ? frameNoise(request.seed, NOISE_KIND.step, k, noiseLayout, origin) : undefined;
     const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: prediction, noise });
     state = next.state;
-    sample = next.sample;
+    sample = held ? held.afterStep(k, next.sample) : next.sample;
     const perJob = (now() - tEncoded) / 1000 / Math.max(1, jobsDone);
     report({ stage: 'denoise', step: k + 1, steps, eta: perJob * (totalJobs - jobsDone) });
   }

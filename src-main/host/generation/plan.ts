@@ -37,6 +37,8 @@ export interface PieceJob {
   origin: number;
   /** For progress and messages: the track's name. */
   label: string;
+  /** A job in context: the model version its kept latents came from (another version cannot continue them). */
+  keptFrom?: { model: string; version: string };
 }
 
 /** Splits a track's regions into pieces (see the file comment). */

@@ -5,6 +5,7 @@
  * software (ISFT, wav.ts writes it).
  */
 import writeFileAtomic from 'write-file-atomic';
+import { CodedError } from '../../contract/errors.ts';
 import type { TakeRef } from '../../contract/project.ts';
 import type { NewTake } from '../../contract/takes.ts';
 import type { LatentDiffusionModel } from '../../engine/families/model.ts';
@@ -33,8 +34,9 @@ export interface PieceOutput {
   sampleRate: number;
   /** The final latent [1, C, T, Fq] before decoding. */
   latent: F32;
-  /** Latent frames per second of audio, and where the piece starts on the timeline (seconds). */
+  /** Latent frames per second of audio, the model's native window (frames), where the piece starts (seconds). */
   framesPerSecond: number;
+  window: number;
   start: number;
   model: { id: string; version: string };
   info: TakeInfo;
@@ -66,6 +68,14 @@ function sliceOf(piece: PieceOutput, slice: TakeSlice): Float32Array[] {
 
 /** Generates `job` on `model` and hands the piece and its slices to `write`. */
 export async function runPiece(model: LatentDiffusionModel, job: PieceJob, write: TakeWriter, options: RunOptions = {}): Promise<RanPiece> {
+  const kept = job.keptFrom;
+  if (kept !== undefined && (kept.model !== model.manifest.id || kept.version !== model.manifest.version)) {
+    throw new CodedError(
+      'invalid-argument',
+      `the neighbours' kept latents were made by ${kept.model} ${kept.version}, but ${model.manifest.id} ${model.manifest.version} is installed; ` +
+        'a latent of another version cannot be continued: regenerate the whole run instead',
+    );
+  }
   const result = await textToAudio(model, job.request, options);
   const t0 = performance.now();
   const piece: PieceOutput = {
@@ -73,6 +83,7 @@ export async function runPiece(model: LatentDiffusionModel, job: PieceJob, write
     sampleRate: result.sampleRate,
     latent: result.latent,
     framesPerSecond: model.geometry.framesPerSecond,
+    window: model.geometry.nativeWindowFrames,
     start: job.request.start ?? 0,
     model: { id: model.manifest.id, version: model.manifest.version },
     info: {
@@ -115,6 +126,7 @@ export function projectTakeWriter(projectDir: string): TakeWriter {
           model: piece.model.id,
           modelVersion: piece.model.version,
           framesPerSecond: piece.framesPerSecond,
+          window: piece.window,
           start: piece.start,
           channels: C,
           frames: T,

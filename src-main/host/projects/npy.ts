@@ -8,7 +8,11 @@
  * data starts at a multiple of 64 bytes, then the values in C order. The bytes equal NumPy's `np.save` output
  * (tests/fixtures/npy, written by NumPy).
  */
+import { readFile } from 'node:fs/promises';
 import { CodedError } from '../../contract/errors.ts';
+import { confinedPath } from './confine.ts';
+import { errnoCode, fsError } from './durable-fs.ts';
+import { takeFilePath, type ProjectPaths } from './layout.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const PREAMBLE = 10;
@@ -63,4 +67,17 @@ export function decodeNpy(bytes: Uint8Array, where: string): NpyArray {
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = view.getFloat32(i * 4, true);
   return { shape, data };
+}
+
+/** Reads a kept latent (`takes/…npy`) from inside the project only; a missing or damaged file names itself. */
+export async function readLatentFile(paths: ProjectPaths, file: string): Promise<NpyArray> {
+  const full = await confinedPath(paths.dir, takeFilePath(paths, file), file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(full);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') throw new CodedError('not-found', `the kept latent ${file} is missing from ${paths.dir}; regenerate the whole run instead.`, { cause: e });
+    throw fsError(e, `read the kept latent ${file}`, full);
+  }
+  return decodeNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
 }

@@ -1,6 +1,12 @@
-/** Hold weights and the held-frame replacement of generation in context (longform/context.ts). */
-import { describe, expect, it } from 'vitest';
+/**
+ * Generation in context (longform/context.ts): hold weights, the held-frame replacement, and textToAudio with a
+ * kept latent on real sessions (sketch): held frames end exactly as kept, the free span is new.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
 import { holdToContext, holdWeights } from '../../../src-main/engine/longform/context.ts';
+import { textToAudio, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
+import { openBuiltin } from '../../helpers/packs.ts';
 
 describe('holdWeights', () => {
   it('holds the kept frames, frees the span and ramps down inside its edges (raised cosine)', () => {
@@ -41,4 +47,35 @@ describe('holdToContext', () => {
     expect(sample[0]).toBe(0); // inputs untouched
     expect(() => holdToContext(sample, { known, hold: new Float32Array(4) }, { signal: 1, noise: 0 }, noise, layout)).toThrow(/context of 4 frames/);
   });
+});
+
+describe('textToAudio in context (sketch, real sessions)', () => {
+  let sketch: AudioLdmModel;
+  beforeAll(async () => {
+    sketch = await openBuiltin('sketch');
+  });
+  afterAll(async () => sketch?.dispose());
+
+  it('held frames end as the kept latent bit for bit, the free span is new, and the ramp joins them', async () => {
+    const base: TextToAudioRequest = { seconds: 24, seed: 5, steps: 6, guidance: 2.5, sampler: 'ddim', eta: 0, prompt: 'low drone' };
+    const first = await textToAudio(sketch, base);
+    const [, C, T, Fq] = first.latent.dims;
+    const fps = sketch.geometry.framesPerSecond;
+    const context = { kept: [{ data: first.latent.data, frames: T, offset: 0, from: 0, to: 24 }], free: { from: 8, to: 16 }, ramp: 1 };
+    const redo = await textToAudio(sketch, { ...base, seed: 99, prompt: undefined, regions: [{ start: 0, end: 8, prompt: 'low drone' }, { start: 8, end: 16, prompt: 'bright tone' }, { start: 16, end: 24, prompt: 'low drone' }], context });
+    const frame = (x: Float32Array, t: number): Float32Array => Float32Array.from({ length: C * Fq }, (_, i) => x[(Math.floor(i / Fq) * T + t) * Fq + (i % Fq)]);
+    const same = (t: number): boolean => Buffer.from(frame(first.latent.data, t).buffer).equals(Buffer.from(frame(redo.latent.data, t).buffer));
+    for (let t = 0; t < Math.floor(8 * fps); t++) expect(same(t), `frame ${t}`).toBe(true);
+    for (let t = Math.ceil(16 * fps); t < T; t++) expect(same(t), `frame ${t}`).toBe(true);
+    const middle = Math.round(12 * fps);
+    expect(same(middle)).toBe(false);
+    // Inside the ramp the new latent moves from the kept one towards the free content, monotonically on average.
+    const distance = (t: number): number => {
+      const a = frame(first.latent.data, t);
+      const b = frame(redo.latent.data, t);
+      return Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length);
+    };
+    const edge = Math.ceil(8 * fps);
+    expect(distance(edge)).toBeLessThan(distance(edge + Math.round(fps)));
+  }, 60_000);
 });

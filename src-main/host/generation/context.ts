@@ -1,0 +1,120 @@
+/**
+ * Redo one region in context (issue 12 §2): the region is generated again while its neighbours keep their takes.
+ * The piece that runs covers the region plus up to one native window of each neighbour's kept latent (the final
+ * latent of the piece its active take was cut from, `TakeRef.latent`); the engine holds those frames to the kept
+ * latent at every step and lets the region's frames grow out of them (engine/longform/context.ts). Only the region
+ * gets a new take: its slice of the piece.
+ */
+import { randomInt } from 'node:crypto';
+import { ProjectError, type ProjectDocument, type Region, type RegionId, type TakeRef } from '../../contract/project.ts';
+import type { KeptLatent } from '../../engine/longform/context.ts';
+import type { NpyArray } from '../projects/npy.ts';
+import type { PieceJob } from './plan.ts';
+
+/** A neighbour whose kept latent the region continues. */
+interface Neighbour {
+  region: Region;
+  take: TakeRef & { latent: NonNullable<TakeRef['latent']> };
+  /** Timeline seconds of the kept latent's frame 0. */
+  latentStart: number;
+  /** Timeline span the neighbour plays from its take. */
+  from: number;
+  to: number;
+}
+
+const TOUCH = 1e-6;
+
+/** The regions of `region`'s track that touch it in a chain, nearest first, while they play a kept latent of its model. */
+function neighbours(doc: ProjectDocument, region: Region, direction: -1 | 1): Neighbour[] {
+  const track = doc.tracks.find((t) => t.id === region.trackId);
+  const regions = (track?.regionIds ?? []).map((id) => doc.regions[id]).sort((a, b) => a.start - b.start);
+  const out: Neighbour[] = [];
+  let at = regions.findIndex((r) => r.id === region.id) + direction;
+  let edge = direction < 0 ? region.start : region.end;
+  for (; at >= 0 && at < regions.length; at += direction) {
+    const r = regions[at];
+    if (Math.abs((direction < 0 ? r.end : r.start) - edge) > TOUCH) break;
+    const take = r.takes.find((t) => t.id === r.activeTakeId);
+    const latent = take?.latent;
+    if (!take || !latent || latent.model !== region.generation.model) break;
+    const offset = r.takeOffset ?? 0;
+    const latentStart = r.start - offset - latent.from / latent.framesPerSecond;
+    const to = Math.min(r.end, r.start + take.seconds - offset);
+    out.push({ region: r, take: { ...take, latent }, latentStart, from: r.start, to });
+    if (to < r.end - TOUCH) break; // the take ends before the region does: nothing kept beyond
+    edge = direction < 0 ? r.start : r.end;
+  }
+  return out;
+}
+
+/**
+ * The engine job that regenerates `regionId` in the context of its neighbours' kept latents, or null when no
+ * touching neighbour plays a kept latent of the region's model (then the region's run is regenerated as before).
+ * `read` loads a kept latent file of the project.
+ */
+export async function regionInContext(
+  doc: ProjectDocument,
+  regionId: RegionId,
+  read: (file: string) => Promise<NpyArray>,
+  random: () => number = () => randomInt(0, 2 ** 32 - 1),
+): Promise<PieceJob | null> {
+  const region = Object.hasOwn(doc.regions, regionId) ? doc.regions[regionId] : undefined;
+  if (!region) throw new ProjectError('not-found', `region '${regionId}' is not in the project`);
+  const before = neighbours(doc, region, -1);
+  const after = neighbours(doc, region, 1);
+  const first = before[0] ?? after[0];
+  if (!first) return null;
+  const { framesPerSecond: fps, window, modelVersion } = first.take.latent;
+  const windowSeconds = window / fps;
+  // The canvas reaches one native window into the kept content on each side, on the nearest kept latent's frame
+  // grid (its frames then align exactly; a neighbour from another piece is read at the nearest frame).
+  const reach = (list: Neighbour[], side: -1 | 1): number => {
+    const far = side < 0 ? Math.min(...list.map((n) => n.from)) : Math.max(...list.map((n) => n.to));
+    return list.length === 0 ? 0 : Math.min(windowSeconds, side < 0 ? region.start - far : far - region.end);
+  };
+  const grid = first.latentStart;
+  let start = grid + Math.round((region.start - reach(before, -1) - grid) * fps) / fps;
+  if (start < 0) start += Math.ceil(-start * fps - 1e-9) / fps;
+  const end = region.end + reach(after, 1);
+  const kept: KeptLatent[] = [];
+  const regions: { start: number; end: number; prompt: string; negativePrompt: string }[] = [];
+  for (const n of [...before].reverse()) {
+    const from = Math.max(n.from, start);
+    if (from >= n.to) continue;
+    const data = await read(n.take.latent.file);
+    kept.push({ data: data.data, frames: n.take.latent.frames, offset: n.latentStart - start, from: from - start, to: n.to - start });
+    regions.push({ start: from - start, end: n.to - start, prompt: n.region.prompt, negativePrompt: n.region.negativePrompt });
+  }
+  regions.push({ start: region.start - start, end: region.end - start, prompt: region.prompt, negativePrompt: region.negativePrompt });
+  for (const n of after) {
+    const to = Math.min(n.to, end);
+    if (to <= n.from) continue;
+    const data = await read(n.take.latent.file);
+    kept.push({ data: data.data, frames: n.take.latent.frames, offset: n.latentStart - start, from: n.from - start, to: to - start });
+    regions.push({ start: n.from - start, end: to - start, prompt: n.region.prompt, negativePrompt: n.region.negativePrompt });
+  }
+  // Regions of the request cover [0, seconds] without gaps: the first starts at 0 (the canvas start may fall a
+  // fraction of a frame before the first kept region after grid alignment).
+  regions[0] = { ...regions[0], start: 0 };
+  const g = region.generation;
+  return {
+    modelId: g.model,
+    request: {
+      regions,
+      seconds: end - start,
+      start,
+      seed: region.seed ?? random(),
+      steps: g.steps,
+      guidance: g.guidance,
+      sampler: g.sampler,
+      eta: g.eta,
+      method: g.method,
+      transition: g.transition,
+      context: { kept, free: { from: region.start - start, to: region.end - start }, ramp: g.transition },
+    },
+    keptFrom: { model: g.model, version: modelVersion },
+    slices: [{ regionId: region.id, start: region.start - start, end: region.end - start, title: region.prompt }],
+    origin: start,
+    label: doc.tracks.find((t) => t.id === region.trackId)?.name ?? '',
+  };
+}

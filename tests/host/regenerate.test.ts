@@ -1,0 +1,87 @@
+/**
+ * `npm run render -- P --out D --regenerate ID` (issue 12 §2): one region is redone in the context of its
+ * neighbours' kept latents. Real CLI, real sessions (sketch): the region gets a new active take of its own length,
+ * every other region keeps its active take and file bit for bit, and the mix has no level step at the region's
+ * edges. Bad ids are refused naming them.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseProject, type ProjectDocument, type Region } from '../../src-main/contract/project.ts';
+import { createProject, closeProject, saveProject } from '../../src-main/host/projects/project-store.ts';
+import { decodeWav } from '../../src-main/host/wav.ts';
+import { region } from '../contract/project-fixtures.ts';
+import { runCli } from '../helpers/cli.ts';
+import { TEST_CACHE_DIR } from '../helpers/packs.ts';
+
+let work: string;
+let dir: string;
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, TESSERA_CACHE_DIR: TEST_CACHE_DIR });
+const load = async (): Promise<ProjectDocument> => parseProject(JSON.parse(await readFile(join(dir, 'project.json'), 'utf8')), 'project.json');
+const active = (r: Region) => r.takes.find((t) => t.id === r.activeTakeId);
+const sha = async (file: string): Promise<string> => createHash('sha256').update(await readFile(join(dir, file))).digest('hex');
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tessera-regenerate-'));
+  dir = join(work, 'song');
+  const created = await createProject(dir, 'Song');
+  const trackId = created.document.tracks[0].id;
+  const generation = { model: 'sketch', steps: 6, guidance: 2.5, sampler: 'ddim' as const, eta: 0, method: 'auto' as const, transition: 1 };
+  const spans: [string, number, number, string][] = [
+    ['rgn_one', 0, 8, 'low drone'],
+    ['rgn_two', 8, 16, 'low drone'],
+    ['rgn_three', 16, 24, 'low drone'],
+  ];
+  const regions = spans.map(([id, s, e, prompt]) => region(id as Region['id'], trackId, s, e, { prompt, negativePrompt: '', seed: 5, fadeIn: 0, fadeOut: 0, generation }));
+  await saveProject(created.handle, parseProject({ ...created.document, tracks: [{ ...created.document.tracks[0], regionIds: regions.map((r) => r.id) }], regions: Object.fromEntries(regions.map((r) => [r.id, r])) }, 'test'));
+  await closeProject(created.handle);
+  const first = await runCli(['render', dir, '--out', join(work, 'first'), '--format', 'wav24', '--device', 'cpu', '--quiet'], env());
+  expect(first.stderr).toBe('');
+}, 120_000);
+afterAll(async () => rm(work, { recursive: true, force: true }));
+
+describe('render --regenerate', () => {
+  it('gives the region a new take and leaves its neighbours untouched, with no level step at its edges', async () => {
+    const before = await load();
+    const kept = await Promise.all(['rgn_one', 'rgn_three'].map(async (id) => {
+      const take = active(before.regions[id as Region['id']]);
+      return { id, takeId: take?.id, sha: await sha(take?.file ?? '') };
+    }));
+    const run = await runCli(['render', dir, '--out', join(work, 'second'), '--format', 'wav24', '--device', 'cpu', '--regenerate', 'rgn_two', '--quiet'], env());
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, generatedPieces: 1, newTakes: 1 });
+    const after = await load();
+    for (const k of kept) {
+      const take = active(after.regions[k.id as Region['id']]);
+      expect(take?.id).toBe(k.takeId);
+      expect(await sha(take?.file ?? '')).toBe(k.sha);
+    }
+    const two = after.regions['rgn_two' as Region['id']];
+    expect(two.takes).toHaveLength(2);
+    expect(active(two)?.id).not.toBe(active(before.regions['rgn_two' as Region['id']])?.id);
+    expect(active(two)?.seconds).toBeCloseTo(8, 3);
+    expect(active(two)?.latent?.start).toBeLessThan(8);
+
+    // Level (50 ms RMS) just before and after each edge of the redone region: no step over 3 dB.
+    const mix = decodeWav(await readFile(join(work, 'second', 'Mix.wav')));
+    const rate = mix.sampleRate;
+    const rmsDb = (from: number, to: number): number => {
+      const x = mix.channels[0].subarray(Math.round(from * rate), Math.round(to * rate));
+      return 10 * Math.log10(x.reduce((s, v) => s + v * v, 0) / x.length + 1e-12);
+    };
+    for (const edge of [8, 16]) {
+      expect(Math.abs(rmsDb(edge - 0.1, edge - 0.05) - rmsDb(edge + 0.05, edge + 0.1)), `edge ${edge} s`).toBeLessThan(3);
+    }
+  });
+
+  it('refuses an id that is not a region, naming it', async () => {
+    const bad = await runCli(['render', dir, '--out', join(work, 'x'), '--regenerate', 'rgn_nope', '--quiet'], env());
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/rgn_nope is not a region of/);
+    const malformed = await runCli(['render', dir, '--out', join(work, 'x'), '--regenerate', 'two'], env());
+    expect(malformed.stderr).toMatch(/--regenerate "two" is not valid: "two" is not a region id/);
+  });
+});
