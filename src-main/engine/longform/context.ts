@@ -44,7 +44,10 @@ export function holdWeights(frames: number, span: { from: number; to: number; ra
 }
 
 /**
- * `sample` with every held frame moved to the kept latent at `level`: x ← h·(signal·x₀ + noise·ε) + (1 − h)·x.
+ * `sample` with every held frame moved to the kept latent at `level`: x ← h·(signal·x₀ + noise·ε) + (1 − h)·x, and
+ * in the ramp (0 < h < 1) the frame's energy set to h·E(kept) + (1 − h)·E(x): a linear blend of two unrelated
+ * samples has less energy than either (half at h = ½ for independent ones), which the decoder would turn into a dip
+ * at the region's edges; matching the interpolated energy keeps the level continuous whatever the two share.
  * `noise` is standard normal noise of the sample's layout (drawn per absolute frame by the caller); at the last level
  * pass `{ signal: 1, noise: 0 }`. Returns a new array.
  */
@@ -54,15 +57,31 @@ export function holdToContext(sample: Float32Array, context: LatentContext, leve
     throw new RangeError(`context of ${context.hold.length} frames (${context.known.length} values) does not fit a latent of ${T} frames (${sample.length} values)`);
   }
   const out = sample.slice();
+  const kept = new Float64Array(C * Fq);
   for (let t = 0; t < T; t++) {
     const h = context.hold[t];
     if (h === 0) continue;
+    let keptEnergy = 0;
+    let ownEnergy = 0;
+    let blendEnergy = 0;
     for (let c = 0; c < C; c++) {
-      const base = (c * T + t) * Fq;
       for (let q = 0; q < Fq; q++) {
-        const i = base + q;
-        const kept = level.signal * context.known[i] + level.noise * noise[i];
-        out[i] = h === 1 ? kept : h * kept + (1 - h) * sample[i];
+        const i = (c * T + t) * Fq + q;
+        const k = level.signal * context.known[i] + level.noise * noise[i];
+        kept[c * Fq + q] = k;
+        if (h === 1) continue;
+        const blended = h * k + (1 - h) * sample[i];
+        keptEnergy += k * k;
+        ownEnergy += sample[i] * sample[i];
+        blendEnergy += blended * blended;
+      }
+    }
+    const scale = h === 1 || blendEnergy === 0 ? 1 : Math.sqrt((h * keptEnergy + (1 - h) * ownEnergy) / blendEnergy);
+    for (let c = 0; c < C; c++) {
+      for (let q = 0; q < Fq; q++) {
+        const i = (c * T + t) * Fq + q;
+        const k = kept[c * Fq + q];
+        out[i] = h === 1 ? k : (h * k + (1 - h) * sample[i]) * scale;
       }
     }
   }
@@ -92,7 +111,9 @@ export interface ContextSpec {
 /**
  * The kept latent and hold weights over a piece of `layout.frames` frames at `framesPerSecond`: frame t (time
  * t / fps) takes the kept latent that applies there, nearest frame (pieces planned on the kept latent's frame grid
- * align exactly); frames in no kept span and not free are free too (nothing to hold them to).
+ * align exactly); frames in no kept span are free (nothing to hold them to). The ramp inside the free span holds to
+ * what is kept there — the region's own previous latent, when its take kept one — so without it the edge is hard
+ * (RePaint's binary mask).
  */
 export function assembleContext(spec: ContextSpec, layout: ContextLayout, framesPerSecond: number): LatentContext {
   const { channels: C, frames: T, bins: Fq } = layout;
@@ -117,7 +138,8 @@ export function assembleContext(spec: ContextSpec, layout: ContextLayout, frames
   const after = to < T && has[Math.min(T - 1, Math.floor(to))] === 1;
   const ramp = Math.min(spec.ramp * framesPerSecond, (to - from) / (before && after ? 2 : 1));
   const hold = holdWeights(T, { from, to, ramp, before, after });
-  for (let t = 0; t < T; t++) if (has[t] === 0 && hold[t] === 1) hold[t] = 0;
+  // A frame with nothing kept is free, ramp or not (holding it would pull it towards zero: silence).
+  for (let t = 0; t < T; t++) if (has[t] === 0) hold[t] = 0;
   return { known, hold };
 }
 

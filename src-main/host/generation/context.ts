@@ -47,6 +47,15 @@ function neighbours(doc: ProjectDocument, region: Region, direction: -1 | 1): Ne
   return out;
 }
 
+/** The region's active take as a kept latent of its own model, if it has one. */
+function ownLatent(region: Region): Neighbour | undefined {
+  const take = region.takes.find((t) => t.id === region.activeTakeId);
+  const latent = take?.latent;
+  if (!take || !latent || latent.model !== region.generation.model) return undefined;
+  const offset = region.takeOffset ?? 0;
+  return { region, take: { ...take, latent }, latentStart: region.start - offset - latent.from / latent.framesPerSecond, from: region.start, to: Math.min(region.end, region.start + take.seconds - offset) };
+}
+
 /**
  * The engine job that regenerates `regionId` in the context of its neighbours' kept latents, or null when no
  * touching neighbour plays a kept latent of the region's model (then the region's run is regenerated as before).
@@ -86,6 +95,13 @@ export async function regionInContext(
     regions.push({ start: from - start, end: n.to - start, prompt: n.region.prompt, negativePrompt: n.region.negativePrompt });
   }
   regions.push({ start: region.start - start, end: region.end - start, prompt: region.prompt, negativePrompt: region.negativePrompt });
+  // The region's own previous latent, where its take kept one: the ramps inside the region hold to it, so the new
+  // content grows out of what played there before instead of out of nothing.
+  const own = ownLatent(region);
+  if (own) {
+    const data = await read(own.take.latent.file);
+    kept.push({ data: data.data, frames: own.take.latent.frames, offset: own.latentStart - start, from: own.from - start, to: own.to - start });
+  }
   for (const n of after) {
     const to = Math.min(n.to, end);
     if (to <= n.from) continue;

@@ -28,7 +28,7 @@ describe('holdWeights', () => {
 });
 
 describe('holdToContext', () => {
-  it('moves held frames to signal·known + noise·ε, blends ramp frames and leaves free ones', () => {
+  it('moves held frames to signal·known + noise·ε, blends ramp frames at the interpolated energy and leaves free ones', () => {
     const layout = { channels: 2, frames: 3, bins: 2 };
     const n = 12;
     const sample = Float32Array.from({ length: n }, (_, i) => i);
@@ -36,11 +36,16 @@ describe('holdToContext', () => {
     const noise = new Float32Array(n).fill(1);
     const hold = Float32Array.from([1, 0.25, 0]);
     const out = holdToContext(sample, { known, hold }, { signal: 0.6, noise: 0.8 }, noise, layout);
-    // [c, t, q] = (c·3 + t)·2 + q
+    // [c, t, q] = (c·3 + t)·2 + q. Frame 1 (h = ¼): the linear blend, scaled so its energy is ¼·E(kept) + ¾·E(own).
+    const at1 = [0, 1].flatMap((c) => [0, 1].map((q) => (c * 3 + 1) * 2 + q));
+    const linear = at1.map((i) => 0.25 * 6.8 + 0.75 * sample[i]);
+    const energy = (xs: number[]): number => xs.reduce((e, x) => e + x * x, 0);
+    const scale = Math.sqrt((0.25 * energy(at1.map(() => 6.8)) + 0.75 * energy(at1.map((i) => sample[i]))) / energy(linear));
+    expect(scale).toBeGreaterThan(1.02);
+    at1.forEach((i, k) => expect(out[i]).toBeCloseTo(linear[k] * scale, 5));
     for (const c of [0, 1]) {
       for (const q of [0, 1]) {
         expect(out[(c * 3 + 0) * 2 + q]).toBeCloseTo(6.8, 5);
-        expect(out[(c * 3 + 1) * 2 + q]).toBeCloseTo(0.25 * 6.8 + 0.75 * sample[(c * 3 + 1) * 2 + q], 5);
         expect(out[(c * 3 + 2) * 2 + q]).toBe(sample[(c * 3 + 2) * 2 + q]);
       }
     }
