@@ -1,10 +1,10 @@
 /** `npm run render -- <project dir> --out <dir> [--format …] [--loudness LUFS]`: missing takes, then export. */
 import { parseArgs } from 'node:util';
-import { DEVICES } from '../contract/generation-settings.ts';
+import { DEVICES, LIMITS } from '../contract/generation-settings.ts';
 import { EXPORT_FORMATS } from '../host/export/types.ts';
 import { isId, type RegionId } from '../contract/project.ts';
 import { renderProject } from '../host/render.ts';
-import { CliError, joinNegativeValues, parseChoice, parseNumber, withSigintAbort } from './args.ts';
+import { CliError, joinNegativeValues, parseChoice, parseLimited, parseNumber, withSigintAbort } from './args.ts';
 
 const HELP = `usage: npm run render -- PROJECT_DIR --out DIR [options]
 
@@ -19,6 +19,8 @@ track into DIR: Mix.<ext> and NN_TrackName.<ext>, all starting at 0 with the sam
   --regenerate IDS     regenerate these regions (comma-separated ids, e.g. rgn_drone_2) in the context of their
                        neighbours: each gets a new active take, every other region keeps its take; a region whose
                        neighbours have no kept latent (older takes) regenerates its whole run as before
+  --strength S         with --regenerate: a variation of each region's take, in (0, 1] (0.3 stays close, 1 is a
+                       fresh take; default 1)
   --device NAME        ${DEVICES.join(' | ')} (default: auto)
   --quiet              no progress lines
 `;
@@ -44,6 +46,7 @@ export async function runRender(argv: string[]): Promise<number> {
         loudness: { type: 'string' },
         'true-peak': { type: 'string' },
         regenerate: { type: 'string' },
+        strength: { type: 'string' },
         device: { type: 'string', default: 'auto' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -65,6 +68,8 @@ export async function runRender(argv: string[]): Promise<number> {
   const ceiling = parseNumber('true-peak', v['true-peak'], { check: (n) => n <= 0, expected: 'a ceiling in dBTP ≤ 0', example: '-1' });
   if (ceiling !== undefined && target === undefined) throw new CliError('--true-peak applies with --loudness only');
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
+  const strength = parseLimited('strength', v.strength, LIMITS.strength);
+  if (strength !== undefined && v.regenerate === undefined) throw new CliError('--strength applies with --regenerate only (it varies the regions named there)');
   const outDir = v.out;
   let lastLine = '';
   const say = (line: string): void => {
@@ -80,6 +85,7 @@ export async function runRender(argv: string[]): Promise<number> {
       loudness: target === undefined ? undefined : { targetLufs: target, truePeakDbtp: ceiling },
       device,
       ...(v.regenerate === undefined ? {} : { regenerate: parseRegionIds(v.regenerate) }),
+      ...(strength === undefined ? {} : { strength }),
       signal,
       onGenerate: ({ piece, pieces, track, seconds, progress }) => {
         if (progress.window === undefined && progress.chunk === undefined) say(`generate ${piece}/${pieces} (${track}, ${seconds} s): ${progress.stage} ${progress.step}/${progress.steps}`);

@@ -87,6 +87,8 @@ export const LIMITS = {
    * noise is drawn by absolute frame, so the same seed gives the same noise at the same place.
    */
   start: limit({ min: 0, max: 86_400, expected: 'a number of seconds from 0 to 86400', example: '0' }),
+  /** How far a variation departs from the take it varies: 1 is a fresh take, small values keep most of it. */
+  strength: limit({ min: 0, exclusiveMin: true, max: 1, expected: 'a number in (0, 1] (1 = a fresh take)', example: '0.5' }),
   /** MultiDiffusion stride as a fraction of the window. */
   strideRatio: limit({ min: 0, exclusiveMin: true, max: 1, expected: 'a fraction of the window in (0, 1]', example: '0.5' }),
   /** Window evaluations per denoiser call. */

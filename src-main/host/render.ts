@@ -29,6 +29,8 @@ export interface RenderOptions {
   device: DevicePreference;
   /** Regions to regenerate in context first (new active takes for them only), in this order. */
   regenerate?: RegionId[];
+  /** With `regenerate`: vary each region's take by this strength in (0, 1] instead of a fresh take (1). */
+  strength?: number;
   cacheDir?: string;
   signal?: AbortSignal;
   /** Generation progress of piece `piece` of `pieces` (track name and seconds included). */
@@ -60,7 +62,7 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
     for (const [k, regionId] of regenerate.entries()) {
       // In context when a neighbour keeps a latent; else the region's whole run, as before kept latents existed.
       const region = doc.regions[regionId];
-      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file))) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
+      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file), o.strength === undefined ? {} : { strength: o.strength })) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
       const model = await models.open(job.modelId, { device: o.device });
       const { takes } = await runPiece(model, job, write, {
         signal: o.signal,

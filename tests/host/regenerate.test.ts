@@ -77,6 +77,21 @@ describe('render --regenerate', () => {
     }
   });
 
+  it('--strength varies the region (a new take recorded with its strength); it needs --regenerate and a value in (0, 1]', async () => {
+    const before = await load();
+    const old = active(before.regions['rgn_two' as Region['id']]);
+    const run = await runCli(['render', dir, '--out', join(work, 'third'), '--format', 'wav24', '--device', 'cpu', '--regenerate', 'rgn_two', '--strength', '0.3', '--quiet'], env());
+    expect(run.stderr).toBe('');
+    const after = await load();
+    const varied = active(after.regions['rgn_two' as Region['id']]);
+    expect(varied?.id).not.toBe(old?.id);
+    expect(varied?.parameters).toMatchObject({ strength: 0.3 });
+    const refused = await runCli(['render', dir, '--out', join(work, 'x'), '--strength', '0.5'], env());
+    expect(refused.stderr).toMatch(/--strength applies with --regenerate only/);
+    const range = await runCli(['render', dir, '--out', join(work, 'x'), '--regenerate', 'rgn_two', '--strength', '1.5'], env());
+    expect(range.stderr).toMatch(/--strength "1\.5" is not valid: expected a number in \(0, 1\]/);
+  });
+
   it('refuses an id that is not a region, naming it', async () => {
     const bad = await runCli(['render', dir, '--out', join(work, 'x'), '--regenerate', 'rgn_nope', '--quiet'], env());
     expect(bad.code).not.toBe(0);

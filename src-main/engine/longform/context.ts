@@ -14,6 +14,8 @@ export interface LatentContext {
   known: Float32Array;
   /** Per frame: 1 held to `known`, 0 free, in between a ramp (length T). */
   hold: Float32Array;
+  /** Per frame: 1 where `known` holds a kept latent (absent: wherever hold > 0). */
+  has?: Uint8Array;
 }
 
 /** A latent's layout [1, C, T, Fq]. */
@@ -140,13 +142,18 @@ export function assembleContext(spec: ContextSpec, layout: ContextLayout, frames
   const hold = holdWeights(T, { from, to, ramp, before, after });
   // A frame with nothing kept is free, ramp or not (holding it would pull it towards zero: silence).
   for (let t = 0; t < T; t++) if (has[t] === 0) hold[t] = 0;
-  return { known, hold };
+  return { known, hold, has };
 }
 
 /** How the pipeline applies a context: to the starting sample and after every step. */
 export interface ContextRunner {
   /** The starting sample with the held frames at level 0. */
   start(sample: Float32Array): Float32Array;
+  /**
+   * A variation's starting sample at level `k`: every frame with a kept latent (the free span's too) is that latent
+   * at level k; frames without one are `initial` (the standard normal initial noise) scaled to the level.
+   */
+  vary(k: number, initial: Float32Array): Float32Array;
   /** The sample after step `k` (now at level k + 1) with the held frames at that level. */
   afterStep(k: number, sample: Float32Array): Float32Array;
   /** The assembled context over the piece's frames (for tests and reports). */
@@ -182,5 +189,11 @@ export function contextRunner(
     level === levels.steps
       ? holdToContext(sample, onCanvas, { signal: 1, noise: 0 }, new Float32Array(sample.length), layout)
       : holdToContext(sample, onCanvas, levels.levelAt(level), noiseAt(level), layout);
-  return { context, start: (sample) => at(0, sample), afterStep: (k, sample) => at(k + 1, sample) };
+  const has = context.has ?? Uint8Array.from(context.hold, (h) => (h > 0 ? 1 : 0));
+  const vary = (k: number, initial: Float32Array): Float32Array => {
+    const level = levels.levelAt(k);
+    const everywhere: LatentContext = { known, hold: Float32Array.from(hold, (_, t) => (t >= canvas.offset && t < canvas.offset + piece.frames && has[t - canvas.offset] === 1 ? 1 : 0)) };
+    return holdToContext(initial.map((x) => x * level.noise), everywhere, level, noiseAt(k), layout);
+  };
+  return { context, start: (sample) => at(0, sample), vary, afterStep: (k, sample) => at(k + 1, sample) };
 }

@@ -51,6 +51,11 @@ export interface TextToAudioRequest {
    * the free span grows out of them (longform/context.ts). Seconds are relative to the piece's start.
    */
   context?: ContextSpec;
+  /**
+   * A variation (SDEdit, Meng et al. 2022): with `context`, start the free span from its kept latent noised to this
+   * strength in (0, 1] instead of from pure noise, running only the last ⌈strength · steps⌉ steps; 1 is a fresh take.
+   */
+  strength?: number;
   steps: number;
   guidance: number;
   sampler: SamplerName;
@@ -158,12 +163,16 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
   }
   checkLimit('eta', r.eta, LIMITS.eta);
   if (r.start !== undefined) checkLimit('start', r.start, LIMITS.start, { unit: ' s' });
+  if (r.strength !== undefined && r.context === undefined) {
+    throw new InvalidRequestError('strength', r.strength, 'a variation (strength) starts from a kept latent: give the context it varies');
+  }
   if (r.context !== undefined) {
     const { free, ramp, kept } = r.context;
     if (!(free.from >= 0 && free.from < free.to && free.to <= r.seconds + 1e-9)) {
       throw new InvalidRequestError('context.free', free, `the free span ${free.from}–${free.to} s must lie within the piece's ${r.seconds} s`);
     }
     if (!(ramp >= 0 && Number.isFinite(ramp))) throw new InvalidRequestError('context.ramp', ramp, `the context ramp ${ramp} s must be a number ≥ 0`);
+    if (r.strength !== undefined) checkLimit('strength', r.strength, LIMITS.strength);
     if (kept.some((k) => !(k.from < k.to && Number.isFinite(k.offset) && Number.isInteger(k.frames) && k.frames > 0))) {
       throw new InvalidRequestError('context.kept', kept.length, 'every kept latent needs a span (from < to), an offset and its frame count');
     }
@@ -239,7 +248,9 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
       : contextRunner(request.context, { channels: C, frames, bins: Fq }, { frames: canvas.frames, offset: canvas.pad }, geometry.framesPerSecond, { steps, levelAt: (k) => scheduler.levelAt(k) }, (level) =>
           frameNoise(request.seed, NOISE_KIND.context, level, noiseLayout, origin),
         );
-  if (held) sample = held.start(sample);
+  // A variation starts at a later level from the kept latent (free frames included), then runs the remaining steps.
+  const firstStep = held && request.strength !== undefined ? steps - Math.max(1, Math.ceil(request.strength * steps)) : 0;
+  if (held) sample = firstStep > 0 ? held.vary(firstStep, frameNoise(request.seed, NOISE_KIND.initial, 0, noiseLayout, origin)) : held.start(sample);
 
   // 4. Denoise: per step, one fused prediction over all windows × conditions, then ONE global scheduler step.
   const pieceWeights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
@@ -249,7 +260,8 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const unguided = new Float32Array(0);
   const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: c.guidance > 1 ? negativeRow(c.negativePrompt) : unguided, guidance: c.guidance, weights: weights[k] }));
   const plan = planTiling({ frames, window, steps, method, tiling, seed: request.seed, conditions: tiled, padEnds: true });
-  const { evaluationsPerStep, totalEvaluations: totalJobs } = plan;
+  const { evaluationsPerStep } = plan;
+  const totalJobs = evaluationsPerStep.slice(firstStep).reduce((a, b) => a + b, 0);
   const layout = { channels: C, frames: canvas.frames, bins: Fq, window, windowBatch: tiling.windowBatch, pad: canvas.pad };
   let unetRows = 0;
   const denoise = async (batch: F32, timestep: number, labels: F32, rowStarts: readonly number[]): Promise<F32> => {
@@ -259,7 +271,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const guidance = { rule: model.guidance ?? outputSpaceGuidance, piece };
   let state = scheduler.initialState();
   let jobsDone = 0;
-  for (let k = 0; k < steps; k++) {
+  for (let k = firstStep; k < steps; k++) {
     const { starts, profile } = plan.steps[k];
     const jobsBefore = jobsDone;
     const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profile, {

@@ -3,7 +3,8 @@
  * The piece that runs covers the region plus up to one native window of each neighbour's kept latent (the final
  * latent of the piece its active take was cut from, `TakeRef.latent`); the engine holds those frames to the kept
  * latent at every step and lets the region's frames grow out of them (engine/longform/context.ts). Only the region
- * gets a new take: its slice of the piece.
+ * gets a new take: its slice of the piece. With a strength below 1 it is a variation: the region's own previous
+ * latent, noised to that strength, is where its frames start (SDEdit).
  */
 import { randomInt } from 'node:crypto';
 import { ProjectError, type ProjectDocument, type Region, type RegionId, type TakeRef } from '../../contract/project.ts';
@@ -65,13 +66,18 @@ export async function regionInContext(
   doc: ProjectDocument,
   regionId: RegionId,
   read: (file: string) => Promise<NpyArray>,
-  random: () => number = () => randomInt(0, 2 ** 32 - 1),
+  options: { strength?: number; random?: () => number } = {},
 ): Promise<PieceJob | null> {
+  const random = options.random ?? (() => randomInt(0, 2 ** 32 - 1));
   const region = Object.hasOwn(doc.regions, regionId) ? doc.regions[regionId] : undefined;
   if (!region) throw new ProjectError('not-found', `region '${regionId}' is not in the project`);
   const before = neighbours(doc, region, -1);
   const after = neighbours(doc, region, 1);
-  const first = before[0] ?? after[0];
+  const own = ownLatent(region);
+  if (options.strength !== undefined && options.strength < 1 && !own) {
+    throw new ProjectError('invalid-argument', `region '${region.id}' ("${region.prompt.slice(0, 40)}") has no kept latent of ${region.generation.model} to vary; generate it once (or use strength 1 for a fresh take)`);
+  }
+  const first = before[0] ?? after[0] ?? (options.strength !== undefined && options.strength < 1 ? own : undefined);
   if (!first) return null;
   const { framesPerSecond: fps, window, modelVersion } = first.take.latent;
   const windowSeconds = window / fps;
@@ -97,7 +103,6 @@ export async function regionInContext(
   regions.push({ start: region.start - start, end: region.end - start, prompt: region.prompt, negativePrompt: region.negativePrompt });
   // The region's own previous latent, where its take kept one: the ramps inside the region hold to it, so the new
   // content grows out of what played there before instead of out of nothing.
-  const own = ownLatent(region);
   if (own) {
     const data = await read(own.take.latent.file);
     kept.push({ data: data.data, frames: own.take.latent.frames, offset: own.latentStart - start, from: own.from - start, to: own.to - start });
@@ -127,6 +132,7 @@ export async function regionInContext(
       method: g.method,
       transition: g.transition,
       context: { kept, free: { from: region.start - start, to: region.end - start }, ramp: g.transition },
+      ...(options.strength !== undefined && options.strength < 1 ? { strength: options.strength } : {}),
     },
     keptFrom: { model: g.model, version: modelVersion },
     slices: [{ regionId: region.id, start: region.start - start, end: region.end - start, title: region.prompt }],

@@ -83,4 +83,30 @@ describe('textToAudio in context (sketch, real sessions)', () => {
     const edge = Math.ceil(8 * fps);
     expect(distance(edge)).toBeLessThan(distance(edge + Math.round(fps)));
   }, 60_000);
+
+  it('a variation (strength < 1) starts from the kept latent: it stays closer to it than a fresh take and runs fewer steps', async () => {
+    const base: TextToAudioRequest = { seconds: 24, seed: 5, steps: 10, guidance: 2.5, sampler: 'ddim', eta: 0, prompt: 'low drone' };
+    const first = await textToAudio(sketch, base);
+    const [, C, T, Fq] = first.latent.dims;
+    const fps = sketch.geometry.framesPerSecond;
+    const context = { kept: [{ data: first.latent.data, frames: T, offset: 0, from: 0, to: 24 }], free: { from: 8, to: 16 }, ramp: 1 };
+    const distance = (x: Float32Array): number => {
+      let sum = 0;
+      let n = 0;
+      for (let c = 0; c < C; c++) for (let t = Math.ceil(10 * fps); t < Math.floor(14 * fps); t++) for (let q = 0; q < Fq; q++, n++) sum += (x[(c * T + t) * Fq + q] - first.latent.data[(c * T + t) * Fq + q]) ** 2;
+      return Math.sqrt(sum / n);
+    };
+    const fresh = await textToAudio(sketch, { ...base, seed: 77, context });
+    const near = await textToAudio(sketch, { ...base, seed: 77, context, strength: 0.3 });
+    const far = await textToAudio(sketch, { ...base, seed: 77, context, strength: 0.8 });
+    expect(distance(near.latent.data)).toBeGreaterThan(0);
+    expect(distance(near.latent.data)).toBeLessThan(distance(far.latent.data));
+    expect(distance(far.latent.data)).toBeLessThan(distance(fresh.latent.data));
+    // Only the last ⌈0.3 · 10⌉ = 3 steps run (the plan, and so the evaluations of each step, are the same).
+    const all = fresh.evaluationsPerStep.reduce((a, b) => a + b, 0);
+    const last3 = fresh.evaluationsPerStep.slice(7).reduce((a, b) => a + b, 0);
+    expect(near.unetRows).toBe((fresh.unetRows / all) * last3);
+    await expect(textToAudio(sketch, { ...base, strength: 0.5 })).rejects.toThrow(/a variation \(strength\) starts from a kept latent/);
+    await expect(textToAudio(sketch, { ...base, context, strength: 0 })).rejects.toThrow(/strength/);
+  }, 60_000);
 });
