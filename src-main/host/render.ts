@@ -15,7 +15,7 @@ import { exportTracks } from './export/project-tracks.ts';
 import type { ExportFormat, ExportResult, LoudnessTarget } from './export/types.ts';
 import { ModelCache } from './generation/model-cache.ts';
 import { regionInContext } from './generation/context.ts';
-import { pieceJob, piecesOf, planTrack, type Piece } from './generation/plan.ts';
+import { pieceJob, piecesOf, planTrack, type Piece, type PieceJob } from './generation/plan.ts';
 import { readLatentFile } from './projects/npy.ts';
 import { projectTakeWriter, runPiece } from './generation/run-piece.ts';
 import { closeProject, openProject, pathsOf, updateProject } from './projects/project-store.ts';
@@ -59,18 +59,23 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
     const regenerate = o.regenerate ?? [];
     const unknown = regenerate.filter((id) => !Object.hasOwn(doc.regions, id));
     if (unknown.length > 0) throw new ProjectError('not-found', `--regenerate: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a region of ${paths.dir} (its regions: ${Object.keys(doc.regions).slice(0, 8).join(', ')}${Object.keys(doc.regions).length > 8 ? ', …' : ''})`);
-    for (const [k, regionId] of regenerate.entries()) {
-      // In context when a neighbour keeps a latent; else the region's whole run, as before kept latents existed.
-      const region = doc.regions[regionId];
-      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file), o.strength === undefined ? {} : { strength: o.strength })) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
+    /** Runs job `index` of `count`, saves its takes into the project and counts them. */
+    const generate = async (job: PieceJob, index: number, count: number): Promise<void> => {
       const model = await models.open(job.modelId, { device: o.device });
       const { takes } = await runPiece(model, job, write, {
         signal: o.signal,
-        onProgress: (progress) => o.onGenerate?.({ piece: k + 1, pieces: regenerate.length, track: job.label, seconds: job.request.seconds, progress }),
+        onProgress: (progress) => o.onGenerate?.({ piece: index + 1, pieces: count, track: job.label, seconds: job.request.seconds, progress }),
       });
       newTakes += takes.length;
       generatedPieces++;
       doc = await updateProject(handle, (saved) => applyTakes(saved, takes));
+    };
+    for (const [k, regionId] of regenerate.entries()) {
+      // In context when a neighbour keeps a latent; else the region's whole run, as before kept latents existed.
+      const region = doc.regions[regionId];
+      const strength = o.strength === undefined ? {} : { strength: o.strength };
+      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file), strength)) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
+      await generate(job, k, regenerate.length);
     }
     const playable = async (r: Region): Promise<boolean> => {
       const take = r.takes.find((t) => t.id === r.activeTakeId);
@@ -82,17 +87,7 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
         if (!(await Promise.all(piece.regions.map(playable))).every(Boolean)) todo.push(piece);
       }
     }
-    for (let i = 0; i < todo.length; i++) {
-      const job = pieceJob(todo[i]);
-      const model = await models.open(job.modelId, { device: o.device });
-      const { takes } = await runPiece(model, job, write, {
-        signal: o.signal,
-        onProgress: (progress) => o.onGenerate?.({ piece: i + 1, pieces: todo.length, track: job.label, seconds: job.request.seconds, progress }),
-      });
-      newTakes += takes.length;
-      generatedPieces++;
-      doc = await updateProject(handle, (saved) => applyTakes(saved, takes));
-    }
+    for (const [i, piece] of todo.entries()) await generate(pieceJob(piece), i, todo.length);
     const tracks = await exportTracks(doc, paths.dir);
     const result = await exportProject(tracks, o.outDir, {
       format: o.format,
