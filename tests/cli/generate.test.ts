@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src-main/host/wav.ts';
+import { sketchPackVersion } from '../../src-main/packs/sketch/index.ts';
 import { ROOT, runCli, type CliRun } from '../helpers/cli.ts';
 import { builtinPack, TEST_CACHE_DIR } from '../helpers/packs.ts';
 
@@ -36,7 +37,7 @@ describe('generate', () => {
     for (const x of wav.channels[0]) energy += x * x;
     expect(Math.sqrt(energy / 128000)).toBeGreaterThan(0.05);
     const params = JSON.parse(wav.tags.ICMT ?? '{}') as Record<string, unknown>;
-    expect(params).toMatchObject({ prompt: 'bright tone', seed: 42, steps: 10, guidance: 2.5, sampler: 'ddim', model: 'sketch', modelVersion: '1.0.0+b2' });
+    expect(params).toMatchObject({ prompt: 'bright tone', seed: 42, steps: 10, guidance: 2.5, sampler: 'ddim', model: 'sketch', modelVersion: sketchPackVersion() });
   });
 
   it('is reproducible from the printed seed: identical bytes', async () => {

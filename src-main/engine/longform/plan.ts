@@ -15,7 +15,8 @@
  * two more windows per SpotDiffusion step (the canvas is 2W longer).
  */
 import type { TilingMethod, TilingOptions } from '../../contract/generation-settings.ts';
-import { planJobs, type TiledCondition } from './tiled-denoise.ts';
+import { JoinLevelMatch } from './regions.ts';
+import { planJobs, type PlannedCondition } from './tiled-denoise.ts';
 import { methodPerStep, planMultiDiffusion, planSpotDiffusion, spotOffsets, windowProfile } from './windows.ts';
 
 /** What the plan depends on. */
@@ -35,7 +36,12 @@ export interface TilingPlanInput {
    * Each condition's weight per frame of the canvas ({@link planCanvas}; {@link canvasWeights} extends the piece's);
    * a window is evaluated only for conditions with weight inside it.
    */
-  conditions: readonly Pick<TiledCondition, 'weights'>[];
+  conditions: readonly PlannedCondition[];
+  /**
+   * Joins are level-matched (predictTiled's `levelMatchJoins`): windows that touch a join frame of the canvas add
+   * the baseline jobs of unguided conditions.
+   */
+  levelMatchJoins?: boolean;
   /**
    * Pad the canvas so SpotDiffusion's end tiles move too (what generations do, see the file's comment). Default
    * false: the canvas is the piece and SpotDiffusion's end tiles are clamped to it.
@@ -65,7 +71,7 @@ export interface TilingPlan {
   canvas: TilingCanvas;
   /** One entry per step. */
   steps: StepTiling[];
-  /** Window × condition evaluations per step (the padding's included). */
+  /** Window × condition evaluations per step (the padding's included, and the baseline jobs of level-matched joins). */
   evaluationsPerStep: number[];
   /** Their sum over all steps. */
   totalEvaluations: number;
@@ -122,6 +128,8 @@ export function planTiling(input: TilingPlanInput): TilingPlan {
     starts: m === 'multidiffusion' ? multiStarts : planSpotDiffusion(canvas.frames, window, offsets[k]),
     profile: profiles[m],
   }));
-  const evaluationsPerStep = plan.map((s) => planJobs(s.starts, conditions, window).length);
+  // The same join frames predictTiled finds: on the canvas, from the canvas weights (channels and bins do not matter).
+  const joins = input.levelMatchJoins && conditions.length > 1 ? new JoinLevelMatch(conditions.map((c) => c.weights), { channels: 1, frames: canvas.frames, bins: 1 }) : undefined;
+  const evaluationsPerStep = plan.map((s) => planJobs(s.starts, conditions, window, joins).length);
   return { canvas, steps: plan, evaluationsPerStep, totalEvaluations: evaluationsPerStep.reduce((a, b) => a + b, 0) };
 }

@@ -7,6 +7,7 @@
  */
 import { throwIfAborted } from '../errors.ts';
 import { outputSpaceGuidance, type ConditionContext, type GuidanceRule } from './guidance.ts';
+import { JoinLevelMatch } from './regions.ts';
 import { f32, type F32 } from '../tensor/tensor.ts';
 
 /**
@@ -20,7 +21,10 @@ export type BatchDenoiser = (sample: F32, timestep: number, labels: F32, starts:
 export interface TiledCondition {
   /** Conditional embedding (one row, D values). */
   cond: Float32Array;
-  /** Unconditional / negative embedding. */
+  /**
+   * Unconditional / negative embedding, read for guided conditions. For an unguided condition at level-matched
+   * joins: the row of its reference, the window's baseline job (conditions that share one array share the job).
+   */
   uncond: Float32Array;
   /** Guidance scale; ≤ 1 evaluates the conditional row only. */
   guidance: number;
@@ -54,23 +58,48 @@ export interface TiledGuidance {
 /** Progress inside one step: jobs evaluated so far out of the step's total. */
 export type BatchProgress = (done: number, total: number) => void;
 
-/** A window × condition evaluation. */
+/**
+ * A window × condition evaluation. A `baseline` job evaluates the condition's `uncond` row alone: the reference of
+ * level matching at joins for every unguided condition that shares that array.
+ */
 interface Job {
   start: number;
   condition: number;
+  baseline?: boolean;
 }
 
-/** Lists the jobs of a step: every window with every condition that has weight inside it. */
-export function planJobs(starts: readonly number[], conditions: readonly Pick<TiledCondition, 'weights'>[], window: number): Job[] {
+/** What job planning reads of a condition (`guidance` and `uncond` only when joins are level-matched). */
+export type PlannedCondition = Pick<TiledCondition, 'weights'> & Partial<Pick<TiledCondition, 'guidance' | 'uncond'>>;
+
+/** For each unguided condition, the first unguided condition with the same `uncond` array (their shared baseline job); −1 otherwise. */
+function baselineGroups(conditions: readonly PlannedCondition[]): number[] {
+  const unguided = (c: PlannedCondition): boolean => (c.guidance ?? 1) <= 1 && c.uncond !== undefined && c.uncond.length > 0;
+  return conditions.map((c) => (unguided(c) ? conditions.findIndex((o) => unguided(o) && o.uncond === c.uncond) : -1));
+}
+
+/**
+ * Lists the jobs of a step: every window with every condition that has weight inside it. With `joins` (level
+ * matching), a window that holds a join frame first evaluates the `uncond` row of its unguided conditions, once per
+ * distinct array.
+ */
+export function planJobs(starts: readonly number[], conditions: readonly PlannedCondition[], window: number, joins?: Pick<JoinLevelMatch, 'touches'>): Job[] {
   const jobs: Job[] = [];
+  const groups = joins ? baselineGroups(conditions) : [];
   for (const start of starts) {
-    conditions.forEach((c, k) => {
-      for (let n = 0; n < window; n++) {
-        if (c.weights[start + n] > 0) {
-          jobs.push({ start, condition: k });
-          return;
-        }
-      }
+    const present = conditions.map((c) => {
+      for (let n = 0; n < window; n++) if (c.weights[start + n] > 0) return true;
+      return false;
+    });
+    if (joins?.touches(start, window)) {
+      const seen = new Set<number>();
+      present.forEach((p, k) => {
+        if (!p || groups[k] < 0 || seen.has(groups[k])) return;
+        seen.add(groups[k]);
+        jobs.push({ start, condition: groups[k], baseline: true });
+      });
+    }
+    present.forEach((p, k) => {
+      if (p) jobs.push({ start, condition: k });
     });
   }
   return jobs;
@@ -88,12 +117,18 @@ export async function predictTiled(
   timestep: number,
   starts: readonly number[],
   profile: Float32Array,
-  options: { signal?: AbortSignal; onBatch?: BatchProgress; guidance?: TiledGuidance } = {},
+  options: { signal?: AbortSignal; onBatch?: BatchProgress; guidance?: TiledGuidance; levelMatchJoins?: boolean } = {},
 ): Promise<Float32Array> {
   const { channels: C, frames: T, bins: Fq, window: W, pad = 0 } = layout;
   const guide = options.guidance?.rule ?? outputSpaceGuidance;
   const piece = options.guidance?.piece ?? { seconds: 0, frames: T - 2 * pad, window: W };
-  const jobs = planJobs(starts, conditions, W);
+  // Level matching at region joins (regions.ts#JoinLevelMatch): each condition's output is measured from its
+  // reference, a guided condition's own CFG row or, for an unguided one, the window's baseline job. It works on the
+  // canvas (its weights and frames); the padding holds one condition only, so its frames are never joins.
+  const joins = options.levelMatchJoins && conditions.length > 1 ? new JoinLevelMatch(conditions.map((c) => c.weights), { channels: C, frames: T, bins: Fq }) : undefined;
+  const jobs = planJobs(starts, conditions, W, joins);
+  const groups = joins ? baselineGroups(conditions) : [];
+  const baselines = new Map<string, Float32Array>();
   const plane = W * Fq;
   const dim = conditions[0].cond.length;
   // A single job covering the whole latent with weight 1 everywhere needs no averaging (and stays bit-exact).
@@ -105,7 +140,7 @@ export async function predictTiled(
   for (let first = 0; first < jobs.length; first += layout.windowBatch) {
     throwIfAborted(options.signal, 'denoise');
     const batch = jobs.slice(first, first + layout.windowBatch);
-    const rowsOf = batch.map((j) => (conditions[j.condition].guidance > 1 ? 2 : 1));
+    const rowsOf = batch.map((j) => (!j.baseline && conditions[j.condition].guidance > 1 ? 2 : 1));
     const rows = rowsOf.reduce((a, b) => a + b, 0);
     const sample = new Float32Array(rows * C * plane);
     const labels = new Float32Array(rows * dim);
@@ -113,7 +148,7 @@ export async function predictTiled(
     let row = 0;
     for (const job of batch) {
       const c = conditions[job.condition];
-      const copies = c.guidance > 1 ? [c.uncond, c.cond] : [c.cond];
+      const copies = job.baseline ? [c.uncond] : c.guidance > 1 ? [c.uncond, c.cond] : [c.cond];
       for (const emb of copies) {
         for (let ch = 0; ch < C; ch++) sample.set(x.subarray((ch * T + job.start) * Fq, (ch * T + job.start) * Fq + plane), (row * C + ch) * plane);
         labels.set(emb, row * dim);
@@ -126,6 +161,11 @@ export async function predictTiled(
     row = 0;
     for (const job of batch) {
       const c = conditions[job.condition];
+      if (job.baseline) {
+        baselines.set(`${job.start}:${job.condition}`, out.subarray(row * size, (row + 1) * size));
+        row++;
+        continue;
+      }
       const guided = c.guidance > 1;
       const u = row;
       const k = guided ? row + 1 : row;
@@ -138,11 +178,13 @@ export async function predictTiled(
         result = new Float32Array(e);
         continue;
       }
+      const reference = !joins ? undefined : guided ? out.subarray(u * size, (u + 1) * size) : baselines.get(`${job.start}:${groups[job.condition]}`);
       const accumulator = acc as Float64Array;
       for (let n = 0; n < W; n++) {
         const weight = profile[n] * c.weights[job.start + n];
         if (weight === 0) continue;
         wsum[job.start + n] += weight;
+        if (reference) joins?.addFrame(job.start + n, n, weight, e, reference, plane);
         for (let ch = 0; ch < C; ch++) {
           const src = ch * plane + n * Fq;
           const dst = (ch * T + job.start + n) * Fq;
@@ -165,5 +207,6 @@ export async function predictTiled(
       for (let f = 0; f < Fq; f++) out[base + f] = accumulator[base + f] * inv;
     }
   }
+  joins?.apply(out);
   return out;
 }

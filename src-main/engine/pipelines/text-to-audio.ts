@@ -226,7 +226,9 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   report({ stage: 'encode', step: 0, steps });
   const conditions = conditionsOf(regions, request.guidance);
   const piece = { seconds: request.seconds, frames, window };
-  const { cond: row, uncond: negativeRow, encoded } = await encodeAll(model, conditions, piece);
+  // Regions blend into each other when there are several conditions and a transition to blend over.
+  const blends = conditions.length > 1 && transition > 0;
+  const { cond: row, uncond: negativeRow, encoded } = await encodeAll(model, conditions, piece, blends);
   const tEncoded = now();
 
   // 3. Prepare latents on the plan's canvas (longform/plan.ts: the piece, or the piece padded by W beyond both ends
@@ -256,10 +258,16 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const pieceWeights = conditionWeights(regions, conditions, frames, geometry.framesPerSecond, transition);
   const regionCondition = (r: number): number => conditions.findIndex((c) => c.regions.includes(r));
   const weights = canvasWeights(pieceWeights, canvas, regionCondition(0), regionCondition(regions.length - 1));
-  // The unconditional row is read only for guided conditions (the tiler evaluates it only when guidance > 1).
+  // The unconditional row is read for guided conditions. Where regions blend, an unguided condition carries the
+  // ordinary row of its negative prompt instead: the reference its output is measured from when joins are
+  // level-matched (regions.ts#JoinLevelMatch, on the canvas weights); one array per text, so conditions that share
+  // it share a window's baseline job. The plan counts those jobs, so evaluations, rows and the ETA include them. In
+  // context, held frames are replaced after each step (below); the match only changes the prediction.
   const unguided = new Float32Array(0);
-  const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: c.guidance > 1 ? negativeRow(c.negativePrompt) : unguided, guidance: c.guidance, weights: weights[k] }));
-  const plan = planTiling({ frames, window, steps, method, tiling, seed: request.seed, conditions: tiled, padEnds: true });
+  const references = new Map<string, Float32Array>();
+  const referenceOf = (text: string): Float32Array => references.get(text) ?? references.set(text, row(text)).get(text) ?? unguided;
+  const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: c.guidance > 1 ? negativeRow(c.negativePrompt) : blends ? referenceOf(c.negativePrompt) : unguided, guidance: c.guidance, weights: weights[k] }));
+  const plan = planTiling({ frames, window, steps, method, tiling, seed: request.seed, conditions: tiled, padEnds: true, levelMatchJoins: blends });
   const { evaluationsPerStep } = plan;
   const totalJobs = evaluationsPerStep.slice(firstStep).reduce((a, b) => a + b, 0);
   const layout = { channels: C, frames: canvas.frames, bins: Fq, window, windowBatch: tiling.windowBatch, pad: canvas.pad };
@@ -277,6 +285,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profile, {
       signal,
       guidance,
+      levelMatchJoins: blends,
       onBatch: (done, total) => {
         jobsDone = jobsBefore + done;
         const perJob = (now() - tEncoded) / 1000 / jobsDone;
@@ -343,12 +352,14 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
 /**
  * Conditioning rows of every distinct prompt and negative prompt, encoded once. A family with its own unconditional
  * input (stable-audio-3) encodes only the negative prompts of guided conditions, apart; the others encode all texts
- * in one batch, as before. `uncond` may be asked only for a guided condition's negative prompt.
+ * in one batch, as before. `uncond` may be asked only for a guided condition's negative prompt; with `blends`, an
+ * unguided condition's negative prompt is encoded with the prompts (`cond` gives its row: the join reference).
  */
 async function encodeAll(
   model: LatentDiffusionModel,
   conditions: ReadonlyArray<{ prompt: string; negativePrompt: string; guidance: number }>,
   piece: ConditionContext,
+  blends = false,
 ): Promise<{ cond: (text: string) => Float32Array; uncond: (text: string) => Float32Array; encoded: EncodedConditions }> {
   const rowOf = (rows: F32, texts: readonly string[]) => (text: string): Float32Array => {
     const i = texts.indexOf(text);
@@ -360,7 +371,10 @@ async function encodeAll(
     const encoded = await model.encodeConditions(texts, piece);
     return { cond: rowOf(encoded.rows, texts), uncond: rowOf(encoded.rows, texts), encoded };
   }
-  const prompts = [...new Set(conditions.map((c) => c.prompt))];
+  // At level-matched joins an unguided condition is measured from the model's ordinary prediction for its negative
+  // prompt (default ""), which every pack can give (an official SA3 export has no unconditional input).
+  const references = blends ? conditions.filter((c) => c.guidance <= 1).map((c) => c.negativePrompt) : [];
+  const prompts = [...new Set([...conditions.map((c) => c.prompt), ...references])];
   const negatives = [...new Set(conditions.filter((c) => c.guidance > 1).map((c) => c.negativePrompt))];
   const encoded = await model.encodeConditions(prompts, piece);
   if (negatives.length === 0) return { cond: rowOf(encoded.rows, prompts), uncond: rowOf(encoded.rows, []), encoded };

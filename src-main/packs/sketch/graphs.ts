@@ -128,12 +128,15 @@ export function buildVocoder(recipe: SketchRecipe): Uint8Array {
   const weights = g.f32('power_weights', binPowerWeights(recipe), [1, SKETCH_BINS, 1]);
   const rel = g.op('Exp', [g.op('Mul', [g.op('Sub', [mel, peak]), g.scalar(2)])]);
   const logPower = g.op('Add', [g.op('Mul', [peak, g.scalar(2)]), g.op('Log', [g.op('ReduceSum', [g.op('Mul', [rel, weights]), g.i64('axes', [1])], { keepdims: 1 })])]);
-  // A slow level control: normalise by the log power averaged over ±levelSmoothingFrames/2 frames (≈ 1 s), so the
-  // output holds outputRms on average while each bin's own frame-to-frame variation survives (a per-frame
-  // normalisation would make the loudest bin's jitter move every bin together).
-  const radius = (recipe.levelSmoothingFrames - 1) / 2;
-  const smooth = g.op('AveragePool', [logPower], { kernel_shape: [recipe.levelSmoothingFrames], strides: [1], pads: [radius, radius], count_include_pad: 0 });
-  const gainLog = g.op('Min', [g.op('Sub', [mel, g.op('Mul', [smooth, g.scalar(0.5)])]), g.scalar(10)]);
+  // Every frame is normalised by its own log power, so every frame plays at outputRms. The latent encodes timbre
+  // (a log spectrum), and the raw power of what it decodes is no level to keep: it differs by 25 dB between prompts
+  // ("low deep drone" 83 dB, "bright bell tone" 58 dB) and falls about 60 dB midway through a prompt join, where the
+  // blended latent decodes to the two templates' geometric-mean spectrum. A slow control (lp averaged over ±0.5 s, in
+  // packs up to 1.0.0+b2) could not follow that: each join swelled 5–9 dB, then dipped 16–19 dB below both sides,
+  // and even a hard switch (no transition) swelled and dipped up to 8–9 dB (issue 12). The price of a per-frame
+  // control is small: a frame's power jitters by 0.9–2.3 dB (sd) inside a region, and its loudest bins' jitter now
+  // moves the other bins by as much.
+  const gainLog = g.op('Min', [g.op('Sub', [mel, g.op('Mul', [logPower, g.scalar(0.5)])]), g.scalar(10)]);
   const scaled = g.op('Mul', [g.op('Exp', [gainLog]), g.scalar(recipe.outputRms)]);
   const hann = new Float32Array(SKETCH_BINS * 2 * HOP);
   for (let c = 0; c < SKETCH_BINS; c++) for (let j = 0; j < 2 * HOP; j++) hann[c * 2 * HOP + j] = 0.5 - 0.5 * Math.cos((2 * Math.PI * j) / (2 * HOP));

@@ -18,7 +18,7 @@ No trained weights, no third-party data. Released under CC0-1.0 (public domain d
  * Bump when the builder's output bytes change for the same recipe (tests/packs/fingerprints.test.ts says when):
  * caches reuse a built pack whose version matches without rebuilding it.
  */
-export const SKETCH_BUILDER_REVISION = 2;
+export const SKETCH_BUILDER_REVISION = 3;
 
 /** The version string of the sketch pack built from `recipe` (no build needed). */
 export function sketchPackVersion(recipe: SketchRecipe = loadSketchRecipe()): string {
@@ -89,9 +89,9 @@ export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): Buil
           outputs: [{ name: 'waveform', type: 'float32', dims: ['B', 'L'] }],
         },
       },
-      // Decoder: ±1 latent frame (linear interpolation). Vocoder: the level smoothing window (±50 frames), the
-      // envelope overlap (±1 frame) and the noise FIR (127 samples < 1 frame) → 52 frames.
-      decode: { vaeHaloLatentFrames: 1, vocoderHaloMelFrames: (recipe.levelSmoothingFrames - 1) / 2 + 2 },
+      // Decoder: ±1 latent frame (linear interpolation). Vocoder: the envelope overlap (±1 frame) and the noise FIR
+      // (127 samples < 1 frame) → 2 frames; the level control is per frame.
+      decode: { vaeHaloLatentFrames: 1, vocoderHaloMelFrames: 2 },
     },
   };
 }

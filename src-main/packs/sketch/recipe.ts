@@ -36,8 +36,6 @@ const RecipeSchema = v.object({
   melPerLatent: v.pipe(num, v.gtValue(0)),
   melBias: num,
   outputRms: v.pipe(num, v.gtValue(0), v.maxValue(0.5)),
-  /** Mel frames of the vocoder's level smoothing window (odd). */
-  levelSmoothingFrames: v.pipe(v.number(), v.integer(), v.minValue(1), v.check((n) => n % 2 === 1, 'must be odd')),
   gains: v.strictObject({ tilt: num, tonal: num, bump: num }),
   words: v.record(v.pipe(v.string(), v.regex(/^[a-z0-9]+$/)), WordSchema),
 });

@@ -200,6 +200,8 @@ describe('untouched: MultiDiffusion only and single windows', () => {
       const denoise = (b: F32, t: number, l: F32, starts: readonly number[]) => target.predict(b, t, l, { piece, starts });
       const e = await predictTiled(denoise, { ...layout, window: W, windowBatch: 4 }, tiledConditions, x, scheduler.timesteps[k], planMultiDiffusion(T, W, stride), windowProfile(W, 'tapered'), {
         guidance: { rule: outputSpaceGuidance, piece },
+        // Regions that blend are level-matched at their joins (regions.ts#JoinLevelMatch), as textToAudio does.
+        levelMatchJoins: true,
       });
       const noise = scheduler.needsNoise(k) ? frameNoise(r.seed, NOISE_KIND.step, k, layout, origin) : undefined;
       const next = scheduler.step(state, { stepIndex: k, sample: x, modelOutput: e, noise });
