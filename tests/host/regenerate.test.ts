@@ -75,7 +75,8 @@ describe('render --regenerate', () => {
     for (const edge of [8, 16]) {
       expect(Math.abs(rmsDb(edge - 0.1, edge - 0.05) - rmsDb(edge + 0.05, edge + 0.1)), `edge ${edge} s`).toBeLessThan(3);
     }
-  });
+    // Renders through the real CLI (a process each, a model load each): a timeout of its own.
+  }, 300_000);
 
   it('--strength varies the region (a new take recorded with its strength); it needs --regenerate and a value in (0, 1]', async () => {
     const before = await load();
@@ -90,7 +91,8 @@ describe('render --regenerate', () => {
     expect(refused.stderr).toMatch(/--strength applies with --regenerate only/);
     const range = await runCli(['render', dir, '--out', join(work, 'x'), '--regenerate', 'rgn_two', '--strength', '1.5'], env());
     expect(range.stderr).toMatch(/--strength "1\.5" is not valid: expected a number in \(0, 1\]/);
-  });
+    // Renders through the real CLI (a process each, a model load each): a timeout of its own.
+  }, 300_000);
 
   it('refuses an id that is not a region, naming it', async () => {
     const bad = await runCli(['render', dir, '--out', join(work, 'x'), '--regenerate', 'rgn_nope', '--quiet'], env());

@@ -62,5 +62,6 @@ describe('shape-s, 640 frames, 16 SpotDiffusion steps: the fused prediction near
     const near = (e: number): number[] => after.slice(e - 3, e + 3);
     expect(Math.min(...near(W), ...near(T - W))).toBeGreaterThan(0.95);
     expect(Math.min(...after)).toBeGreaterThan(0.9);
-  }, 120_000);
+  // Two shape-s runs of 640 frames and 16 steps (~14 s here under load): a timeout of their own.
+  }, 300_000);
 });
