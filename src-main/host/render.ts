@@ -1,8 +1,9 @@
 /**
  * Headless batch rendering of a project (`npm run render`): generate every missing take, save the project, then
  * export the mixdown and stems. Regions named in `regenerate` are redone first, in the context of their neighbours
- * (generation/context.ts). Then pieces are planned as for the studio (generation/plan.ts): a piece is generated
- * when any of its regions lacks a playable take, and every region of it then gets a new take with its own slice.
+ * (generation/context.ts). Then pieces are planned as for the studio (generation/plan.ts): a piece none of whose
+ * regions plays is generated whole, every region getting a take with its own slice; a region without a take next
+ * to regions that play kept latents is generated in their context (extend), and they keep their takes.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { exportTracks } from './export/project-tracks.ts';
 import type { ExportFormat, ExportResult, LoudnessTarget } from './export/types.ts';
 import { ModelCache } from './generation/model-cache.ts';
 import { regionInContext } from './generation/context.ts';
-import { pieceJob, piecesOf, planTrack, type Piece, type PieceJob } from './generation/plan.ts';
+import { pieceJob, piecesOf, planTrack, type PieceJob } from './generation/plan.ts';
 import { readLatentFile } from './projects/npy.ts';
 import { projectTakeWriter, runPiece } from './generation/run-piece.ts';
 import { closeProject, openProject, pathsOf, updateProject } from './projects/project-store.ts';
@@ -81,13 +82,27 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
       const take = r.takes.find((t) => t.id === r.activeTakeId);
       return take !== undefined && (await stat(join(paths.dir, take.file)).catch(() => undefined)) !== undefined;
     };
-    const todo: Piece[] = [];
+    // Missing takes: a piece none of whose regions plays is generated whole; in a piece that partly plays, each
+    // region without a take is generated in the context of the kept neighbours (extending a run, filling a gap), so
+    // the regions that play keep their takes — or the whole piece when there is no kept latent to continue.
+    const todo: PieceJob[] = [];
+    const missing: RegionId[] = [];
     for (const track of doc.tracks) {
       for (const piece of piecesOf(doc, track)) {
-        if (!(await Promise.all(piece.regions.map(playable))).every(Boolean)) todo.push(piece);
+        const plays = await Promise.all(piece.regions.map(playable));
+        if (plays.every(Boolean)) continue;
+        const silent = piece.regions.filter((_, k) => !plays[k]);
+        if (silent.length === piece.regions.length || !piece.regions.some((r, k) => plays[k] && r.takes.find((t) => t.id === r.activeTakeId)?.latent)) todo.push(pieceJob(piece));
+        else missing.push(...silent.map((r) => r.id));
       }
     }
-    for (const [i, piece] of todo.entries()) await generate(pieceJob(piece), i, todo.length);
+    const count = todo.length + missing.length;
+    for (const [i, job] of todo.entries()) await generate(job, i, count);
+    for (const [k, regionId] of missing.entries()) {
+      const region = doc.regions[regionId];
+      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file))) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
+      await generate(job, todo.length + k, count);
+    }
     const tracks = await exportTracks(doc, paths.dir);
     const result = await exportProject(tracks, o.outDir, {
       format: o.format,

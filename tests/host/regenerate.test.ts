@@ -2,7 +2,8 @@
  * `npm run render -- P --out D --regenerate ID` (issue 12 §2): one region is redone in the context of its
  * neighbours' kept latents. Real CLI, real sessions (sketch): the region gets a new active take of its own length,
  * every other region keeps its active take and file bit for bit, and the mix has no level step at the region's
- * edges. Bad ids are refused naming them.
+ * edges; `--strength` varies it; a new region after the run is generated in its context (extend). Bad ids are
+ * refused naming them.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProject, type ProjectDocument, type Region } from '../../src-main/contract/project.ts';
-import { createProject, closeProject, saveProject } from '../../src-main/host/projects/project-store.ts';
+import { createProject, closeProject, openProject, saveProject } from '../../src-main/host/projects/project-store.ts';
 import { decodeWav } from '../../src-main/host/wav.ts';
 import { region } from '../contract/project-fixtures.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -92,6 +93,32 @@ describe('render --regenerate', () => {
     const range = await runCli(['render', dir, '--out', join(work, 'x'), '--regenerate', 'rgn_two', '--strength', '1.5'], env());
     expect(range.stderr).toMatch(/--strength "1\.5" is not valid: expected a number in \(0, 1\]/);
     // Renders through the real CLI (a process each, a model load each): a timeout of its own.
+  }, 300_000);
+
+  it('extend: a new region after the run is generated in its context; the run keeps its takes', async () => {
+    const before = await load();
+    const trackId = before.tracks[0].id;
+    const four = region('rgn_four' as Region['id'], trackId, 24, 30, { prompt: 'low drone', negativePrompt: '', seed: 6, fadeIn: 0, fadeOut: 0, generation: before.regions['rgn_three' as Region['id']].generation });
+    const opened = await openProject(dir);
+    await saveProject(opened.handle, parseProject({ ...before, tracks: [{ ...before.tracks[0], regionIds: [...before.tracks[0].regionIds, four.id] }], regions: { ...before.regions, [four.id]: four } }, 'test'));
+    await closeProject(opened.handle);
+    const run = await runCli(['render', dir, '--out', join(work, 'fourth'), '--format', 'wav24', '--device', 'cpu', '--quiet'], env());
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ generatedPieces: 1, newTakes: 1 });
+    const after = await load();
+    for (const id of ['rgn_one', 'rgn_two', 'rgn_three']) expect(active(after.regions[id as Region['id']])?.id).toBe(active(before.regions[id as Region['id']])?.id);
+    const take = active(after.regions[four.id]);
+    expect(take?.seconds).toBeCloseTo(6, 3);
+    // The piece reached back into the run's kept latent: it started before the new region.
+    expect(take?.latent?.start).toBeLessThan(24);
+    const mix = decodeWav(await readFile(join(work, 'fourth', 'Mix.wav')));
+    const rate = mix.sampleRate;
+    const rmsDb = (from: number, to: number): number => {
+      const x = mix.channels[0].subarray(Math.round(from * rate), Math.round(to * rate));
+      return 10 * Math.log10(x.reduce((s, v) => s + v * v, 0) / x.length + 1e-12);
+    };
+    expect(Math.abs(rmsDb(23.9, 23.95) - rmsDb(24.05, 24.1))).toBeLessThan(3);
+    // Renders through the real CLI: a timeout of its own.
   }, 300_000);
 
   it('refuses an id that is not a region, naming it', async () => {
