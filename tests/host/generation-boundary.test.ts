@@ -144,6 +144,16 @@ describe('latents are kept', () => {
     const npy = decodeNpy(new Uint8Array(await readFile(join(opened.dir, ta?.latent?.file ?? ''))), 'latent');
     expect(npy.shape).toEqual([8, ta?.latent?.frames, 16]);
     expect(npy.data.every(Number.isFinite)).toBe(true);
+
+    // One region's new take from the studio keeps its neighbour: only rgn_b gets a take, grown out of rgn_a's latent.
+    const again = value(await host.api.enqueueGeneration({ projectId: opened.projectId, trackId, regionIds: [b.id] }));
+    expect(await jobEnd(again.jobId)).toEqual({ jobId: again.jobId, ok: true });
+    const redone = parseProject(JSON.parse(await readFile(join(opened.dir, 'project.json'), 'utf8')), 'project.json');
+    expect(redone.regions[a.id].takes).toHaveLength(1);
+    expect(redone.regions[b.id].takes).toHaveLength(2);
+    const newB = redone.regions[b.id].takes.find((t) => t.id === redone.regions[b.id].activeTakeId);
+    expect(newB?.latent?.start).toBeLessThan(9);
+    expect(newB?.seconds).toBeCloseTo(5, 3);
     value(await host.api.closeProject({ projectId: opened.projectId }));
   });
 });

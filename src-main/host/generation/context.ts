@@ -7,54 +7,25 @@
  * latent, noised to that strength, is where its frames start (SDEdit).
  */
 import { randomInt } from 'node:crypto';
-import { ProjectError, type ProjectDocument, type Region, type RegionId, type TakeRef } from '../../contract/project.ts';
+import { ProjectError, type ProjectDocument, type RegionId } from '../../contract/project.ts';
+import { keptNeighbours, keptTake, type KeptRegion } from '../../contract/takes.ts';
 import type { KeptLatent } from '../../engine/longform/context.ts';
 import type { NpyArray } from '../projects/npy.ts';
 import type { PieceJob } from './plan.ts';
 
-/** A neighbour whose kept latent the region continues. */
-interface Neighbour {
-  region: Region;
-  take: TakeRef & { latent: NonNullable<TakeRef['latent']> };
+/** A kept region placed on the timeline: where its latent's frame 0 lies and the span it plays. */
+interface Neighbour extends KeptRegion {
   /** Timeline seconds of the kept latent's frame 0. */
   latentStart: number;
-  /** Timeline span the neighbour plays from its take. */
   from: number;
   to: number;
 }
 
-const TOUCH = 1e-6;
-
-/** The regions of `region`'s track that touch it in a chain, nearest first, while they play a kept latent of its model. */
-function neighbours(doc: ProjectDocument, region: Region, direction: -1 | 1): Neighbour[] {
-  const track = doc.tracks.find((t) => t.id === region.trackId);
-  const regions = (track?.regionIds ?? []).map((id) => doc.regions[id]).sort((a, b) => a.start - b.start);
-  const out: Neighbour[] = [];
-  let at = regions.findIndex((r) => r.id === region.id) + direction;
-  let edge = direction < 0 ? region.start : region.end;
-  for (; at >= 0 && at < regions.length; at += direction) {
-    const r = regions[at];
-    if (Math.abs((direction < 0 ? r.end : r.start) - edge) > TOUCH) break;
-    const take = r.takes.find((t) => t.id === r.activeTakeId);
-    const latent = take?.latent;
-    if (!take || !latent || latent.model !== region.generation.model) break;
-    const offset = r.takeOffset ?? 0;
-    const latentStart = r.start - offset - latent.from / latent.framesPerSecond;
-    const to = Math.min(r.end, r.start + take.seconds - offset);
-    out.push({ region: r, take: { ...take, latent }, latentStart, from: r.start, to });
-    if (to < r.end - TOUCH) break; // the take ends before the region does: nothing kept beyond
-    edge = direction < 0 ? r.start : r.end;
-  }
-  return out;
-}
-
-/** The region's active take as a kept latent of its own model, if it has one. */
-function ownLatent(region: Region): Neighbour | undefined {
-  const take = region.takes.find((t) => t.id === region.activeTakeId);
-  const latent = take?.latent;
-  if (!take || !latent || latent.model !== region.generation.model) return undefined;
-  const offset = region.takeOffset ?? 0;
-  return { region, take: { ...take, latent }, latentStart: region.start - offset - latent.from / latent.framesPerSecond, from: region.start, to: Math.min(region.end, region.start + take.seconds - offset) };
+/** `kept` placed on the timeline. */
+function placed(kept: KeptRegion): Neighbour {
+  const { region: r, take } = kept;
+  const offset = r.takeOffset ?? 0;
+  return { ...kept, latentStart: r.start - offset - take.latent.from / take.latent.framesPerSecond, from: r.start, to: Math.min(r.end, r.start + take.seconds - offset) };
 }
 
 /**
@@ -71,9 +42,10 @@ export async function regionInContext(
   const random = options.random ?? (() => randomInt(0, 2 ** 32 - 1));
   const region = Object.hasOwn(doc.regions, regionId) ? doc.regions[regionId] : undefined;
   if (!region) throw new ProjectError('not-found', `region '${regionId}' is not in the project`);
-  const before = neighbours(doc, region, -1);
-  const after = neighbours(doc, region, 1);
-  const own = ownLatent(region);
+  const before = keptNeighbours(doc, region, -1).map(placed);
+  const after = keptNeighbours(doc, region, 1).map(placed);
+  const ownTake = keptTake(region);
+  const own = ownTake ? placed(ownTake) : undefined;
   if (options.strength !== undefined && options.strength < 1 && !own) {
     throw new ProjectError('invalid-argument', `region '${region.id}' ("${region.prompt.slice(0, 40)}") has no kept latent of ${region.generation.model} to vary; generate it once (or use strength 1 for a fresh take)`);
   }

@@ -1,13 +1,16 @@
 /**
- * The studio's generation job: plans the pieces of a track (generation/plan.ts) when the job starts, has the engine
- * worker generate them, announces each piece's takes (`takesAdded`) with previews and progress on the way, and —
- * for a headless job — saves them into the project with `applyTakes` inside the store's save section.
+ * The studio's generation job: plans the pieces of a track (generation/plan.ts), or one region in the context of its
+ * neighbours (generation/context.ts), when the job starts; has the engine worker generate them; announces each
+ * piece's takes (`takesAdded`) with previews and progress on the way; and — for a headless job — saves them into the
+ * project with `applyTakes` inside the store's save section.
  */
 import type { StudioEventName, StudioEvents, StudioSettings } from '../../contract/api.ts';
 import type { ProjectDocument, RegionId, TrackId } from '../../contract/project.ts';
 import { applyTakes } from '../../contract/takes.ts';
 import { EngineRunError, type EngineWorker } from '../engine-worker/engine-worker.ts';
+import { regionInContext } from '../generation/context.ts';
 import { pieceJob, planTrack } from '../generation/plan.ts';
+import { readLatentFile } from '../projects/npy.ts';
 import type { JobRunner } from '../jobs.ts';
 import { pathsOf, updateProject } from '../projects/project-store.ts';
 import { removePartialTakes } from '../projects/takes.ts';
@@ -42,11 +45,13 @@ export function generationJob(ctx: GenerationContext, spec: GenerationSpec): Job
   return async (job, signal) => {
     const p = ctx.project(projectId);
     const settings = ctx.settings();
-    // Planned when the job starts: a headless job generates from the document as saved by then.
-    const pieces = planTrack(snapshot ?? p.document, trackId, spec.regionIds).map((piece) => {
-      const planned = pieceJob(piece);
-      return { job: planned, device: settings.modelDevices[planned.modelId] ?? settings.device };
-    });
+    // Planned when the job starts: a headless job generates from the document as saved by then. One region is
+    // redone in the context of its neighbours' kept latents (they keep their takes); several regions, a whole track,
+    // or a region without kept neighbours regenerate their runs.
+    const doc = snapshot ?? p.document;
+    const inContext = spec.regionIds.length === 1 ? await regionInContext(doc, spec.regionIds[0], (file) => readLatentFile(pathsOf(p.handle), file)) : null;
+    const jobs = inContext ? [inContext] : planTrack(doc, trackId, spec.regionIds).map((piece) => pieceJob(piece));
+    const pieces = jobs.map((planned) => ({ job: planned, device: settings.modelDevices[planned.modelId] ?? settings.device }));
     const onAbort = (): void => ctx.engine.cancel(job.jobId);
     signal.addEventListener('abort', onAbort);
     // Pieces are saved in order even though the worker's messages arrive while the run is in flight.
