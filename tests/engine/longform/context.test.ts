@@ -61,12 +61,17 @@ describe('textToAudio in context (sketch, real sessions)', () => {
   });
   afterAll(async () => sketch?.dispose());
 
-  it('held frames end as the kept latent bit for bit, the free span is new, and the ramp joins them', async () => {
-    const base: TextToAudioRequest = { seconds: 24, seed: 5, steps: 6, guidance: 2.5, sampler: 'ddim', eta: 0, prompt: 'low drone' };
+  /** A 24 s piece of `steps` steps, and the context that keeps all of it but 8–16 s. */
+  async function keptPiece(steps: number) {
+    const base: TextToAudioRequest = { seconds: 24, seed: 5, steps, guidance: 2.5, sampler: 'ddim', eta: 0, prompt: 'low drone' };
     const first = await textToAudio(sketch, base);
     const [, C, T, Fq] = first.latent.dims;
-    const fps = sketch.geometry.framesPerSecond;
     const context = { kept: [{ data: first.latent.data, frames: T, offset: 0, from: 0, to: 24 }], free: { from: 8, to: 16 }, ramp: 1 };
+    return { base, first, C, T, Fq, fps: sketch.geometry.framesPerSecond, context };
+  }
+
+  it('held frames end as the kept latent bit for bit, the free span is new, and the ramp joins them', async () => {
+    const { base, first, C, T, Fq, fps, context } = await keptPiece(6);
     const redo = await textToAudio(sketch, { ...base, seed: 99, prompt: undefined, regions: [{ start: 0, end: 8, prompt: 'low drone' }, { start: 8, end: 16, prompt: 'bright tone' }, { start: 16, end: 24, prompt: 'low drone' }], context });
     const frame = (x: Float32Array, t: number): Float32Array => Float32Array.from({ length: C * Fq }, (_, i) => x[(Math.floor(i / Fq) * T + t) * Fq + (i % Fq)]);
     const same = (t: number): boolean => Buffer.from(frame(first.latent.data, t).buffer).equals(Buffer.from(frame(redo.latent.data, t).buffer));
@@ -85,11 +90,7 @@ describe('textToAudio in context (sketch, real sessions)', () => {
   }, 60_000);
 
   it('a variation (strength < 1) starts from the kept latent: it stays closer to it than a fresh take and runs fewer steps', async () => {
-    const base: TextToAudioRequest = { seconds: 24, seed: 5, steps: 10, guidance: 2.5, sampler: 'ddim', eta: 0, prompt: 'low drone' };
-    const first = await textToAudio(sketch, base);
-    const [, C, T, Fq] = first.latent.dims;
-    const fps = sketch.geometry.framesPerSecond;
-    const context = { kept: [{ data: first.latent.data, frames: T, offset: 0, from: 0, to: 24 }], free: { from: 8, to: 16 }, ramp: 1 };
+    const { base, first, C, T, Fq, fps, context } = await keptPiece(10);
     const distance = (x: Float32Array): number => {
       let sum = 0;
       let n = 0;
