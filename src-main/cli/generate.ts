@@ -158,6 +158,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
       onProgress: (p) => bar?.update(p),
     }));
     bar?.stop();
+    if (summary.vaeDecode.fallbackReason !== undefined) process.stderr.write(`warning: --vae-decode ${summary.vaeDecode.requested}: ${summary.vaeDecode.fallbackReason}\n`);
     if (summary.unknownWords.length > 0) {
       process.stderr.write(`warning: model '${summary.model}' does not know: ${summary.unknownWords.join(', ')} (they were ignored)\n`);
     }

@@ -70,6 +70,8 @@ export interface GenerateSummary {
   device: string;
   fallbackReason?: string;
   unknownWords: string[];
+  /** The VAE decode mode used, and why not the one asked for. */
+  vaeDecode: { requested: string; used: string; fallbackReason?: string };
   /** Prompts longer than the model reads, cut to its token limit (the model ignored the rest). */
   truncatedPrompts: TruncatedPrompt[];
   /** Window × condition evaluations summed over steps, and UNet rows (× CFG). */
@@ -148,6 +150,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       device: provider,
       ...(fallbackReason ? { fallbackReason } : {}),
       unknownWords: result.unknownWords,
+      vaeDecode: result.vaeDecode,
       truncatedPrompts: result.truncatedPrompts,
       evaluations: result.evaluationsPerStep.reduce((a, b) => a + b, 0),
       unetRows: result.unetRows,

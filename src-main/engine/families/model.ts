@@ -89,6 +89,8 @@ export interface DecodedAudio {
   /** One array per channel (1 mono, 2 stereo), all of one length, at least `samples` (when given) long. */
   channels: Float32Array[];
   seams: { decode: number[]; vocode: number[] };
+  /** How the latent was decoded (families with one decoder mode omit it): the mode used, and why not the one asked for. */
+  vaeDecode?: { used: VaeDecodeMode; fallbackReason?: string };
 }
 
 /** A loaded latent-diffusion model of any family. Holds sessions; the host owns their lifetime. */

@@ -129,6 +129,8 @@ export interface TextToAudioResult {
   clamped: boolean;
   /** Where seams could be, in seconds: window edges at the last step, VAE and vocoder chunk joins. */
   seams: { windows: number[]; decode: number[]; vocode: number[] };
+  /** How the latent was decoded: the mode asked for, the one used and why they differ (families with one mode: window). */
+  vaeDecode: { requested: VaeDecodeMode; used: VaeDecodeMode; fallbackReason?: string };
 }
 
 /** The regions a request describes (its `regions`, or one region from `prompt`). */
@@ -346,6 +348,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     truncatedPrompts: encoded.truncated,
     clamped,
     seams: { windows: windowEdgeSeconds(lastStarts, canvas.pad, window, frames, geometry.framesPerSecond), decode: decoded.seams.decode, vocode: decoded.seams.vocode },
+    vaeDecode: { requested: request.vaeDecode ?? 'window', used: decoded.vaeDecode?.used ?? 'window', ...(decoded.vaeDecode?.fallbackReason === undefined ? {} : { fallbackReason: decoded.vaeDecode.fallbackReason }) },
   };
 }
 

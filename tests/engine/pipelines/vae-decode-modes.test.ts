@@ -28,6 +28,10 @@ describe('vaeDecode', () => {
       let diff = 0;
       for (let i = 0; i < shared.audio.length; i++) diff = Math.max(diff, Math.abs(shared.audio[i] - windowed.audio[i]));
       expect(diff).toBeGreaterThan(1e-4);
+      // The result says which plan decoded it, and its seams are that plan's chunk joins (one, at 32 frames).
+      expect(shared.vaeDecode).toEqual({ requested: 'shared', used: 'shared' });
+      expect(windowed.vaeDecode).toEqual({ requested: 'window', used: 'window' });
+      expect(shared.seams.decode).toEqual([32 / manifest.latent.framesPerSecond]);
     } finally {
       await opened.dispose();
     }
@@ -40,6 +44,9 @@ describe('vaeDecode', () => {
       const a = await textToAudio(model, { ...request, vaeDecode: 'shared' });
       const b = await textToAudio(model, { ...request, vaeDecode: 'window' });
       expect(Buffer.from(a.audio.buffer).equals(Buffer.from(b.audio.buffer))).toBe(true);
+      // …and the result says so, with the reason.
+      expect(a.vaeDecode).toMatchObject({ requested: 'shared', used: 'window', fallbackReason: expect.stringMatching(/not available for this model .*no GroupNorm pattern.*decoded in windows/) });
+      expect(a.seams.decode).toEqual(b.seams.decode);
     } finally {
       await model.dispose();
     }

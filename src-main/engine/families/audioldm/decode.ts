@@ -6,6 +6,7 @@
 import type { AudioLdmManifest } from '../../../contract/manifest.ts';
 import { InvalidRequestError } from '../../errors.ts';
 import { decodeChunked, decodePlanFor, vocodeChunked, vocodePlanFor, type LatentDecode, type MelVocode, type VaeGeometry, type VocoderGeometry } from '../../longform/decode.ts';
+import { planChunks } from '../../longform/chunks.ts';
 import { decodeWithSharedStats, type SharedStatsLayer } from '../../longform/vae-shared-stats.ts';
 import type { ModelSession } from '../../runtime/session.ts';
 import type { F32 } from '../../tensor/tensor.ts';
@@ -42,7 +43,7 @@ export function vocoderGeometryOf(manifest: AudioLdmManifest): VocoderGeometry {
 /** Latent [1, C, T, Fq] → mono audio, VAE then vocoder in chunks. Seams are the chunk joins, in seconds. */
 export async function decodeAudioLdm(manifest: AudioLdmManifest, decoders: AudioLdmDecoders, latent: F32, options: DecodeAudioOptions): Promise<DecodedAudio> {
   const onChunk = (stage: 'decode' | 'vocode') => (chunk: number, chunks: number) => options.onProgress?.({ stage, chunk, chunks });
-  const mel = await decodeLatent(manifest, decoders, latent, options.vaeDecode, { signal: options.signal, onChunk: onChunk('decode') });
+  const { mel, used, fallbackReason, joins } = await decodeLatent(manifest, decoders, latent, options.vaeDecode, { signal: options.signal, onChunk: onChunk('decode') });
   const vocoder = vocoderGeometryOf(manifest);
   const onAudio = options.onAudio;
   // The vocoder stage starts now (0 chunks done): the pipeline splits its decode and vocode timings here.
@@ -52,39 +53,41 @@ export async function decodeAudioLdm(manifest: AudioLdmManifest, decoders: Audio
     onChunk: onChunk('vocode'),
     ...(onAudio ? { onAudio: (start: number, samples: Float32Array) => onAudio(start, [samples]) } : {}),
   });
-  const frames = latent.dims[2];
-  const fps = manifest.latent.framesPerSecond;
   return {
     channels: [wave],
-    seams: {
-      decode: decodePlanFor(vaeGeometryOf(manifest), frames).chunks.slice(1).map((c) => c.keepStart / fps),
-      vocode: vocodePlanFor(vocoder, mel.dims[2]).slice(1).map((c) => (c.keepStart * manifest.mel.hop) / manifest.audio.sampleRate),
-    },
+    // The joins of the plan that decoded it (window or shared chunks), not of the mode asked for.
+    seams: { decode: joins, vocode: vocodePlanFor(vocoder, mel.dims[2]).slice(1).map((c) => (c.keepStart * manifest.mel.hop) / manifest.audio.sampleRate) },
+    vaeDecode: { used, ...(fallbackReason === undefined ? {} : { fallbackReason }) },
   };
 }
 
-/** VAE decoding in the requested mode (see the pipeline's `vaeDecode`). */
+/** VAE decoding in the requested mode (see the pipeline's `vaeDecode`): the mel, the mode used and its chunk joins (seconds). */
 async function decodeLatent(
   manifest: AudioLdmManifest,
   decoders: AudioLdmDecoders,
   latent: F32,
   mode: DecodeAudioOptions['vaeDecode'],
   options: { signal?: AbortSignal; onChunk: (done: number, total: number) => void },
-): Promise<F32> {
+): Promise<{ mel: F32; used: 'window' | 'shared'; fallbackReason?: string; joins: number[] }> {
+  const fps = manifest.latent.framesPerSecond;
+  const frames = latent.dims[2];
   const shared = decoders.sharedStats;
-  if (mode === 'window' || (shared && 'unavailable' in shared)) {
-    // A decoder without GroupNorm has no per-chunk statistics to disagree about: window decoding is already exact.
-    return decodeChunked(decoders.decode, latent, vaeGeometryOf(manifest), options);
-  }
+  const windowed = async (fallbackReason?: string) => ({
+    mel: await decodeChunked(decoders.decode, latent, vaeGeometryOf(manifest), options),
+    used: 'window' as const,
+    ...(fallbackReason === undefined ? {} : { fallbackReason }),
+    joins: decodePlanFor(vaeGeometryOf(manifest), frames).chunks.slice(1).map((c) => c.keepStart / fps),
+  });
+  if (mode !== 'shared') return windowed();
+  // A decoder without GroupNorm has no per-chunk statistics to disagree about: window decoding is already exact.
+  if (shared && 'unavailable' in shared) return windowed(`shared-statistics decoding is not available for this model (${shared.unavailable}); decoded in windows`);
   if (!shared) {
     throw new InvalidRequestError('vaeDecode', mode, "shared-statistics decoding needs the model opened with it (the host's sharedStatsDecoder option)");
   }
   const { session, layers } = shared;
   const graph = { name: session.name, inputs: session.signature.inputs.map((t) => t.name), outputs: session.signature.outputs.map((t) => t.name) };
-  return decodeWithSharedStats((feeds) => session.run(feeds), graph, layers, latent, {
-    core: manifest.latent.nativeWindowFrames,
-    halo: manifest.decode.vaeHaloLatentFrames,
-    signal: options.signal,
-    onProgress: options.onChunk,
-  });
+  const core = manifest.latent.nativeWindowFrames;
+  const halo = manifest.decode.vaeHaloLatentFrames;
+  const mel = await decodeWithSharedStats((feeds) => session.run(feeds), graph, layers, latent, { core, halo, signal: options.signal, onProgress: options.onChunk });
+  return { mel, used: 'shared', joins: planChunks(frames, core, halo).slice(1).map((c) => c.keepStart / fps) };
 }
