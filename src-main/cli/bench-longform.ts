@@ -7,12 +7,13 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { seamFluxZ, seamReport, seamStepZ } from '../engine/audio/seams.ts';
 import { logMel } from '../engine/audio/spectral.ts';
+import { planCanvas } from '../engine/longform/plan.ts';
 import { planSpotDiffusion, spotOffsets } from '../engine/longform/windows.ts';
 import { textToAudio, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
 import { resolvePack } from '../host/packs/builtin.ts';
 import { openAudioLdmModel } from '../host/packs/load.ts';
 import { parseLimited, parseNumberList } from './args.ts';
-import { LIMITS } from '../contract/generation-settings.ts';
+import { GENERATION_DEFAULTS, LIMITS } from '../contract/generation-settings.ts';
 import { runChildJson } from './child.ts';
 
 interface Case {
@@ -126,7 +127,9 @@ async function autoStudy(modelId: string): Promise<number> {
       let sfz = 0;
       for (const seed of [1, 2, 3, 4]) {
         const offset = spotOffsets(seed, steps, W)[steps - 1 - k];
-        const seams = [...new Set(planSpotDiffusion(T, W, offset).flatMap((a) => [a, a + W]).filter((e) => e > 0 && e < T))].map((e) => e * melPerLatent);
+        // SpotDiffusion tiles the canvas padded beyond both ends (longform/plan.ts): its edges, in the piece's frames.
+        const { pad, frames } = planCanvas({ frames: T, window: W, steps, method: k === 0 ? 'spotdiffusion' : 'auto', tiling: { ...GENERATION_DEFAULTS.tiling, finalMultiSteps: k }, padEnds: true });
+        const seams = [...new Set(planSpotDiffusion(frames, W, offset).flatMap((a) => [a - pad, a + W - pad]).filter((e) => e > 0 && e < T))].map((e) => e * melPerLatent);
         const r = await textToAudio(model, { prompt: 'rain', seconds, seed, steps, guidance: 2.5, sampler: 'ddim', eta: 0, method: k === 0 ? 'spotdiffusion' : 'auto', tiling: { finalMultiSteps: k } });
         const S = logMel(r.audio, r.sampleRate);
         ssz += (seamStepZ(S, seams) ?? 0) / 4;
