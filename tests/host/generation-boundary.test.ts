@@ -23,6 +23,7 @@ let work: string;
 let host: StudioHost;
 const finished = new Map<string, (f: StudioEvents['jobFinished']) => void>();
 const seen = new Map<string, StudioEvents['jobFinished']>();
+const previews: StudioEvents['jobPreview'][] = [];
 
 function value<T>(result: ApiResult<T>): T {
   if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
@@ -42,6 +43,7 @@ beforeAll(async () => {
     settingsFile: null,
     log: () => undefined,
     emit: <K extends StudioEventName>(name: K, payload: StudioEvents[K]) => {
+      if (name === 'jobPreview') previews.push(payload as StudioEvents['jobPreview']);
       if (name !== 'jobFinished') return;
       const f = payload as StudioEvents['jobFinished'];
       seen.set(f.jobId, f);
@@ -154,6 +156,13 @@ describe('latents are kept', () => {
     const newB = redone.regions[b.id].takes.find((t) => t.id === redone.regions[b.id].activeTakeId);
     expect(newB?.latent?.start).toBeLessThan(9);
     expect(newB?.seconds).toBeCloseTo(5, 3);
+    // Its previews cover rgn_b only (9–14 s), not the neighbour the piece continues.
+    const shown = previews.filter((p) => p.jobId === again.jobId);
+    expect(shown.length).toBeGreaterThan(0);
+    for (const p of shown) {
+      expect(p.start).toBeGreaterThanOrEqual(9 - 1e-9);
+      expect(p.start + (p.peaks.length / 2) * (p.samplesPerPeak / p.sampleRate)).toBeLessThanOrEqual(14 + p.samplesPerPeak / p.sampleRate);
+    }
     value(await host.api.closeProject({ projectId: opened.projectId }));
   });
 });

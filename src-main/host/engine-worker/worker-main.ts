@@ -50,8 +50,12 @@ async function run(m: RunMessage): Promise<void> {
             ? send({ type: 'progress', jobId: m.jobId, stage: STAGE[p.stage], step: p.chunk ?? 0, steps: p.chunks ?? 0 })
             : send({ type: 'progress', jobId: m.jobId, stage: STAGE[p.stage], step: p.step, steps: p.steps, window: p.window, windows: p.windows, eta: p.eta }),
         onAudio: (start, channels) => {
-          const peaks = computePeaks(channels, m.previewSamplesPerPeak);
-          send({ type: 'preview', jobId: m.jobId, start: job.origin + start / sampleRate, sampleRate, samplesPerPeak: m.previewSamplesPerPeak, peaks: Array.from(peaks, (x) => Math.round(x * 1e4) / 1e4) });
+          // Only what becomes takes is previewed: a piece in context also decodes the neighbours it continues.
+          const from = Math.max(start, Math.round(Math.min(...job.slices.map((x) => x.start)) * sampleRate));
+          const to = Math.min(start + (channels[0]?.length ?? 0), Math.round(Math.max(...job.slices.map((x) => x.end)) * sampleRate));
+          if (to <= from) return;
+          const peaks = computePeaks(channels.map((c) => c.subarray(from - start, to - start)), m.previewSamplesPerPeak);
+          send({ type: 'preview', jobId: m.jobId, start: job.origin + from / sampleRate, sampleRate, samplesPerPeak: m.previewSamplesPerPeak, peaks: Array.from(peaks, (x) => Math.round(x * 1e4) / 1e4) });
         },
       });
       send({ type: 'progress', jobId: m.jobId, stage: 'writing', step: 0, steps: 0 });
