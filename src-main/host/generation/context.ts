@@ -40,6 +40,16 @@ export async function regionInContext(
   options: { strength?: number; random?: () => number } = {},
 ): Promise<PieceJob | null> {
   const random = options.random ?? (() => randomInt(0, 2 ** 32 - 1));
+  // Neighbours and the region itself usually play slices of one piece: read each kept latent file once.
+  const files = new Map<string, Promise<NpyArray>>();
+  const readOnce = (file: string): Promise<NpyArray> => {
+    let data = files.get(file);
+    if (!data) {
+      data = read(file);
+      files.set(file, data);
+    }
+    return data;
+  };
   const region = Object.hasOwn(doc.regions, regionId) ? doc.regions[regionId] : undefined;
   if (!region) throw new ProjectError('not-found', `region '${regionId}' is not in the project`);
   const before = keptNeighbours(doc, region, -1).map(placed);
@@ -68,7 +78,7 @@ export async function regionInContext(
   for (const n of [...before].reverse()) {
     const from = Math.max(n.from, start);
     if (from >= n.to) continue;
-    const data = await read(n.take.latent.file);
+    const data = await readOnce(n.take.latent.file);
     kept.push({ data: data.data, frames: n.take.latent.frames, offset: n.latentStart - start, from: from - start, to: n.to - start });
     regions.push({ start: from - start, end: n.to - start, prompt: n.region.prompt, negativePrompt: n.region.negativePrompt });
   }
@@ -76,13 +86,13 @@ export async function regionInContext(
   // The region's own previous latent, where its take kept one: the ramps inside the region hold to it, so the new
   // content grows out of what played there before instead of out of nothing.
   if (own) {
-    const data = await read(own.take.latent.file);
+    const data = await readOnce(own.take.latent.file);
     kept.push({ data: data.data, frames: own.take.latent.frames, offset: own.latentStart - start, from: own.from - start, to: own.to - start });
   }
   for (const n of after) {
     const to = Math.min(n.to, end);
     if (to <= n.from) continue;
-    const data = await read(n.take.latent.file);
+    const data = await readOnce(n.take.latent.file);
     kept.push({ data: data.data, frames: n.take.latent.frames, offset: n.latentStart - start, from: n.from - start, to: to - start });
     regions.push({ start: n.from - start, end: to - start, prompt: n.region.prompt, negativePrompt: n.region.negativePrompt });
   }
