@@ -21,6 +21,9 @@ track into DIR: Mix.<ext> and NN_TrackName.<ext>, all starting at 0 with the sam
                        neighbours have no kept latent (older takes) regenerates its whole run as before
   --strength S         with --regenerate: a variation of each region's take, in (0, 1] (0.3 stays close, 1 is a
                        fresh take; default 1)
+  --resample-rounds N  with --regenerate and for missing regions generated next to kept ones: take each step N times
+                       (RePaint resampling, 1 to 10; default 1), so the new content agrees better with the kept
+                       neighbours at its edges; costs N× the denoising time
   --device NAME        ${DEVICES.join(' | ')} (default: auto)
   --quiet              no progress lines
 `;
@@ -47,6 +50,7 @@ export async function runRender(argv: string[]): Promise<number> {
         'true-peak': { type: 'string' },
         regenerate: { type: 'string' },
         strength: { type: 'string' },
+        'resample-rounds': { type: 'string' },
         device: { type: 'string', default: 'auto' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -70,6 +74,7 @@ export async function runRender(argv: string[]): Promise<number> {
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
   const strength = parseLimited('strength', v.strength, LIMITS.strength);
   if (strength !== undefined && v.regenerate === undefined) throw new CliError('--strength applies with --regenerate only (it varies the regions named there)');
+  const rounds = parseLimited('resample-rounds', v['resample-rounds'], LIMITS.resampleRounds);
   const outDir = v.out;
   let lastLine = '';
   const say = (line: string): void => {
@@ -86,6 +91,7 @@ export async function runRender(argv: string[]): Promise<number> {
       device,
       ...(v.regenerate === undefined ? {} : { regenerate: parseRegionIds(v.regenerate) }),
       ...(strength === undefined ? {} : { strength }),
+      ...(rounds === undefined ? {} : { resampleRounds: rounds }),
       signal,
       onGenerate: ({ piece, pieces, track, seconds, progress }) => {
         if (progress.window === undefined && progress.chunk === undefined) say(`generate ${piece}/${pieces} (${track}, ${seconds} s): ${progress.stage} ${progress.step}/${progress.steps}`);

@@ -89,6 +89,11 @@ export const LIMITS = {
   start: limit({ min: 0, max: 86_400, expected: 'a number of seconds from 0 to 86400', example: '0' }),
   /** How far a variation departs from the take it varies: 1 is a fresh take, small values keep most of it. */
   strength: limit({ min: 0, exclusiveMin: true, max: 1, expected: 'a number in (0, 1] (1 = a fresh take)', example: '0.5' }),
+  /**
+   * RePaint resampling rounds of a generation in context: each step but the last is taken this many times, the
+   * sample taken back to the step's level in between, so the free frames harmonise with the held ones (1 = none).
+   */
+  resampleRounds: limit({ min: 1, max: 10, integer: true, expected: 'a whole number from 1 to 10 (1 = no resampling)', example: '3' }),
   /** MultiDiffusion stride as a fraction of the window. */
   strideRatio: limit({ min: 0, exclusiveMin: true, max: 1, expected: 'a fraction of the window in (0, 1]', example: '0.5' }),
   /** Window evaluations per denoiser call. */

@@ -32,6 +32,8 @@ export interface RenderOptions {
   regenerate?: RegionId[];
   /** With `regenerate`: vary each region's take by this strength in (0, 1] instead of a fresh take (1). */
   strength?: number;
+  /** RePaint resampling rounds of every region generated in context (1 to 10; 1 = none, the default). */
+  resampleRounds?: number;
   cacheDir?: string;
   signal?: AbortSignal;
   /** Generation progress of piece `piece` of `pieces` (track name and seconds included). */
@@ -74,8 +76,8 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
     for (const [k, regionId] of regenerate.entries()) {
       // In context when a neighbour keeps a latent; else the region's whole run, as before kept latents existed.
       const region = doc.regions[regionId];
-      const strength = o.strength === undefined ? {} : { strength: o.strength };
-      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file), strength)) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
+      const options = { ...(o.strength === undefined ? {} : { strength: o.strength }), ...(o.resampleRounds === undefined ? {} : { rounds: o.resampleRounds }) };
+      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file), options)) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
       await generate(job, k, regenerate.length);
     }
     const playable = async (r: Region): Promise<boolean> => {
@@ -100,7 +102,7 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
     for (const [i, job] of todo.entries()) await generate(job, i, count);
     for (const [k, regionId] of missing.entries()) {
       const region = doc.regions[regionId];
-      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file))) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
+      const job = (await regionInContext(doc, regionId, (file) => readLatentFile(paths, file), o.resampleRounds === undefined ? {} : { rounds: o.resampleRounds })) ?? pieceJob(planTrack(doc, region.trackId, [regionId])[0]);
       await generate(job, todo.length + k, count);
     }
     const tracks = await exportTracks(doc, paths.dir);

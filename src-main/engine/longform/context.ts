@@ -1,10 +1,16 @@
 /**
- * Generation in context (RePaint, Lugmayr et al. 2022, without its resampling rounds): part of the piece is free,
+ * Generation in context (RePaint, Lugmayr et al. 2022): part of the piece is free,
  * the rest is held to a kept latent (the neighbours' takes, or the run a new region extends). After every sampler
  * step the held frames are replaced by the kept latent taken to the sample's level with the family's own forward
  * process (`Scheduler.levelAt`: DDPM noising, or (1 − t)·x₀ + t·ε for rectified flow), blended by a per-frame hold
  * weight that falls from 1 to 0 along a raised cosine inside the free part's edges, so the free frames grow out of
  * the kept ones. At the last level the held frames are the kept latent itself (it is a finished sample).
+ *
+ * Resampling rounds (RePaint §4.2, jump length 1): the replacement tells the free frames nothing about the held ones
+ * until the model sees both in the next prediction, so a step can leave them disagreeing at the edges. With U rounds,
+ * the sample after step k (level k + 1, held frames replaced) is taken back to level k by the forward process
+ * (`renoise`) and step k is taken again, U times in all; the last round's sample goes on. It costs U× the
+ * evaluations of every step but the last.
  */
 import type { NoiseLevel } from '../schedulers/index.ts';
 
@@ -90,6 +96,20 @@ export function holdToContext(sample: Float32Array, context: LatentContext, leve
   return out;
 }
 
+/**
+ * A sample at level `from` taken to the noisier level `to` by the forward process: x' = a·x + b·ε with a =
+ * signal_to / signal_from and b = √(noise_to² − a²·noise_from²), so x' ~ signal_to·x₀ + noise_to·ε' whenever x ~
+ * signal_from·x₀ + noise_from·ε (DDPM: q(x_t | x_s); rectified flow the same with 1 − t and t). Returns a new array.
+ */
+export function renoise(sample: Float32Array, from: NoiseLevel, to: NoiseLevel, noise: Float32Array): Float32Array {
+  if (!(from.signal > 0) || to.signal > from.signal || noise.length !== sample.length) {
+    throw new RangeError(`cannot renoise from level (${from.signal}, ${from.noise}) to the less noisy (${to.signal}, ${to.noise}), or noise of ${noise.length} values for ${sample.length}`);
+  }
+  const a = to.signal / from.signal;
+  const b = Math.sqrt(Math.max(0, to.noise * to.noise - a * a * from.noise * from.noise));
+  return sample.map((x, i) => a * x + b * noise[i]);
+}
+
 /** A kept latent a regeneration reads: part of an earlier piece, placed on this piece's time axis. */
 export interface KeptLatent {
   /** The earlier piece's final latent [C, T', Fq]. */
@@ -108,6 +128,8 @@ export interface ContextSpec {
   free: { from: number; to: number };
   /** Seconds over which the new content grows out of the kept one at each edge of the free span. */
   ramp: number;
+  /** RePaint resampling rounds per step (1 = none, the default); see the module comment. */
+  rounds?: number;
 }
 
 /**
@@ -156,6 +178,10 @@ export interface ContextRunner {
   vary(k: number, initial: Float32Array): Float32Array;
   /** The sample after step `k` (now at level k + 1) with the held frames at that level. */
   afterStep(k: number, sample: Float32Array): Float32Array;
+  /** The sample after step `k` (level k + 1) taken back to level k for another round of step k, with `noise`. */
+  resample(k: number, sample: Float32Array, noise: Float32Array): Float32Array;
+  /** How many times each step but the last is taken (RePaint rounds, ≥ 1). */
+  readonly rounds: number;
   /** The assembled context over the piece's frames (for tests and reports). */
   readonly context: LatentContext;
 }
@@ -195,5 +221,6 @@ export function contextRunner(
     const everywhere: LatentContext = { known, hold: Float32Array.from(hold, (_, t) => (t >= canvas.offset && t < canvas.offset + piece.frames && has[t - canvas.offset] === 1 ? 1 : 0)) };
     return holdToContext(initial.map((x) => x * level.noise), everywhere, level, noiseAt(k), layout);
   };
-  return { context, start: (sample) => at(0, sample), vary, afterStep: (k, sample) => at(k + 1, sample) };
+  const resample = (k: number, sample: Float32Array, noise: Float32Array): Float32Array => renoise(sample, levels.levelAt(k + 1), levels.levelAt(k), noise);
+  return { context, start: (sample) => at(0, sample), vary, afterStep: (k, sample) => at(k + 1, sample), resample, rounds: spec.rounds ?? 1 };
 }

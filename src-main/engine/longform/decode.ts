@@ -6,7 +6,11 @@
  * - VAE decoder: halo on both sides, crop-and-stitch, plus a short linear (sum-to-one) crossfade of the decoded
  *   log-mel across each join. GroupNorm and the mid-block attention make a GN+attention decoder inexact under any
  *   tiling (§5.2); the crossfade hides the residual gain mismatch (§5.3). Sum-to-one, not equal-power, because the
- *   two decodes of an overlap are highly correlated (§5.3, "Crossfade shape").
+ *   two decodes of an overlap are highly correlated (§5.3, "Crossfade shape"). Before the fade, joins are
+ *   level-matched: where loudness changes between chunks, per-chunk statistics put the same frames at levels several
+ *   dB apart (up to 12.6 dB on shape-s), more than any short crossfade hides. Each join's per-bin difference Δ of the
+ *   two decodes is measured near it, and each chunk's log-mel gets a linear ramp from −Δ_in/2 at its first join to
+ *   +Δ_out/2 at its last, so both sides meet at the join and the correction never accumulates along the piece.
  * - Vocoder: halo ≥ the receptive field and plain crop-and-stitch, which is exact for a local, shift-equivariant
  *   vocoder such as HiFi-GAN (§6); each chunk is told its absolute first sample (`sampleOffset`) so vocoders with
  *   position-dependent oscillators or noise stay phase-continuous.
@@ -59,6 +63,15 @@ export interface VocoderGeometry {
 export const DEFAULT_VAE_HALO_LATENT_FRAMES = 32;
 /** Mel frames over which neighbouring VAE decodes are crossfaded by default (0.32 s at hop 160, §5.3: 16–32). */
 export const DEFAULT_CROSSFADE_MEL_FRAMES = 32;
+/**
+ * Latent frames on each side of a VAE join over which the two chunks' level difference is measured (0.48 s at 25
+ * frames/s). Local, because per-chunk statistics change the gain as well as the offset, so the difference follows
+ * the content. On shape-s's decoder with loudness changing near a join (14 layouts of quiet and loud stretches,
+ * tests/engine/longform/decode.test.ts has one), ±12 frames left steps of at most 1.5 dB against the one-pass decode
+ * where unmatched joins stepped up to 12.6 dB; ±24 frames let a content change inside the window leak in (3.1 dB),
+ * ±4 frames were noisier (0.9 dB).
+ */
+export const LEVEL_MATCH_REACH = 12;
 /** Mel frames of core per vocoder call by default (10.24 s at hop 160). */
 export const DEFAULT_VOCODER_CORE_MEL_FRAMES = 1024;
 
@@ -81,6 +94,11 @@ export interface DecodeChunkedOptions extends ChunkedRunOptions {
   halo?: number;
   /** Mel frames of linear crossfade centred on each join; 0 = plain crop-and-stitch. Default 32. */
   crossfadeMelFrames?: number;
+  /**
+   * Level-matched joins (default true): each chunk's log-mel gets a per-bin ramp that cancels the level step its
+   * per-chunk GroupNorm statistics make against each neighbour, measured where both decode the same frames.
+   */
+  levelMatch?: boolean;
 }
 
 /** Options of {@link vocodeChunked}. */
@@ -180,6 +198,30 @@ export async function decodeChunked(decode: LatentDecode, latent: F32, geometry:
   const out = new Float32Array(r * total * melBins);
   const width = chunks[0].end - chunks[0].start;
   const plane = total * bins;
+  const levelMatch = options.levelMatch ?? true;
+  const rf = geometry.receptiveField;
+  // Chunk k is written once chunk k + 1 is decoded: its level ramp ends at the offset measured at their join.
+  let pending: { k: number; mel: F32; rampStart: Float64Array } | null = null;
+  const write = (k: number, mel: F32, rampStart: Float64Array, rampEnd: Float64Array): void => {
+    const c = chunks[k];
+    const offset = r * c.start;
+    const fadeIn = k === 0 ? undefined : r * c.keepStart - lead;
+    const fadeOut = k === chunks.length - 1 ? undefined : r * c.keepEnd - lead;
+    const joinIn = r * c.keepStart;
+    const joinOut = r * c.keepEnd;
+    for (let m = c.melStart; m < c.melEnd; m++) {
+      let w = 1;
+      if (fadeIn !== undefined && m < fadeIn + crossfade) w = (m - fadeIn + 0.5) / crossfade;
+      else if (fadeOut !== undefined && m >= fadeOut) w = 1 - (m - fadeOut + 0.5) / crossfade;
+      const src = (m - offset) * melBins;
+      const dst = m * melBins;
+      // Level ramp: −Δ_in/2 at the join before this core, +Δ_out/2 at the join after it, held beyond them (the fades).
+      const u = Math.min(Math.max((m + 0.5 - joinIn) / (joinOut - joinIn), 0), 1);
+      // The left neighbour already wrote its (1 − w) share of the fade frames; everything else starts at zero.
+      for (let b = 0; b < melBins; b++) out[dst + b] += w * (mel.data[src + b] + (1 - u) * rampStart[b] + u * rampEnd[b]);
+    }
+  };
+  const zero = new Float64Array(melBins);
   for (let k = 0; k < chunks.length; k++) {
     throwIfAborted(options.signal, 'decode');
     const c = chunks[k];
@@ -193,20 +235,17 @@ export async function decodeChunked(decode: LatentDecode, latent: F32, geometry:
     if (mel.dims.some((d, i) => d !== expected[i]) || mel.dims.length !== 4) {
       throw new RangeError(`decodeChunked: the VAE decoder returned dims [${mel.dims.join(', ')}], expected [${expected.join(', ')}]`);
     }
-    const offset = r * c.start;
-    const fadeIn = k === 0 ? undefined : r * c.keepStart - lead;
-    const fadeOut = k === chunks.length - 1 ? undefined : r * c.keepEnd - lead;
-    for (let m = c.melStart; m < c.melEnd; m++) {
-      let w = 1;
-      if (fadeIn !== undefined && m < fadeIn + crossfade) w = (m - fadeIn + 0.5) / crossfade;
-      else if (fadeOut !== undefined && m >= fadeOut) w = 1 - (m - fadeOut + 0.5) / crossfade;
-      const src = (m - offset) * melBins;
-      const dst = m * melBins;
-      // The left neighbour already wrote its (1 − w) share of the fade frames; everything else starts at zero.
-      for (let b = 0; b < melBins; b++) out[dst + b] += w * mel.data[src + b];
+    if (pending === null) {
+      pending = { k, mel, rampStart: zero };
+    } else {
+      const left = chunks[pending.k];
+      const step: Float64Array = levelMatch ? joinStep(pending.mel, left, mel, c, { r, melBins, rf, total }) : zero;
+      write(pending.k, pending.mel, pending.rampStart, step.map((d) => d / 2));
+      pending = { k, mel, rampStart: step.map((d) => -d / 2) };
     }
     options.onChunk?.(k + 1, chunks.length);
   }
+  if (pending !== null) write(pending.k, pending.mel, pending.rampStart, zero);
   return f32(out, [1, 1, r * total, melBins]);
 }
 
@@ -249,6 +288,28 @@ export async function vocodeChunked(vocode: MelVocode, mel: F32, geometry: Vocod
     options.onChunk?.(k + 1, chunks.length);
   }
   return out;
+}
+
+/**
+ * Δ[b] = mean of (right − left) over the mel frames both chunks decode with at least the receptive field of context
+ * (and within LEVEL_MATCH_REACH of the join): how much higher the right chunk's per-chunk GroupNorm puts bin b than the left
+ * one's on the same latent.
+ */
+function joinStep(leftMel: F32, left: Chunk, rightMel: F32, right: Chunk, g: { r: number; melBins: number; rf: number; total: number }): Float64Array {
+  const { r, melBins, rf } = g;
+  const join = right.keepStart;
+  // A chunk's frame is fully informed rf frames from an edge it cuts (the piece's own ends are the same for all).
+  const validFrom = Math.max(right.start === 0 ? 0 : right.start + rf, join - LEVEL_MATCH_REACH);
+  const validTo = Math.min(left.end === g.total ? g.total : left.end - rf, join + LEVEL_MATCH_REACH);
+  const step = new Float64Array(melBins);
+  if (validTo <= validFrom) return step;
+  for (let m = r * validFrom; m < r * validTo; m++) {
+    const a = (m - r * left.start) * melBins;
+    const b = (m - r * right.start) * melBins;
+    for (let k = 0; k < melBins; k++) step[k] += rightMel.data[b + k] - leftMel.data[a + k];
+  }
+  const n = r * (validTo - validFrom);
+  return step.map((d) => d / n);
 }
 
 function checkWaveLength(wave: F32, samples: number): void {

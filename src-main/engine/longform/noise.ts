@@ -15,9 +15,15 @@ const FRAME_BIAS = 2 ** 31;
 
 /**
  * What the noise is for: the starting latent, the fresh noise a stochastic sampler adds at step `index`, or the noise
- * that takes a kept latent to level `index` (in-context regeneration, variations).
+ * that takes a kept latent to level `index` (in-context regeneration, variations); in RePaint's resampling rounds, the
+ * noise that takes a sample back up one level and the step noise of the repeated steps (index `roundIndex(k, r)`).
  */
-export const NOISE_KIND = { initial: 0, step: 1, context: 2 } as const;
+export const NOISE_KIND = { initial: 0, step: 1, context: 2, resample: 3, resampleStep: 4 } as const;
+
+/** The noise index of round `round` (≥ 1) of step `step`: distinct for every step and round. */
+export function roundIndex(step: number, round: number): number {
+  return step * 1024 + round;
+}
 
 /** A latent's layout [1, C, T, Fq] (T frames along time). */
 export interface NoiseLayout {

@@ -14,7 +14,7 @@ import { canvasWeights, planCanvas, planTiling, type TilingCanvas } from '../lon
 import { checkPromptLength, checkRegions, conditionsOf, conditionWeights, type Region } from '../longform/regions.ts';
 import { predictTiled, type TiledCondition } from '../longform/tiled-denoise.ts';
 import { contextRunner, type ContextSpec } from '../longform/context.ts';
-import { frameNoise, NOISE_KIND } from '../longform/noise.ts';
+import { frameNoise, NOISE_KIND, roundIndex } from '../longform/noise.ts';
 import { allFinite, f32, maxAbs, sliceBatch, type F32 } from '../tensor/tensor.ts';
 
 export type { Region } from '../longform/regions.ts';
@@ -119,7 +119,7 @@ export interface TextToAudioResult {
   runtimeSeconds: number;
   /** Denoiser (UNet or DiT) rows evaluated (windows × conditions × CFG rows, summed over steps). */
   unetRows: number;
-  /** Window × condition evaluations per step. */
+  /** Window × condition evaluations per step (× the resampling rounds of a step in context). */
   evaluationsPerStep: number[];
   /** Prompt words the model's vocabulary does not know. */
   unknownWords: string[];
@@ -175,6 +175,7 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
     }
     if (!(ramp >= 0 && Number.isFinite(ramp))) throw new InvalidRequestError('context.ramp', ramp, `the context ramp ${ramp} s must be a number ≥ 0`);
     if (r.strength !== undefined) checkLimit('strength', r.strength, LIMITS.strength);
+    if (r.context.rounds !== undefined) checkLimit('context.rounds', r.context.rounds, LIMITS.resampleRounds);
     if (kept.some((k) => !(k.from < k.to && Number.isFinite(k.offset) && Number.isInteger(k.frames) && k.frames > 0))) {
       throw new InvalidRequestError('context.kept', kept.length, 'every kept latent needs a span (from < to), an offset and its frame count');
     }
@@ -271,7 +272,10 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const tiled: TiledCondition[] = conditions.map((c, k) => ({ cond: row(c.prompt), uncond: c.guidance > 1 ? negativeRow(c.negativePrompt) : blends ? referenceOf(c.negativePrompt) : unguided, guidance: c.guidance, weights: weights[k] }));
   const plan = planTiling({ frames, window, steps, method, tiling, seed: request.seed, conditions: tiled, padEnds: true, levelMatchJoins: blends });
   const { evaluationsPerStep } = plan;
-  const totalJobs = evaluationsPerStep.slice(firstStep).reduce((a, b) => a + b, 0);
+  // RePaint rounds (in context): every step but the last is taken `rounds` times.
+  const rounds = held?.rounds ?? 1;
+  const roundsOf = (k: number): number => (k < steps - 1 ? rounds : 1);
+  const totalJobs = evaluationsPerStep.reduce((sum, e, k) => (k < firstStep ? sum : sum + e * roundsOf(k)), 0);
   const layout = { channels: C, frames: canvas.frames, bins: Fq, window, windowBatch: tiling.windowBatch, pad: canvas.pad };
   let unetRows = 0;
   const denoise = async (batch: F32, timestep: number, labels: F32, rowStarts: readonly number[]): Promise<F32> => {
@@ -283,21 +287,29 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   let jobsDone = 0;
   for (let k = firstStep; k < steps; k++) {
     const { starts, profile } = plan.steps[k];
-    const jobsBefore = jobsDone;
-    const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profile, {
-      signal,
-      guidance,
-      levelMatchJoins: blends,
-      onBatch: (done, total) => {
-        jobsDone = jobsBefore + done;
-        const perJob = (now() - tEncoded) / 1000 / jobsDone;
-        report({ stage: 'denoise', step: k, steps, window: done, windows: total, eta: perJob * (totalJobs - jobsDone) });
-      },
-    });
-    const noise = scheduler.needsNoise(k) ? frameNoise(request.seed, NOISE_KIND.step, k, noiseLayout, origin) : undefined;
-    const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: prediction, noise });
-    state = next.state;
-    sample = held ? held.afterStep(k, next.sample) : next.sample;
+    for (let round = 0; round < roundsOf(k); round++) {
+      const jobsBefore = jobsDone;
+      const prediction = await predictTiled(denoise, layout, tiled, sample, scheduler.timesteps[k], starts, profile, {
+        signal,
+        guidance,
+        levelMatchJoins: blends,
+        onBatch: (done, total) => {
+          jobsDone = jobsBefore + done;
+          const perJob = (now() - tEncoded) / 1000 / jobsDone;
+          report({ stage: 'denoise', step: k, steps, window: done, windows: total, eta: perJob * (totalJobs - jobsDone) });
+        },
+      });
+      const stepNoise = !scheduler.needsNoise(k) ? undefined : round === 0 ? NOISE_KIND.step : NOISE_KIND.resampleStep;
+      const noise = stepNoise === undefined ? undefined : frameNoise(request.seed, stepNoise, round === 0 ? k : roundIndex(k, round), noiseLayout, origin);
+      // Every round starts from the state before step k; the last round's state goes on.
+      const next = scheduler.step(state, { stepIndex: k, sample, modelOutput: prediction, noise });
+      sample = held ? held.afterStep(k, next.sample) : next.sample;
+      if (held && round < roundsOf(k) - 1) {
+        sample = held.resample(k, sample, frameNoise(request.seed, NOISE_KIND.resample, roundIndex(k, round + 1), noiseLayout, origin));
+      } else {
+        state = next.state;
+      }
+    }
     const perJob = (now() - tEncoded) / 1000 / Math.max(1, jobsDone);
     report({ stage: 'denoise', step: k + 1, steps, eta: perJob * (totalJobs - jobsDone) });
   }
@@ -343,7 +355,8 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     timings: { encode: s(t0, tEncoded), denoise: s(tEncoded, tDenoised), decode: s(tDenoised, tDecoded ?? tDone), vocode: s(tDecoded ?? tDone, tDone), total: s(t0, tDone) },
     runtimeSeconds: model.runtimeSeconds() - runtimeBefore,
     unetRows,
-    evaluationsPerStep,
+    // In context with resampling rounds, a step is evaluated once per round.
+    evaluationsPerStep: evaluationsPerStep.map((e, k) => e * roundsOf(k)),
     unknownWords: encoded.unknownWords,
     truncatedPrompts: encoded.truncated,
     clamped,

@@ -37,7 +37,7 @@ export async function regionInContext(
   doc: ProjectDocument,
   regionId: RegionId,
   read: (file: string) => Promise<NpyArray>,
-  options: { strength?: number; random?: () => number } = {},
+  options: { strength?: number; rounds?: number; random?: () => number } = {},
 ): Promise<PieceJob | null> {
   const random = options.random ?? (() => randomInt(0, 2 ** 32 - 1));
   // Neighbours and the region itself usually play slices of one piece: read each kept latent file once.
@@ -73,6 +73,7 @@ export async function regionInContext(
   let start = grid + Math.round((region.start - reach(before, -1) - grid) * fps) / fps;
   if (start < 0) start += Math.ceil(-start * fps - 1e-9) / fps;
   const end = region.end + reach(after, 1);
+  const g = region.generation;
   const kept: KeptLatent[] = [];
   const regions: { start: number; end: number; prompt: string; negativePrompt: string }[] = [];
   for (const n of [...before].reverse()) {
@@ -82,7 +83,8 @@ export async function regionInContext(
     kept.push({ data: data.data, frames: n.take.latent.frames, offset: n.latentStart - start, from: from - start, to: n.to - start });
     regions.push({ start: from - start, end: n.to - start, prompt: n.region.prompt, negativePrompt: n.region.negativePrompt });
   }
-  regions.push({ start: region.start - start, end: region.end - start, prompt: region.prompt, negativePrompt: region.negativePrompt });
+  const ownRegion = { start: region.start - start, end: region.end - start, prompt: region.prompt, negativePrompt: region.negativePrompt };
+  regions.push(ownRegion);
   // The region's own previous latent, where its take kept one: the ramps inside the region hold to it, so the new
   // content grows out of what played there before instead of out of nothing.
   if (own) {
@@ -96,10 +98,18 @@ export async function regionInContext(
     kept.push({ data: data.data, frames: n.take.latent.frames, offset: n.latentStart - start, from: n.from - start, to: to - start });
     regions.push({ start: n.from - start, end: to - start, prompt: n.region.prompt, negativePrompt: n.region.negativePrompt });
   }
+  // The canvas's ends may cut a far neighbour down to a sliver shorter than the transition (a chain of short kept
+  // regions before an extension), which the engine refuses next to a transition. Its frames are held to the kept
+  // latent anyway, so its prompt only steers a prediction that is replaced: the region next to it takes it over.
+  const sliver = (r: { start: number; end: number }): boolean => r.end - r.start < g.transition + 1e-9;
+  while (regions.length > 1 && regions[0] !== ownRegion && sliver(regions[0])) regions.shift();
+  while (regions.length > 1 && regions[regions.length - 1] !== ownRegion && sliver(regions[regions.length - 1])) {
+    regions.pop();
+    regions[regions.length - 1] = { ...regions[regions.length - 1], end: end - start };
+  }
   // Regions of the request cover [0, seconds] without gaps: the first starts at 0 (the canvas start may fall a
   // fraction of a frame before the first kept region after grid alignment).
   regions[0] = { ...regions[0], start: 0 };
-  const g = region.generation;
   return {
     modelId: g.model,
     request: {
@@ -113,7 +123,7 @@ export async function regionInContext(
       eta: g.eta,
       method: g.method,
       transition: g.transition,
-      context: { kept, free: { from: region.start - start, to: region.end - start }, ramp: g.transition },
+      context: { kept, free: { from: region.start - start, to: region.end - start }, ramp: g.transition, ...(options.rounds === undefined || options.rounds === 1 ? {} : { rounds: options.rounds }) },
       ...(options.strength !== undefined && options.strength < 1 ? { strength: options.strength } : {}),
     },
     keptFrom: { model: g.model, version: modelVersion },

@@ -9,7 +9,7 @@ import { CodedError } from '../../contract/errors.ts';
 import type { TakeRef } from '../../contract/project.ts';
 import type { NewTake } from '../../contract/takes.ts';
 import type { LatentDiffusionModel } from '../../engine/families/model.ts';
-import { textToAudio, type RunOptions, type TextToAudioResult } from '../../engine/pipelines/text-to-audio.ts';
+import { textToAudio, type RunOptions, type TextToAudioRequest, type TextToAudioResult } from '../../engine/pipelines/text-to-audio.ts';
 import type { F32 } from '../../engine/tensor/tensor.ts';
 import { encodeNpy } from '../projects/npy.ts';
 import { randomId } from '../projects/ids.ts';
@@ -54,6 +54,20 @@ export interface RanPiece {
   writeSeconds: number;
 }
 
+/**
+ * A take's parameters: the generator, the model and version, the request and the device. A context is described by
+ * its spans, never its kept latents' values (thousands of numbers that the piece's latent file and the neighbours'
+ * takes already hold; they once made every in-context take's parameters, and its WAV comment, 17 MB).
+ */
+export function takeParameters(manifest: { id: string; version: string }, request: TextToAudioRequest, device: string): Record<string, unknown> {
+  const { context, ...rest } = request;
+  const described =
+    context === undefined
+      ? {}
+      : { context: { ...context, kept: context.kept.map(({ data: _data, ...span }) => span) } };
+  return { generator: 'Tessera', model: manifest.id, modelVersion: manifest.version, ...rest, ...described, device };
+}
+
 /** The tags every take file carries. */
 function takeTags(title: string, parameters: Record<string, unknown>): Record<string, string> {
   return { INAM: title.slice(0, 200), ICMT: JSON.stringify(parameters) };
@@ -87,7 +101,7 @@ export async function runPiece(model: LatentDiffusionModel, job: PieceJob, write
     start: job.request.start ?? 0,
     model: { id: model.manifest.id, version: model.manifest.version },
     info: {
-      parameters: { generator: 'Tessera', model: model.manifest.id, modelVersion: model.manifest.version, ...job.request, device: model.device.provider },
+      parameters: takeParameters(model.manifest, job.request, model.device.provider),
       seed: job.request.seed,
       createdAt: new Date().toISOString(),
     },

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
-import { holdToContext, holdWeights } from '../../../src-main/engine/longform/context.ts';
+import { holdToContext, holdWeights, renoise } from '../../../src-main/engine/longform/context.ts';
+import { createRng } from '../../../src-main/engine/tensor/rng.ts';
 import { textToAudio, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { openBuiltin } from '../../helpers/packs.ts';
 
@@ -51,6 +52,28 @@ describe('holdToContext', () => {
     }
     expect(sample[0]).toBe(0); // inputs untouched
     expect(() => holdToContext(sample, { known, hold: new Float32Array(4) }, { signal: 1, noise: 0 }, noise, layout)).toThrow(/context of 4 frames/);
+  });
+});
+
+describe('renoise (RePaint resampling: back up one level)', () => {
+  it.each([
+    ['DDPM levels', { signal: Math.sqrt(0.8), noise: Math.sqrt(0.2) }, { signal: Math.sqrt(0.3), noise: Math.sqrt(0.7) }],
+    ['rectified flow levels', { signal: 0.7, noise: 0.3 }, { signal: 0.2, noise: 0.8 }],
+  ])('%s: a sample of the less noisy level becomes one of the noisier level (mean and variance)', (_, from, to) => {
+    const n = 200_000;
+    const x0 = 0.6;
+    const rng = createRng(3, 0);
+    const sample = Float32Array.from({ length: n }, () => from.signal * x0 + from.noise * rng.normal());
+    const out = renoise(sample, from, to, Float32Array.from({ length: n }, () => rng.normal()));
+    const mean = out.reduce((a, b) => a + b, 0) / n;
+    const variance = out.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+    // Standard errors: σ/√n ≈ 0.002 for the mean, σ²·√(2/n) ≈ 0.002 for the variance.
+    expect(Math.abs(mean - to.signal * x0)).toBeLessThan(0.01);
+    expect(Math.abs(variance - to.noise ** 2)).toBeLessThan(0.01);
+  });
+
+  it('refuses to go to a less noisy level', () => {
+    expect(() => renoise(new Float32Array(2), { signal: 0.3, noise: 0.7 }, { signal: 0.8, noise: 0.2 }, new Float32Array(2))).toThrow(/cannot renoise/);
   });
 });
 
@@ -109,5 +132,29 @@ describe('textToAudio in context (sketch, real sessions)', () => {
     expect(near.unetRows).toBe((fresh.unetRows / all) * last3);
     await expect(textToAudio(sketch, { ...base, strength: 0.5 })).rejects.toThrow(/a variation \(strength\) starts from a kept latent/);
     await expect(textToAudio(sketch, { ...base, context, strength: 0 })).rejects.toThrow(/strength/);
+  }, 60_000);
+
+  it('resampling rounds: each step but the last runs `rounds` times, held frames still end as kept, the same seed repeats', async () => {
+    const { base, first, C, T, Fq, fps, context } = await keptPiece(4);
+    const once = await textToAudio(sketch, { ...base, seed: 21, context });
+    const thrice = await textToAudio(sketch, { ...base, seed: 21, context: { ...context, rounds: 3 } });
+    const again = await textToAudio(sketch, { ...base, seed: 21, context: { ...context, rounds: 3 } });
+    expect(thrice.evaluationsPerStep).toEqual(once.evaluationsPerStep.map((e, k) => (k < 3 ? 3 * e : e)));
+    // UNet rows follow (steps 0–2 three times, the last once; a step's rows depend on its window plan).
+    expect(thrice.unetRows).toBeGreaterThan(2 * once.unetRows);
+    expect(thrice.unetRows).toBeLessThan(3 * once.unetRows);
+    expect(Buffer.from(again.latent.data.buffer).equals(Buffer.from(thrice.latent.data.buffer))).toBe(true);
+    const at = (x: Float32Array, c: number, t: number, q: number): number => x[(c * T + t) * Fq + q];
+    let held = true;
+    let moved = 0;
+    for (let c = 0; c < C; c++) {
+      for (let q = 0; q < Fq; q++) {
+        for (let t = 0; t < Math.floor(8 * fps); t++) held &&= at(thrice.latent.data, c, t, q) === at(first.latent.data, c, t, q);
+        for (let t = Math.ceil(10 * fps); t < Math.floor(14 * fps); t++) moved = Math.max(moved, Math.abs(at(thrice.latent.data, c, t, q) - at(once.latent.data, c, t, q)));
+      }
+    }
+    expect(held).toBe(true);
+    expect(moved, 'the rounds change the free span').toBeGreaterThan(1e-3);
+    await expect(textToAudio(sketch, { ...base, context: { ...context, rounds: 11 } })).rejects.toThrow(/context\.rounds.*1 to 10/s);
   }, 60_000);
 });

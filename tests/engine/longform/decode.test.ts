@@ -279,6 +279,33 @@ describe('decodeChunked', () => {
     for (const s of faded) expect(s).toBeLessThan(0.2);
   });
 
+  it('shape-s: a loudness change near a join leaves no level step (level-matched joins), per-chunk statistics alone do', async () => {
+    // Quiet and loud stretches of 500 frames: the chunks around the join at 20.48 s hold different mixes of the two,
+    // so their per-chunk GroupNorm statistics put the same frames at different levels.
+    const total = 768;
+    const rng = createRng(5, 0);
+    const x = new Float32Array(8 * total * 16);
+    for (let c = 0; c < 8; c++) {
+      for (let t = 0; t < total; t++) {
+        const loud = Math.floor(t / 500) % 2 === 1;
+        for (let f = 0; f < 16; f++) x[(c * total + t) * 16 + f] = loud ? 1.5 * rng.normal() + 0.8 : 0.4 * rng.normal() - 0.3;
+      }
+    }
+    const latent = f32(x, [1, 8, total, 16]);
+    const full = await shape.decode(latent);
+    const { chunks } = planDecode(total, 256, 32, 32, MEL_PER_LATENT);
+    const joins = chunks.slice(0, -1).map((c) => MEL_PER_LATENT * c.keepEnd);
+    const DB = 20 / Math.LN10;
+    // Mean log-mel error against the one-pass decode just right minus just left of each join (outside the fade).
+    const levelSteps = (mel: F32): number[] =>
+      joins.map((j) => DB * (meanLevel(mel.data, j + 16, j + 48) - meanLevel(full.data, j + 16, j + 48) - (meanLevel(mel.data, j - 48, j - 16) - meanLevel(full.data, j - 48, j - 16))));
+    const matched = levelSteps(await decodeWith(shape, latent));
+    const unmatched = levelSteps(await decodeWith(shape, latent, { levelMatch: false }));
+    console.info(`shape-s decoder, loudness change near a join: level step vs one pass (dB) matched ${matched.map((s) => s.toFixed(2)).join(', ')}, unmatched ${unmatched.map((s) => s.toFixed(2)).join(', ')}`);
+    expect(Math.max(...unmatched.map(Math.abs)), 'the oracle must see the step per-chunk statistics make').toBeGreaterThan(6);
+    for (const s of matched) expect(Math.abs(s)).toBeLessThan(2);
+  });
+
   it('one call, identical to model.decode, when the latent fits one chunk', async () => {
     const latent = seededLatent(320, 51);
     const progress: Array<[number, number]> = [];
@@ -356,3 +383,10 @@ describe('chunked decode and vocode take plain functions', () => {
     expect(maxAbsDiff(wave, full)).toBeLessThanOrEqual(1e-6);
   });
 });
+
+/** Mean of a [·, 64] log-mel over frames [from, to). */
+function meanLevel(mel: Float32Array, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from * BINS; i < to * BINS; i++) sum += mel[i];
+  return sum / ((to - from) * BINS);
+}
