@@ -8,7 +8,7 @@ import * as v from 'valibot';
 import { commitSchema } from './catalog.ts';
 import { ProjectDocumentSchema, isId } from './project.ts';
 import type { ProjectDocument, RegionId, TakeId, TakeRef, TrackId } from './project.ts';
-import { DEVICES, type DevicePreference, type ExecutionProvider, type SamplerName } from './generation-settings.ts';
+import { DEVICES, LIMITS, limitSchema, type DevicePreference, type ExecutionProvider, type SamplerName } from './generation-settings.ts';
 
 // ─── results ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -33,6 +33,11 @@ const dirSchema = v.pipe(
 const trackIdSchema = v.custom<TrackId>((x) => isId('trk', x), 'must be a track id "trk_…"');
 const regionIdSchema = v.custom<RegionId>((x) => isId('rgn', x), 'must be a region id "rgn_…"');
 const noInput = v.strictObject({});
+
+/** How `enqueueGeneration` redoes one region: in the context of its kept neighbours, or with its whole run. */
+export const GENERATION_MODES = ['in-context', 'run'] as const;
+/** One of {@link GENERATION_MODES}. */
+export type GenerationMode = (typeof GENERATION_MODES)[number];
 
 /** Devices and providers (generation-settings.ts): CUDA (Linux x64), DirectML (Windows), CoreML (macOS), CPU. */
 export type { DevicePreference, ExecutionProvider } from './generation-settings.ts';
@@ -90,6 +95,19 @@ const EnqueueGenerationInput = v.strictObject({
    * When absent, the host generates from the saved document and saves it with the new takes (headless use).
    */
   document: v.optional(ProjectDocumentSchema),
+  /**
+   * How one region is redone: `in-context` (default) gives it alone a new take grown out of its neighbours' kept
+   * latents (they keep theirs); `run` regenerates its whole run of adjacent equal-settings regions, replacing every
+   * take of the run. Several regions or a whole track always regenerate their runs.
+   */
+  mode: v.optional(v.picklist(GENERATION_MODES)),
+  /** Vary (SDEdit): the one region's own kept latent noised to this level is where its new take starts; 1 = fresh. */
+  strength: v.optional(limitSchema(LIMITS.strength)),
+  /**
+   * Only the regions (of the track, or of `regionIds`) without an active take; each grows out of kept neighbours
+   * where it touches some, and the rest generate as runs of their own, so regions with audio keep their takes.
+   */
+  onlyMissing: v.optional(v.boolean()),
 });
 const EnqueueExportInput = v.strictObject({
   projectId: handleSchema,

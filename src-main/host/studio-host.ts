@@ -31,6 +31,7 @@ import { defaultConfigDir, loadSettings, saveSettings } from './settings-store.t
 import { catalogInfo } from './studio/catalog-info.ts';
 import { exportJob } from './studio/export-job.ts';
 import { generationJob, type GenerationContext } from './studio/generation-job.ts';
+import { checkGeneration, generationLabel } from './studio/generation-plan.ts';
 import { listProjectFolders, newProjectFolder, openedInfo, type OpenEntry } from './studio/open-projects.ts';
 import { trackedSession, type StudioSession } from './studio/session.ts';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -170,17 +171,24 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       projects.delete(projectId);
       return ok(null);
     },
-    async enqueueGeneration({ projectId, trackId, regionIds, document }) {
+    async enqueueGeneration({ projectId, trackId, regionIds, document, mode, strength, onlyMissing }) {
       const p = project(projectId);
       const doc = document === undefined ? p.document : parseProject(document, 'the document');
       const track = doc.tracks.find((t) => t.id === trackId);
       if (!track) throw new CodedError('not-found', `track '${trackId}' is not in the project`);
       if (track.regionIds.length === 0) throw new CodedError('invalid-argument', `track '${track.name}' has no regions to generate; draw a region first`);
-      const ids = (regionIds ?? []) as RegionId[];
-      const label = `Generate ${track.name}${ids.length > 0 ? ` (${ids.length} region${ids.length === 1 ? '' : 's'})` : ''}`;
+      const what = {
+        trackId: trackId as TrackId,
+        regionIds: (regionIds ?? []) as RegionId[],
+        ...(mode === undefined ? {} : { mode }),
+        ...(strength === undefined ? {} : { strength }),
+        ...(onlyMissing === undefined ? {} : { onlyMissing }),
+      };
+      // Refused before it is queued; the label says what the job will replace (from the document it was given).
+      checkGeneration(doc, what);
       const info = queue.add(
-        { kind: 'generate', projectId, label, trackId: trackId as TrackId, regionIds: ids },
-        generationJob(generationContext, { projectId, trackId: trackId as TrackId, regionIds: ids, ...(document === undefined ? {} : { snapshot: doc }) }),
+        { kind: 'generate', projectId, label: generationLabel(doc, what), trackId: what.trackId, regionIds: what.regionIds },
+        generationJob(generationContext, { projectId, ...what, ...(document === undefined ? {} : { snapshot: doc }) }),
         (jobId) => engine.kill(jobId, { code: 'cancelled', message: 'force-stopped: the engine process was killed and restarts for the next job' }),
       );
       return ok({ jobId: info.jobId });

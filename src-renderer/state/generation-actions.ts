@@ -2,9 +2,13 @@
  * Generation and export jobs for a StudioState: each sends the editor's current document (unsaved edits
  * included) and puts the accepted job in the queue at once, before the host's first `jobUpdated`.
  */
-import type { ExportFormatName, JobInfo } from '../../src-main/contract/api.ts';
+import type { ExportFormatName, GenerationMode, JobInfo } from '../../src-main/contract/api.ts';
 import type { ProjectDocument, Region, RegionId, TrackId } from '../../src-main/contract/project.ts';
+import type { Edit } from '../model/edits.ts';
+import { extendRegion } from '../model/extend-edit.ts';
 import type { JobsState } from './jobs.svelte.ts';
+import { newId } from './new-id.ts';
+import { regionRedo, trackGenerateChoice } from './redo-options.ts';
 import type { HostCalls } from './studio-context.ts';
 
 /** What the job actions need of the studio (StudioState is one). */
@@ -14,7 +18,23 @@ export interface JobHost extends HostCalls {
   readonly document: ProjectDocument | null;
   readonly selectedRegions: readonly Region[];
   readonly jobs: JobsState;
+  /** Applies one edit and records it for undo (null when refused): Extend adds its region with it. */
+  edit(make: (doc: ProjectDocument) => Edit): Edit | null;
+  selectRegion(id: RegionId): void;
 }
+
+/** How a generation redoes its regions (the host's `enqueueGeneration` options). */
+export interface GenerateHow {
+  /** One region: in the context of its kept neighbours (default) or with its whole run. */
+  mode?: GenerationMode;
+  /** Vary one region: how far from its current take, in (0, 1]. */
+  strength?: number;
+  /** Only the regions without audio. */
+  onlyMissing?: boolean;
+}
+
+/** The answer to the track Generate's question: replace every take, or fill only the regions without audio. */
+export type TrackGenerateAnswer = 'all' | 'missing';
 
 /** The job actions of a studio. */
 export type GenerationActions = ReturnType<typeof generationActions>;
@@ -22,8 +42,11 @@ export type GenerationActions = ReturnType<typeof generationActions>;
 /** Binds the job actions to `studio`. */
 export function generationActions(studio: JobHost) {
   const actions = {
-    /** Queues generation of a track, or of some of its regions; resolves to the job id (null when refused). */
-    async generate(trackId: TrackId, regionIds?: readonly RegionId[]): Promise<string | null> {
+    /**
+     * Queues generation of a track, or of some of its regions, redone as `how` says; resolves to the job id (null
+     * when refused). The queue shows a short label until the host's (what it replaces) arrives.
+     */
+    async generate(trackId: TrackId, regionIds?: readonly RegionId[], how: GenerateHow = {}): Promise<string | null> {
       const project = studio.project;
       const doc = studio.document;
       if (project === null || doc === null) return null;
@@ -35,11 +58,68 @@ export function generationActions(studio: JobHost) {
       }
       const ids = regionIds !== undefined && regionIds.length > 0 ? [...regionIds] : undefined;
       const queued = await studio.call(`Could not queue generation of ${track.name}`, (api) =>
-        api.enqueueGeneration({ projectId: project.projectId, trackId, document: doc, ...(ids === undefined ? {} : { regionIds: ids }) }),
+        api.enqueueGeneration({
+          projectId: project.projectId,
+          trackId,
+          document: doc,
+          ...(ids === undefined ? {} : { regionIds: ids }),
+          ...(how.mode === undefined ? {} : { mode: how.mode }),
+          ...(how.strength === undefined ? {} : { strength: how.strength }),
+          ...(how.onlyMissing === true ? { onlyMissing: true } : {}),
+        }),
       );
       if (queued === null) return null;
       studio.jobs.accepted(pendingJob(queued.jobId, project.projectId, 'generate', `Generate ${track.name}`, trackId, ids ?? []));
       return queued.jobId;
+    },
+
+    /**
+     * The track's Generate once answered: `all` regenerates every region (replacing their takes), `missing` only the
+     * regions without audio (in context of kept neighbours where they touch some). Whether to ask first is
+     * `trackGenerateChoice(doc, trackId).ask`.
+     */
+    async generateTrack(trackId: TrackId, answer: TrackGenerateAnswer): Promise<string | null> {
+      const doc = studio.document;
+      if (doc === null) return null;
+      if (answer === 'missing') {
+        if (trackGenerateChoice(doc, trackId).missing === 0) {
+          studio.notices.info('Every region of this track has audio', 'Choose Regenerate all to replace their takes.');
+          return null;
+        }
+        return actions.generate(trackId, undefined, { onlyMissing: true });
+      }
+      return actions.generate(trackId);
+    },
+
+    /** "Regenerate run": the region's whole run of adjacent equal-settings regions, every take of it replaced. */
+    async regenerateRun(trackId: TrackId, regionId: RegionId): Promise<string | null> {
+      return actions.generate(trackId, [regionId], { mode: 'run' });
+    },
+
+    /** "Vary": a new take of one region that starts from its current one, `strength` in (0, 1] away from it. */
+    async vary(trackId: TrackId, regionId: RegionId, strength: number): Promise<string | null> {
+      return actions.generate(trackId, [regionId], { strength });
+    },
+
+    /**
+     * "Extend": adds a region right after `regionId` (same prompt and settings, as long as the region or the room
+     * after it, its end on the grid by `snap`; one undo step), selects it and generates it in the context of the
+     * region's kept latent. Resolves to the job id, or null when Extend does not apply or was refused.
+     */
+    async extend(regionId: RegionId, snap?: (t: number) => number): Promise<string | null> {
+      const doc = studio.document;
+      const region = doc?.regions[regionId];
+      if (doc === null || region === undefined) return null;
+      const span = regionRedo(doc, region, snap).extension;
+      if (span === null) {
+        studio.notices.info('Nothing to extend here', 'Extend continues a region whose take kept its latent, at the end of its run, with at least 1 s free after it.');
+        return null;
+      }
+      const edit = studio.edit((current) => extendRegion(current, regionId, span, newId));
+      const created = edit?.createdIds?.[0] as RegionId | undefined;
+      if (created === undefined) return null;
+      studio.selectRegion(created);
+      return actions.generate(region.trackId, [created]);
     },
 
     /** One job per track of the selected regions. */

@@ -92,3 +92,30 @@ export function planTrack(doc: ProjectDocument, trackId: TrackId, regionIds: rea
   if (missing.length > 0) throw new ProjectError('not-found', `region(s) ${missing.join(', ')} are not on track '${track.name}'`);
   return piecesOf(doc, track).filter((piece) => piece.regions.some((r) => wanted.has(r.id)));
 }
+
+/** True when `region` plays nothing: it has no active take (a generation "only regions without audio" fills it). */
+export function withoutTake(region: Region): boolean {
+  return region.activeTakeId === null || !region.takes.some((t) => t.id === region.activeTakeId);
+}
+
+/**
+ * The regions of `wanted` on `track` that have no active take, as pieces of their own: each stretch of consecutive
+ * such regions inside one piece (piecesOf) generates together, and the regions with a take around them are left
+ * out, so they keep their takes (a generation of only the missing regions whose neighbours keep no latent to
+ * continue).
+ */
+export function missingRuns(doc: ProjectDocument, track: Track, wanted: ReadonlySet<RegionId>): Piece[] {
+  const out: Piece[] = [];
+  for (const piece of piecesOf(doc, track)) {
+    let run: Region[] = [];
+    for (const region of [...piece.regions, undefined]) {
+      if (region !== undefined && wanted.has(region.id) && withoutTake(region)) {
+        run.push(region);
+        continue;
+      }
+      if (run.length > 0) out.push({ track, regions: run });
+      run = [];
+    }
+  }
+  return out;
+}

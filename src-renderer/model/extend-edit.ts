@@ -1,0 +1,70 @@
+/**
+ * Extend (issue 12 §2): a new region right after a region, with its prompt and generation settings, which the host
+ * then generates in the context of the region's kept latent (outpainting). The edit only adds the region (one undo
+ * step); generating it is the caller's next call.
+ */
+import type { NewId, ProjectDocument, Region, RegionId } from '../../src-main/contract/project.ts';
+import { EditError, MAX_SECONDS, describeRegion, draftTrack, fmtSeconds, freshId, idInUse, makeEdit, regionsOfTrack, requireRegion, sortRegionIds, type Edit, type Span } from './edit-core.ts';
+
+/** The shortest extension offered, seconds: less is not worth a generation (and a transition would not fit). */
+export const MIN_EXTENSION_SECONDS = 1;
+
+/**
+ * Where an extension of `regionId` goes: from its end, as long as the region (the free stretch before the next
+ * region on the track caps it), its end snapped by `snap` (the timeline's grid) when that keeps at least
+ * MIN_EXTENSION_SECONDS. Null when the free stretch is shorter than that.
+ */
+export function extensionSpan(doc: ProjectDocument, regionId: RegionId, snap: (t: number) => number = (t) => t): Span | null {
+  const region = requireRegion(doc, regionId);
+  const start = region.end;
+  const next = regionsOfTrack(doc, region.trackId).find((r) => r.id !== region.id && r.start >= start - 1e-6);
+  const limit = Math.min(next?.start ?? MAX_SECONDS, MAX_SECONDS);
+  if (limit - start < MIN_EXTENSION_SECONDS - 1e-9) return null;
+  const wanted = Math.min(start + (region.end - region.start), limit);
+  const snapped = snap(wanted);
+  const end = Number.isFinite(snapped) && snapped - start >= MIN_EXTENSION_SECONDS - 1e-9 && snapped <= limit ? snapped : wanted;
+  return end - start >= MIN_EXTENSION_SECONDS - 1e-9 ? { start, end } : null;
+}
+
+/**
+ * Adds the extension of `regionId` (see extensionSpan): same prompt, negative prompt, generation settings and gain;
+ * its locked seed when the region has one, else a random one at generation; no fades, no takes.
+ */
+export function extendRegion(doc: ProjectDocument, regionId: RegionId, span: Span, newId: NewId): Edit {
+  const source = requireRegion(doc, regionId);
+  const clash = regionsOfTrack(doc, source.trackId).find((r) => r.start < span.end - 1e-6 && span.start < r.end - 1e-6);
+  if (!(span.start < span.end) || clash !== undefined) {
+    throw new EditError(
+      `An extension of ${describeRegion(source)} at ${fmtSeconds(span.start)}–${fmtSeconds(span.end)} ${clash === undefined ? 'is empty' : `would overlap ${describeRegion(clash)}`}; make room after the region first.`,
+    );
+  }
+  const id = freshId('rgn', newId, (candidate) => idInUse(doc, candidate));
+  const locked = source.lockedSeed === true && source.seed !== null;
+  const region: Region = {
+    id,
+    trackId: source.trackId,
+    start: span.start,
+    end: span.end,
+    prompt: source.prompt,
+    negativePrompt: source.negativePrompt,
+    seed: locked ? source.seed : null,
+    ...(locked ? { lockedSeed: true } : {}),
+    generation: { ...source.generation },
+    gainDb: source.gainDb,
+    fadeIn: 0,
+    fadeOut: 0,
+    takes: [],
+    activeTakeId: null,
+  };
+  return makeEdit(
+    doc,
+    'Extend region',
+    (draft) => {
+      draft.regions[id] = region;
+      const lane = draftTrack(draft, source.trackId);
+      lane.regionIds.push(id);
+      sortRegionIds(draft, lane);
+    },
+    [id],
+  );
+}
