@@ -113,6 +113,12 @@ export interface TilingOptions {
   weights?: WindowWeights;
   windowBatch?: number;
   finalMultiSteps?: number;
+  /**
+   * Level-matched region joins (engine/longform/regions.ts JoinLevelMatch; default true): keeps the loudness of a
+   * blend of prompts. Off gives the plain weighted mean of their predictions (the exact answer for data whose
+   * prompts differ only in their mean, e.g. the sketch-gp oracle).
+   */
+  levelMatchJoins?: boolean;
 }
 
 /** Defaults of the settings no model decides. */
@@ -122,7 +128,7 @@ export const GENERATION_DEFAULTS = {
   eta: 0,
   /** Longest accepted piece, seconds, unless the caller raises it (`--max-duration`). */
   maxSeconds: 20 * 60,
-  tiling: { strideRatio: 0.5, weights: 'tapered', windowBatch: 4, finalMultiSteps: 0 } as Required<TilingOptions>,
+  tiling: { strideRatio: 0.5, weights: 'tapered', windowBatch: 4, finalMultiSteps: 0, levelMatchJoins: true } as Required<TilingOptions>,
 } as const;
 
 /** True when `value` is a number inside `limit` (`max` overrides the table's upper end, e.g. a raised duration cap). */

@@ -41,6 +41,7 @@ export const GenerationRequestSchema = v.strictObject({
       weights: v.optional(v.picklist(WINDOW_WEIGHTS)),
       windowBatch: v.optional(limitSchema(LIMITS.windowBatch)),
       finalMultiSteps: v.optional(limitSchema(LIMITS.finalMultiSteps)),
+      levelMatchJoins: v.optional(v.boolean()),
     }),
   ),
 });

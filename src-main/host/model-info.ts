@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ExecutionProvider, ModelInfo, ProviderInfo } from '../contract/api.ts';
 import { FAMILY_SETTINGS, PROVIDERS } from '../contract/generation-settings.ts';
 import { listInstalled } from './models/store.ts';
-import { BUILTIN_PACKS, ensureBuiltinPack, findInstalledPack } from './packs/builtin.ts';
+import { BUILTIN_PACKS, ensureBuiltinPack, findInstalledPack, listedBuiltins } from './packs/builtin.ts';
 import type { VerifiedPack } from './packs/load.ts';
 import { probeProviders } from './runtime-probe.ts';
 
@@ -46,10 +46,11 @@ export async function modelInfo(pack: VerifiedPack, builtin: boolean, devices: E
   };
 }
 
-/** The packs that can generate: built-in ones (built on first use), then installed ones that verify. */
+/** The packs that can generate: listed built-in ones (built on first use), then installed ones that verify. */
 export async function listInstalledModels(cacheDir?: string, modelsDir?: string): Promise<ModelInfo[]> {
   const devices = providerInfo().filter((p) => p.available).map((p) => p.id);
-  const builtins = await Promise.all(Object.keys(BUILTIN_PACKS).map((id) => ensureBuiltinPack(id, cacheDir)));
+  // Unlisted built-ins (test oracles) stay out of the model menu; they are still reached by id.
+  const builtins = await Promise.all(listedBuiltins().map((id) => ensureBuiltinPack(id, cacheDir)));
   const infos = await Promise.all(builtins.map((p) => modelInfo(p, true, devices)));
   if (modelsDir !== undefined) {
     for (const installed of await listInstalled(modelsDir)) {

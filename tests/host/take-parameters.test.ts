@@ -25,13 +25,17 @@ describe('take parameters of a generation in context', () => {
 
   it('keep the spans, rounds and ramp of the context and none of its values', () => {
     const kept = { data: new Float32Array(8 * 200 * 16).fill(0.5), frames: 200, offset: -1, from: 0, to: 4 };
-    const params = takeParameters({ id: 'sketch', version: '1' }, { seconds: 8, seed: 3, prompt: 'low drone', context: { kept: [kept], free: { from: 4, to: 8 }, ramp: 1, rounds: 2 } }, 'cpu');
+    const params = takeParameters({ id: 'sketch', version: '1' }, { seconds: 8, seed: 3, steps: 3, guidance: 2.5, sampler: 'ddim', eta: 0, prompt: 'low drone', context: { kept: [kept], free: { from: 4, to: 8 }, ramp: 1, rounds: 2 } }, 'cpu');
     expect(params).toEqual({
       generator: 'Tessera',
       model: 'sketch',
       modelVersion: '1',
       seconds: 8,
       seed: 3,
+      steps: 3,
+      guidance: 2.5,
+      sampler: 'ddim',
+      eta: 0,
       prompt: 'low drone',
       context: { kept: [{ frames: 200, offset: -1, from: 0, to: 4 }], free: { from: 4, to: 8 }, ramp: 1, rounds: 2 },
       device: 'cpu',

@@ -29,7 +29,7 @@ export interface TilingPlanInput {
   steps: number;
   method: TilingMethod;
   /** Stride, MultiDiffusion weights and final MultiDiffusion steps (`windowBatch` does not change the plan). */
-  tiling: Required<Omit<TilingOptions, 'windowBatch'>>;
+  tiling: Required<Omit<TilingOptions, 'windowBatch' | 'levelMatchJoins'>>;
   /** The request's seed: SpotDiffusion's offsets come from its RNG stream 2. */
   seed: number;
   /**

@@ -193,6 +193,9 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
   }
   checkLimit('tiling.windowBatch', t.windowBatch, LIMITS.windowBatch, { label: 'window batch' });
   checkLimit('tiling.finalMultiSteps', t.finalMultiSteps, LIMITS.finalMultiSteps, { label: 'final MultiDiffusion steps' });
+  if (t.levelMatchJoins !== undefined && typeof t.levelMatchJoins !== 'boolean') {
+    throw new InvalidRequestError('tiling.levelMatchJoins', t.levelMatchJoins, `tiling.levelMatchJoins must be true or false, got ${JSON.stringify(t.levelMatchJoins)}`);
+  }
   if (r.vaeDecode !== undefined && !(VAE_DECODE_MODES as readonly unknown[]).includes(r.vaeDecode)) {
     throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode '${String(r.vaeDecode)}' is unknown; use one of: ${VAE_DECODE_MODES.join(', ')}`);
   }
@@ -230,7 +233,8 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const conditions = conditionsOf(regions, request.guidance);
   const piece = { seconds: request.seconds, frames, window };
   // Regions blend into each other when there are several conditions and a transition to blend over.
-  const blends = conditions.length > 1 && transition > 0;
+  // Where they blend, the prediction is level-matched unless the request turns that off (tiling.levelMatchJoins).
+  const blends = conditions.length > 1 && transition > 0 && tiling.levelMatchJoins;
   const { cond: row, uncond: negativeRow, encoded } = await encodeAll(model, conditions, piece, blends);
   const tEncoded = now();
 

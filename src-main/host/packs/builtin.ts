@@ -1,10 +1,12 @@
 /**
- * Built-in packs (sketch, shape-s) are generated on demand by the project's own graph builder into a cache
- * folder, hashed, validated like any pack, and reused while their bytes stay the same.
+ * Built-in packs (sketch, shape-s, the stable-audio-3 stand-in, the sketch-gp test oracle) are generated on demand
+ * by the project's own graph builder into a cache folder, hashed, validated like any pack, and reused while their
+ * bytes stay the same.
  */
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { buildGaussPack, gaussPackVersion, GAUSS_PACK_ID } from '../../packs/gauss/index.ts';
 import { buildShapePack, shapePackVersion } from '../../packs/shape/index.ts';
 import { buildSketchPack, sketchPackVersion } from '../../packs/sketch/index.ts';
 import { buildSa3StandinPack, sa3StandinVersion, SA3_STANDIN_ID } from '../../packs/sa3/index.ts';
@@ -16,14 +18,28 @@ import { writePack } from './write.ts';
 export interface BuiltinPack {
   version: () => string;
   build: () => BuiltPack;
+  /**
+   * Test oracles are left out of model lists (the studio's model menu, `listModels`): they exist for tests and
+   * benchmarks and are reached by id (`--model sketch-gp`). Default: listed.
+   */
+  unlisted?: boolean;
 }
 
-/** Built-in pack ids and their recipes. `sketch` is the default model; `stable-audio-3-standin` tests SA3's path. */
+/**
+ * Built-in pack ids and their recipes. `sketch` is the default model; `stable-audio-3-standin` tests SA3's path;
+ * `sketch-gp` is the test oracle whose exact answer is known (docs/GAUSS.md), unlisted.
+ */
 export const BUILTIN_PACKS: Record<string, BuiltinPack> = {
   sketch: { version: () => sketchPackVersion(), build: () => buildSketchPack() },
   'shape-s': { version: () => shapePackVersion(), build: () => buildShapePack() },
   [SA3_STANDIN_ID]: { version: () => sa3StandinVersion(), build: () => buildSa3StandinPack() },
+  [GAUSS_PACK_ID]: { version: () => gaussPackVersion(), build: () => buildGaussPack(), unlisted: true },
 };
+
+/** The built-in ids that model lists and messages offer (test oracles are left out: {@link BuiltinPack.unlisted}). */
+export function listedBuiltins(): string[] {
+  return Object.keys(BUILTIN_PACKS).filter((id) => BUILTIN_PACKS[id].unlisted !== true);
+}
 
 /** The default model id. */
 export const DEFAULT_MODEL = 'sketch';
@@ -70,7 +86,7 @@ export async function resolvePack(model: string, cacheDir = defaultCacheDir(), m
   const info = await stat(model).catch(() => undefined);
   if (!info) {
     throw new PackError(
-      `unknown model '${model}': not a built-in model (${Object.keys(BUILTIN_PACKS).join(', ')}), not installed in ${modelsDir}, and no pack folder exists at that path. ` +
+      `unknown model '${model}': not a built-in model (${listedBuiltins().join(', ')}), not installed in ${modelsDir}, and no pack folder exists at that path. ` +
         '`npm run models -- list` shows what can be installed',
     );
   }

@@ -51,7 +51,7 @@ function l2Normalise(g: GraphBuilder, x: string): string {
  * Latent mean μ(word) ∈ R^{8×16}: mel bin m reads latent elements 2m and 2m+1 (flattened channel·16 + freq)
  * with weight `melPerLatent` each, so μ_{2m} = μ_{2m+1} = s_m / (2·melPerLatent) reproduces the template s.
  */
-function wordLatentMeans(recipe: SketchRecipe): Float32Array {
+export function wordLatentMeans(recipe: SketchRecipe): Float32Array {
   const words = sketchVocabulary(recipe);
   const a = new Float32Array(TEXT_DIM * LATENT_DIM);
   words.forEach((w, i) => {
