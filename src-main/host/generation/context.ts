@@ -52,14 +52,27 @@ export async function regionInContext(
   };
   const region = Object.hasOwn(doc.regions, regionId) ? doc.regions[regionId] : undefined;
   if (!region) throw new ProjectError('not-found', `region '${regionId}' is not in the project`);
-  const before = keptNeighbours(doc, region, -1).map(placed);
-  const after = keptNeighbours(doc, region, 1).map(placed);
+  const varies = options.strength !== undefined && options.strength < 1;
+  const allBefore = keptNeighbours(doc, region, -1).map(placed);
+  const allAfter = keptNeighbours(doc, region, 1).map(placed);
   const ownTake = keptTake(region);
-  const own = ownTake ? placed(ownTake) : undefined;
-  if (options.strength !== undefined && options.strength < 1 && !own) {
+  const anyOwn = ownTake ? placed(ownTake) : undefined;
+  // One job continues latents of one model version (PieceJob.keptFrom; another version's latent space may differ):
+  // that of the region's own latent where it kept one (the take being replaced), else of the nearest kept neighbour
+  // before, then after; the walk on each side stops at a latent of another version, as at one of another model.
+  const reference = anyOwn ?? allBefore[0] ?? allAfter[0];
+  const sameVersion = (n: Neighbour): boolean => n.take.latent.modelVersion === reference?.take.latent.modelVersion;
+  const upTo = (list: Neighbour[]): Neighbour[] => {
+    const stop = list.findIndex((n) => !sameVersion(n));
+    return stop < 0 ? list : list.slice(0, stop);
+  };
+  const before = upTo(allBefore);
+  const after = upTo(allAfter);
+  const own = anyOwn && sameVersion(anyOwn) ? anyOwn : undefined;
+  if (varies && !own) {
     throw new ProjectError('invalid-argument', `region '${region.id}' ("${region.prompt.slice(0, 40)}") has no kept latent of ${region.generation.model} to vary; generate it once (or use strength 1 for a fresh take)`);
   }
-  const first = before[0] ?? after[0] ?? (options.strength !== undefined && options.strength < 1 ? own : undefined);
+  const first = before[0] ?? after[0] ?? (varies ? own : undefined);
   if (!first) return null;
   const { framesPerSecond: fps, window, modelVersion } = first.take.latent;
   const windowSeconds = window / fps;

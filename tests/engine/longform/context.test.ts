@@ -93,9 +93,9 @@ describe('textToAudio in context (sketch, real sessions)', () => {
     return { base, first, C, T, Fq, fps: sketch.geometry.framesPerSecond, context };
   }
 
-  it('held frames end as the kept latent bit for bit, the free span is new, and the ramp joins them', async () => {
+  it.each(['spotdiffusion', 'multidiffusion'] as const)('%s: held frames end as the kept latent bit for bit, the free span is new, and the ramp joins them', async (method) => {
     const { base, first, C, T, Fq, fps, context } = await keptPiece(6);
-    const redo = await textToAudio(sketch, { ...base, seed: 99, prompt: undefined, regions: [{ start: 0, end: 8, prompt: 'low drone' }, { start: 8, end: 16, prompt: 'bright tone' }, { start: 16, end: 24, prompt: 'low drone' }], context });
+    const redo = await textToAudio(sketch, { ...base, method, seed: 99, prompt: undefined, regions: [{ start: 0, end: 8, prompt: 'low drone' }, { start: 8, end: 16, prompt: 'bright tone' }, { start: 16, end: 24, prompt: 'low drone' }], context });
     const frame = (x: Float32Array, t: number): Float32Array => Float32Array.from({ length: C * Fq }, (_, i) => x[(Math.floor(i / Fq) * T + t) * Fq + (i % Fq)]);
     const same = (t: number): boolean => Buffer.from(frame(first.latent.data, t).buffer).equals(Buffer.from(frame(redo.latent.data, t).buffer));
     for (let t = 0; t < Math.floor(8 * fps); t++) expect(same(t), `frame ${t}`).toBe(true);
