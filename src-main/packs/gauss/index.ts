@@ -7,7 +7,8 @@
 import { alphasCumprod } from '../../engine/schedulers/noise-schedule.ts';
 import { loadSketchRecipe, sketchVocabulary, type SketchRecipe } from '../sketch/recipe.ts';
 import { buildTextEncoder, buildVaeDecoder, buildVocoder, TEXT_DIM, wordLatentMeans } from '../sketch/graphs.ts';
-import { buildWordTokenizer, SPECIAL_IDS } from '../tokenizer.ts';
+import { sketchContract } from '../sketch/index.ts';
+import { buildWordTokenizer } from '../tokenizer.ts';
 import { AUDIOLDM_SCHEDULER, type AudioLdmManifestDraft, type BuiltPack } from '../types.ts';
 import { correlationOf, type GaussPrior } from './exact.ts';
 import { loadGaussRecipe, type GaussRecipe } from './recipe.ts';
@@ -58,7 +59,6 @@ export function gaussLatentMean(embedding: ArrayLike<number>, sketch: SketchReci
 export function buildGaussPack(recipe: GaussRecipe = loadGaussRecipe(), sketch: SketchRecipe = loadSketchRecipe()): BuiltPack<AudioLdmManifestDraft> {
   const words = sketchVocabulary(sketch);
   const tokenizer = new TextEncoder().encode(JSON.stringify(buildWordTokenizer(words, 512), null, 1));
-  const latent = (name: string) => ({ name, type: 'float32' as const, dims: ['N', 8, 'T', 16] });
   const seconds = recipe.nativeWindowFrames / 25;
   return {
     files: {
@@ -82,44 +82,8 @@ export function buildGaussPack(recipe: GaussRecipe = loadGaussRecipe(), sketch: 
         'the exact answer (docs/GAUSS.md). Not a trained model and not meant for music.',
       demo: true,
       licence: { name: 'CC0-1.0', text: LICENCE },
-      audio: { sampleRate: 16000, channels: 1 },
-      latent: { channels: 8, frequencyBins: 16, framesPerSecond: 25, timeMultiple: 8, nativeWindowFrames: recipe.nativeWindowFrames },
-      mel: { bins: 64, hop: 160, framesPerLatentFrame: 4, vocoderExtraSamples: 32 },
-      textEmbedDim: TEXT_DIM,
-      vaeScalingFactor: 1,
-      scheduler: AUDIOLDM_SCHEDULER,
+      ...sketchContract(recipe.nativeWindowFrames),
       defaults: { steps: 25, guidance: 1, sampler: 'ddim', eta: 0 },
-      tokenizer: { file: 'tokenizer.json', maxLength: 512, padId: SPECIAL_IDS.pad, unkId: SPECIAL_IDS.unk },
-      components: {
-        textEncoder: {
-          file: 'text_encoder.onnx',
-          inputs: [
-            { name: 'input_ids', type: 'int64', dims: ['B', 'S'] },
-            { name: 'attention_mask', type: 'int64', dims: ['B', 'S'] },
-          ],
-          outputs: [{ name: 'text_embeds', type: 'float32', dims: ['B', TEXT_DIM] }],
-        },
-        unet: {
-          file: 'unet.onnx',
-          inputs: [latent('sample'), { name: 'timestep', type: 'float32', dims: ['N'] }, { name: 'class_labels', type: 'float32', dims: ['N', TEXT_DIM] }],
-          outputs: [latent('noise_pred')],
-        },
-        vaeDecoder: {
-          file: 'vae_decoder.onnx',
-          inputs: [{ name: 'latent', type: 'float32', dims: ['B', 8, 'T', 16] }],
-          outputs: [{ name: 'mel', type: 'float32', dims: ['B', 1, 'F', 64] }],
-        },
-        vocoder: {
-          file: 'vocoder.onnx',
-          inputs: [
-            { name: 'mel', type: 'float32', dims: ['B', 'F', 64] },
-            { name: 'sample_offset', type: 'int64', dims: ['B'] },
-          ],
-          outputs: [{ name: 'waveform', type: 'float32', dims: ['B', 'L'] }],
-        },
-      },
-      // The sketch decoder and vocoder (sketch/index.ts).
-      decode: { vaeHaloLatentFrames: 1, vocoderHaloMelFrames: 2 },
     },
   };
 }

@@ -8,7 +8,7 @@
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { GraphBuilder } from '../graph/builder.ts';
-import { TEXT_DIM, wordLatentMeans } from '../sketch/graphs.ts';
+import { unetPrologue } from '../sketch/graphs.ts';
 import type { SketchRecipe } from '../sketch/recipe.ts';
 import { correlationOf } from './exact.ts';
 import type { GaussRecipe } from './recipe.ts';
@@ -52,13 +52,7 @@ export function buildGaussUnet(recipe: GaussRecipe, sketch: SketchRecipe, alphas
   const W = recipe.nativeWindowFrames;
   const { bases, values } = windowBases(recipe);
   const g = new GraphBuilder('sketch_gp_unet');
-  const x = g.input('sample', 'float32', ['N', LATENT_C, 'T', LATENT_F]);
-  const t = g.input('timestep', 'float32', ['N']);
-  const labels = g.input('class_labels', 'float32', ['N', TEXT_DIM]);
-  const last = alphasCumprod.length - 1;
-  const tIndex = g.op('Cast', [g.op('Floor', [g.op('Clip', [g.op('Add', [t, g.scalar(0.5)]), g.scalar(0), g.scalar(last)])])], { to: 7 });
-  const abar = g.op('Reshape', [g.op('Gather', [g.f32('alphas_cumprod', alphasCumprod, [alphasCumprod.length]), tIndex], { axis: 0 }), g.i64('shape', [-1, 1, 1, 1])]);
-  const mu = g.op('Reshape', [g.op('MatMul', [labels, g.f32('word_means', wordLatentMeans(sketch), [TEXT_DIM, LATENT_C * LATENT_F])]), g.i64('shape', [-1, LATENT_C, 1, LATENT_F])]);
+  const { x, abar, mu } = unetPrologue(g, sketch, alphasCumprod);
   const residual = g.op('Sub', [x, g.op('Mul', [g.op('Sqrt', [abar]), mu])]);
 
   // The window's basis: entry T/8 − 1 of the padded table, its top-left T×T block.

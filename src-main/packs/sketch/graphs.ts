@@ -71,6 +71,21 @@ export function wordLatentMeans(recipe: SketchRecipe): Float32Array {
  */
 export function buildUnet(recipe: SketchRecipe, alphasCumprod: Float64Array): Uint8Array {
   const g = new GraphBuilder('sketch_unet');
+  const { x, abar, mu } = unetPrologue(g, recipe, alphasCumprod);
+  const oneMinus = g.op('Sub', [g.scalar(1), abar]);
+  const variance = g.op('Add', [g.op('Mul', [abar, g.scalar(recipe.latentStd ** 2)]), oneMinus]);
+  const residual = g.op('Sub', [x, g.op('Mul', [g.op('Sqrt', [abar]), mu])]);
+  const eps = g.op('Div', [g.op('Mul', [g.op('Sqrt', [oneMinus]), residual]), variance]);
+  g.output(eps, 'noise_pred', 'float32', ['N', LATENT_C, 'T', LATENT_F]);
+  return g.toBytes('Tessera sketch pack: closed-form Gaussian ε-predictor (demo, not trained)');
+}
+
+/**
+ * The UNet inputs of the sketch contract (sample [N, 8, T, 16], timestep [N], class_labels [N, 512]) and what every
+ * analytic sketch-family UNet derives from them first: ᾱ looked up from the timestep ([N, 1, 1, 1]) and the prompt's
+ * latent mean μ = A·class_labels ([N, 8, 1, 16]). Shared by sketch and sketch-gp (same node order, so the same bytes).
+ */
+export function unetPrologue(g: GraphBuilder, recipe: SketchRecipe, alphasCumprod: Float64Array): { x: string; abar: string; mu: string } {
   const x = g.input('sample', 'float32', ['N', LATENT_C, 'T', LATENT_F]);
   const t = g.input('timestep', 'float32', ['N']);
   const labels = g.input('class_labels', 'float32', ['N', TEXT_DIM]);
@@ -78,12 +93,7 @@ export function buildUnet(recipe: SketchRecipe, alphasCumprod: Float64Array): Ui
   const tIndex = g.op('Cast', [g.op('Floor', [g.op('Clip', [g.op('Add', [t, g.scalar(0.5)]), g.scalar(0), g.scalar(last)])])], { to: 7 });
   const abar = g.op('Reshape', [g.op('Gather', [g.f32('alphas_cumprod', alphasCumprod, [alphasCumprod.length]), tIndex], { axis: 0 }), g.i64('shape', [-1, 1, 1, 1])]);
   const mu = g.op('Reshape', [g.op('MatMul', [labels, g.f32('word_means', wordLatentMeans(recipe), [TEXT_DIM, LATENT_DIM])]), g.i64('shape', [-1, LATENT_C, 1, LATENT_F])]);
-  const oneMinus = g.op('Sub', [g.scalar(1), abar]);
-  const variance = g.op('Add', [g.op('Mul', [abar, g.scalar(recipe.latentStd ** 2)]), oneMinus]);
-  const residual = g.op('Sub', [x, g.op('Mul', [g.op('Sqrt', [abar]), mu])]);
-  const eps = g.op('Div', [g.op('Mul', [g.op('Sqrt', [oneMinus]), residual]), variance]);
-  g.output(eps, 'noise_pred', 'float32', ['N', LATENT_C, 'T', LATENT_F]);
-  return g.toBytes('Tessera sketch pack: closed-form Gaussian ε-predictor (demo, not trained)');
+  return { x, abar, mu };
 }
 
 /**

@@ -29,7 +29,6 @@ export function sketchPackVersion(recipe: SketchRecipe = loadSketchRecipe()): st
 export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): BuiltPack<AudioLdmManifestDraft> {
   const words = sketchVocabulary(recipe);
   const tokenizer = new TextEncoder().encode(JSON.stringify(buildWordTokenizer(words, 512), null, 1));
-  const latent = (name: string) => ({ name, type: 'float32' as const, dims: ['N', 8, 'T', 16] });
   return {
     files: {
       'text_encoder.onnx': buildTextEncoder(recipe),
@@ -51,47 +50,59 @@ export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): Buil
         '(see VOCABULARY.txt). Not a trained model; use it to try Tessera and as a test oracle.',
       demo: true,
       licence: { name: 'CC0-1.0', text: LICENCE },
-      audio: { sampleRate: 16000, channels: 1 },
-      latent: { channels: 8, frequencyBins: 16, framesPerSecond: 25, timeMultiple: 8, nativeWindowFrames: 256 },
-      mel: { bins: 64, hop: 160, framesPerLatentFrame: 4, vocoderExtraSamples: 32 },
-      textEmbedDim: TEXT_DIM,
-      vaeScalingFactor: 1,
-      scheduler: AUDIOLDM_SCHEDULER,
+      ...sketchContract(256),
       defaults: { steps: 10, guidance: 2.5, sampler: 'ddim', eta: 0 },
-      tokenizer: { file: 'tokenizer.json', maxLength: 512, padId: SPECIAL_IDS.pad, unkId: SPECIAL_IDS.unk },
-      components: {
-        textEncoder: {
-          file: 'text_encoder.onnx',
-          inputs: [
-            { name: 'input_ids', type: 'int64', dims: ['B', 'S'] },
-            { name: 'attention_mask', type: 'int64', dims: ['B', 'S'] },
-          ],
-          outputs: [{ name: 'text_embeds', type: 'float32', dims: ['B', TEXT_DIM] }],
-        },
-        unet: {
-          file: 'unet.onnx',
-          inputs: [latent('sample'), { name: 'timestep', type: 'float32', dims: ['N'] }, { name: 'class_labels', type: 'float32', dims: ['N', TEXT_DIM] }],
-          outputs: [latent('noise_pred')],
-        },
-        vaeDecoder: {
-          file: 'vae_decoder.onnx',
-          inputs: [{ name: 'latent', type: 'float32', dims: ['B', 8, 'T', 16] }],
-          outputs: [{ name: 'mel', type: 'float32', dims: ['B', 1, 'F', 64] }],
-        },
-        vocoder: {
-          file: 'vocoder.onnx',
-          // `sample_offset` (optional in the audioldm contract): absolute index of the first output sample, so
-          // chunked vocoding reproduces the partials' phase and the noise exactly.
-          inputs: [
-            { name: 'mel', type: 'float32', dims: ['B', 'F', 64] },
-            { name: 'sample_offset', type: 'int64', dims: ['B'] },
-          ],
-          outputs: [{ name: 'waveform', type: 'float32', dims: ['B', 'L'] }],
-        },
-      },
-      // Decoder: ±1 latent frame (linear interpolation). Vocoder: the envelope overlap (±1 frame) and the noise FIR
-      // (127 samples < 1 frame) → 2 frames; the level control is per frame.
-      decode: { vaeHaloLatentFrames: 1, vocoderHaloMelFrames: 2 },
     },
   };
+}
+
+/**
+ * The sketch family's side of the audioldm contract, shared by sketch and sketch-gp (same graphs but the UNet): audio,
+ * latent and mel shapes, text width, schedule, tokenizer, the four graphs' inputs and outputs, and the decoders' halos.
+ * `nativeWindowFrames` is the pack's own.
+ */
+export function sketchContract(nativeWindowFrames: number) {
+  const latent = (name: string) => ({ name, type: 'float32' as const, dims: ['N', 8, 'T', 16] });
+  return {
+    audio: { sampleRate: 16000, channels: 1 },
+    latent: { channels: 8, frequencyBins: 16, framesPerSecond: 25, timeMultiple: 8, nativeWindowFrames },
+    mel: { bins: 64, hop: 160, framesPerLatentFrame: 4, vocoderExtraSamples: 32 },
+    textEmbedDim: TEXT_DIM,
+    vaeScalingFactor: 1,
+    scheduler: AUDIOLDM_SCHEDULER,
+    tokenizer: { file: 'tokenizer.json', maxLength: 512, padId: SPECIAL_IDS.pad, unkId: SPECIAL_IDS.unk },
+    components: {
+      textEncoder: {
+        file: 'text_encoder.onnx',
+        inputs: [
+          { name: 'input_ids', type: 'int64', dims: ['B', 'S'] },
+          { name: 'attention_mask', type: 'int64', dims: ['B', 'S'] },
+        ],
+        outputs: [{ name: 'text_embeds', type: 'float32', dims: ['B', TEXT_DIM] }],
+      },
+      unet: {
+        file: 'unet.onnx',
+        inputs: [latent('sample'), { name: 'timestep', type: 'float32', dims: ['N'] }, { name: 'class_labels', type: 'float32', dims: ['N', TEXT_DIM] }],
+        outputs: [latent('noise_pred')],
+      },
+      vaeDecoder: {
+        file: 'vae_decoder.onnx',
+        inputs: [{ name: 'latent', type: 'float32', dims: ['B', 8, 'T', 16] }],
+        outputs: [{ name: 'mel', type: 'float32', dims: ['B', 1, 'F', 64] }],
+      },
+      vocoder: {
+        file: 'vocoder.onnx',
+        // `sample_offset` (optional in the audioldm contract): absolute index of the first output sample, so
+        // chunked vocoding reproduces the partials' phase and the noise exactly.
+        inputs: [
+          { name: 'mel', type: 'float32', dims: ['B', 'F', 64] },
+          { name: 'sample_offset', type: 'int64', dims: ['B'] },
+        ],
+        outputs: [{ name: 'waveform', type: 'float32', dims: ['B', 'L'] }],
+      },
+    },
+    // Decoder: ±1 latent frame (linear interpolation). Vocoder: the envelope overlap (±1 frame) and the noise FIR
+    // (127 samples < 1 frame) → 2 frames; the level control is per frame.
+    decode: { vaeHaloLatentFrames: 1, vocoderHaloMelFrames: 2 },
+  } satisfies Partial<AudioLdmManifestDraft>;
 }
