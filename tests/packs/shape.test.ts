@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AudioLdmManifestSchema, type AudioLdmComponentName } from '../../src-main/contract/manifest.ts';
 import { createRng } from '../../src-main/engine/tensor/rng.ts';
 import { FULL_SHAPE_WIDTH, buildShapePack, shapeSizes } from '../../src-main/packs/shape/index.ts';
-import { buildUnet } from '../../src-main/packs/shape/unet.ts';
+import { SHAPE_PRIOR_GAMMA, buildUnet } from '../../src-main/packs/shape/unet.ts';
 import { vaeDecoderHaloLatentFrames } from '../../src-main/packs/shape/vae-decoder.ts';
 import { vocoderHaloMelFrames } from '../../src-main/packs/shape/vocoder.ts';
 import type { AudioLdmManifestDraft, BuiltPack } from '../../src-main/packs/types.ts';
@@ -69,8 +69,9 @@ describe('shape-s pack', () => {
     expect(Object.keys(again.files).sort()).toEqual(Object.keys(pack.files).sort());
     for (const [name, bytes] of Object.entries(pack.files)) expect(Buffer.compare(again.files[name], bytes), name).toBe(0);
     expect(again.manifest).toEqual(pack.manifest);
-    // The width-128 test below builds only the UNet: the pack's UNet is exactly buildUnet(shapeSizes(width).unet, stream 2).
-    const unet = buildUnet(shapeSizes(32).unet, createRng(0, 2)).bytes;
+    // The width-128 test below builds only the UNet: the pack's UNet is exactly buildUnet(shapeSizes(width).unet,
+    // stream 2) plus the prior skip (built on its output; without it the UNet is the bare AudioLDM-S graph).
+    const unet = buildUnet(shapeSizes(32).unet, createRng(0, 2), { priorSkip: SHAPE_PRIOR_GAMMA }).bytes;
     expect(Buffer.compare(unet, pack.files['unet.onnx'])).toBe(0);
     const other = buildShapePack({ seed: 1 });
     expect(Buffer.compare(other.files['unet.onnx'], pack.files['unet.onnx'])).not.toBe(0);

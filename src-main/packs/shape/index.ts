@@ -1,6 +1,9 @@
 /**
  * `shape-s`: a built-in pack with AudioLDM-S's architectures and exact audioldm I/O contract, but random weights
  * (ARCHITECTURE.md §3 "shape-*"). It produces noise; it exists for chunked-decoding equivalence tests and benchmarks.
+ * Its UNet carries a prior skip (unet.ts {@link SHAPE_PRIOR_GAMMA}) so that DDIM stays bounded (a bare random UNet
+ * diverges to the pipeline's ±10 clamp), and its vocoder's output layer is scaled so that such a latent's audio is
+ * not saturated by the final tanh (vocoder.ts).
  *
  * `width` is the UNet's model_channels C0 and scales every graph: 128 builds the full-size AudioLDM-S networks for GPU
  * measurements; the default 32 keeps a 10.24 s generation step fast on ORT CPU. Derived sizes ({@link shapeSizes}):
@@ -15,7 +18,7 @@ import { checkSeed, createRng } from '../../engine/tensor/rng.ts';
 import { FIRST_WORD_ID, SPECIAL_IDS, buildWordTokenizer } from '../tokenizer.ts';
 import { AUDIOLDM_SCHEDULER, type AudioLdmManifestDraft, type BuiltPack } from '../types.ts';
 import { TEXT_EMBED_DIM, type TextEncoderSize, buildTextEncoder } from './text-encoder.ts';
-import { type UnetSize, buildUnet } from './unet.ts';
+import { SHAPE_PRIOR_GAMMA, type UnetSize, buildUnet } from './unet.ts';
 import { VAE_SCALING_FACTOR, type VaeDecoderSize, buildVaeDecoder, vaeDecoderHaloLatentFrames } from './vae-decoder.ts';
 import { type VocoderSize, buildVocoder, vocoderHaloMelFrames } from './vocoder.ts';
 
@@ -31,6 +34,8 @@ export interface ShapePackOptions {
   resBlocks?: number;
   /** Build the VAE decoder's mid-block attention (default true); false gives a decoder exact under GN-synced tiling. */
   vaeAttention?: boolean;
+  /** The UNet's prior skip γ (unet.ts UnetOptions); default {@link SHAPE_PRIOR_GAMMA}; false: the bare AudioLDM-S graph. */
+  priorSkip?: number | false;
 }
 
 /** The reduced width used by default (CPU tests). */
@@ -97,7 +102,7 @@ export function buildShapePack(options: ShapePackOptions = {}): BuiltPack<AudioL
   const tokenizer = buildWordTokenizer(VOCABULARY, TOKENIZER_MAX_LENGTH);
   const files: Record<string, Uint8Array> = {
     [FILES.textEncoder]: buildTextEncoder(sizes.textEncoder, rng('textEncoder')).bytes,
-    [FILES.unet]: buildUnet(sizes.unet, rng('unet')).bytes,
+    [FILES.unet]: buildUnet(sizes.unet, rng('unet'), { priorSkip: options.priorSkip ?? SHAPE_PRIOR_GAMMA }).bytes,
     [FILES.vaeDecoder]: buildVaeDecoder(sizes.vaeDecoder, rng('vaeDecoder'), { attention: options.vaeAttention ?? true }).bytes,
     [FILES.vocoder]: buildVocoder(sizes.vocoder, rng('vocoder')).bytes,
     'tokenizer.json': new TextEncoder().encode(JSON.stringify(tokenizer)),
@@ -112,14 +117,16 @@ export function buildShapePack(options: ShapePackOptions = {}): BuiltPack<AudioL
  * Bump when the builder's output bytes change (tests/packs/fingerprints.test.ts says when): caches reuse a built
  * pack whose version matches without rebuilding it.
  */
-export const SHAPE_BUILDER_REVISION = 1;
+export const SHAPE_BUILDER_REVISION = 2;
 
 /** The version string a shape pack built with `options` carries (no build needed). */
 export function shapePackVersion(options: ShapePackOptions = {}): string {
   const width = options.width ?? DEFAULT_SHAPE_WIDTH;
   const sizes = shapeSizes(width, options.resBlocks);
-  // A different VAE graph is a different pack build: say so in the version, so caches never mix the two.
-  return `1.0.0+w${width}.r${sizes.unet.resBlocks}.s${options.seed ?? 0}.b${SHAPE_BUILDER_REVISION}${options.vaeAttention === false ? '.noattn' : ''}`;
+  // A different VAE or UNet graph is a different pack build: say so in the version, so caches never mix the two.
+  const gamma = options.priorSkip ?? SHAPE_PRIOR_GAMMA;
+  const skip = gamma === SHAPE_PRIOR_GAMMA ? '' : gamma === false ? '.bare' : `.skip${gamma}`;
+  return `1.0.0+w${width}.r${sizes.unet.resBlocks}.s${options.seed ?? 0}.b${SHAPE_BUILDER_REVISION}${options.vaeAttention === false ? '.noattn' : ''}${skip}`;
 }
 
 function shapeManifest(id: string, width: number, seed: number, sizes: ShapeSizes): AudioLdmManifestDraft {

@@ -3,7 +3,8 @@
  *
  * mel[B,F,64] → transpose [B,64,F] → conv_pre k7 → five stages of LeakyReLU(0.1) → ConvTranspose1d(k, u,
  * padding (k−u)/2) halving the channels → multi-receptive-field block (mean of ResBlock1s: per dilation d,
- * LeakyReLU → Conv(k, d) → LeakyReLU → Conv(k, 1), residual) → LeakyReLU(0.01) → conv_post k7 → tanh → [B, L].
+ * LeakyReLU → Conv(k, d) → LeakyReLU → Conv(k, 1), residual) → LeakyReLU(0.01) → conv_post k7 (init scaled down,
+ * {@link OUTPUT_GAIN}) → tanh → [B, L].
  * Length: the stages give 5F+1, 20F+4, 40F+8, 80F+16 and L = 160F + 32 samples. No normalisation anywhere, so the
  * vocoder is exactly shift-equivariant (one mel frame ↔ 160 samples) and chunkable with a halo ≥ its receptive field.
  */
@@ -47,6 +48,13 @@ export const RESBLOCK_DILATIONS = [1, 3, 5] as const;
 const MEL_BINS = 64;
 const SLOPE = 0.1;
 const FINAL_SLOPE = 0.01;
+/**
+ * Init gain of conv_post (AudioLDM's layout is unchanged; only this layer's random weights are scaled). With 0.5 the
+ * random stack's pre-tanh signal had RMS ≈ 0.85 and peaks ≈ 4.4 on a bounded latent's mel, so tanh saturated every
+ * generation (peak 1.000, RMS 0.53, crest 1.9, whatever the latent); 0.15 keeps it near tanh's linear range (10 s,
+ * default shape-s: peak 0.89, RMS 0.22, crest 4.0). Measured by the pack's generations, not derived.
+ */
+const OUTPUT_GAIN = 0.15;
 
 function resBlock1(net: Net, x: string, c: number, k: number): string {
   let h = x;
@@ -77,7 +85,7 @@ export function buildVocoder(size: VocoderSize, rng: Rng): BuiltGraph {
     const sum = branches.reduce((acc, b) => add(net, acc, b));
     h = branches.length === 1 ? sum : g.op('Mul', [sum, filled(net, 1 / branches.length, [])]);
   });
-  h = conv1d(net, leakyRelu(net, h, FINAL_SLOPE), ch, 1, 7, { gain: 0.5 * leakyGain(FINAL_SLOPE) });
+  h = conv1d(net, leakyRelu(net, h, FINAL_SLOPE), ch, 1, 7, { gain: OUTPUT_GAIN * leakyGain(FINAL_SLOPE) });
   const wave = g.op('Squeeze', [g.op('Tanh', [h]), ints(net, [1])]);
   g.output(wave, 'waveform', 'float32', ['B', 'L']);
   return finishNet(net, `Tessera shape vocoder (AudioLDM HiFi-GAN layout, ${size.initialChannels} channels, random weights)`);
