@@ -25,8 +25,10 @@ export type { Region } from '../longform/regions.ts';
  * - windowBatch 4: on CPU the per-evaluation time is flat within noise from 1 to 8 jobs per call (4 was fastest,
  *   108 ms per evaluation on shape-s); batching matters on GPUs, where larger calls fill the device.
  * - finalMultiSteps 0: MultiDiffusion for the final 1–2 steps after SpotDiffusion did not lower seam scores at the
- *   unhealed SpotDiffusion seams (SSZ 2.11 → 2.21 / 2.47, mean of 4 seeds on shape-s), so `auto` is plain
- *   SpotDiffusion until a trained model shows otherwise; the option stays for such models.
+ *   unhealed SpotDiffusion seams (SSZ 2.11 → 2.21 / 2.47, mean of 4 seeds on the then unbounded shape-s). On the
+ *   sketch-gp oracle (exact answer known, 2026-12-04) 2–3 final MD steps of 25 halve SpotDiffusion's worst-frame
+ *   error but leave it 3× further from the exact sample than MultiDiffusion overall; `auto` stays plain
+ *   SpotDiffusion until a trained model shows which matters to the ear; the option stays for such models.
  */
 
 /** What to generate. Seconds in documents; frames and samples only inside the engine. */
