@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProject, type ProjectDocument, type Region } from '../../src-main/contract/project.ts';
 import { createProject, closeProject, openProject, saveProject } from '../../src-main/host/projects/project-store.ts';
 import { decodeWav } from '../../src-main/host/wav.ts';
+import { seamReport, SEAM_FLAGS } from '../../src-main/engine/audio/seams.ts';
 import { region } from '../contract/project-fixtures.ts';
 import { runCli } from '../helpers/cli.ts';
 import { TEST_CACHE_DIR } from '../helpers/packs.ts';
@@ -76,6 +77,15 @@ describe('render --regenerate', () => {
     for (const edge of [8, 16]) {
       expect(Math.abs(rmsDb(edge - 0.1, edge - 0.05) - rmsDb(edge + 0.05, edge + 0.1)), `edge ${edge} s`).toBeLessThan(3);
     }
+    // The same seam metrics at the redone region's edges as at the region joins inside the first render's single
+    // piece (the same positions): a redo joins its neighbours as smoothly as a join inside one generated piece.
+    const first = decodeWav(await readFile(join(work, 'first', 'Mix.wav')));
+    const inPiece = seamReport(first.channels[0], first.sampleRate, [8, 16]);
+    const redone = seamReport(mix.channels[0], rate, [8, 16]);
+    console.info(`seams at 8 and 16 s: one piece SSZ ${inPiece.ssz?.toFixed(2)} SFZ ${inPiece.sfz?.toFixed(2)} HFR ${inPiece.hfrDb?.toFixed(2)}; redone SSZ ${redone.ssz?.toFixed(2)} SFZ ${redone.sfz?.toFixed(2)} HFR ${redone.hfrDb?.toFixed(2)}`);
+    expect(redone.ssz ?? 0).toBeLessThan(Math.max(SEAM_FLAGS.ssz, (inPiece.ssz ?? 0) + 0.25));
+    expect(redone.sfz ?? 0).toBeLessThan(Math.max(SEAM_FLAGS.sfz, (inPiece.sfz ?? 0) + 0.25));
+    expect(redone.hfrDb ?? 0).toBeGreaterThan(Math.min(SEAM_FLAGS.hfrDb, (inPiece.hfrDb ?? 0) - 0.25));
     // Renders through the real CLI (a process each, a model load each): a timeout of its own.
   }, 300_000);
 

@@ -182,6 +182,25 @@ describe('resampling', () => {
     });
     expect(snrDb(left, want, 0.15 * RATE, 0.55 * RATE)).toBeGreaterThan(80);
   });
+
+  it.each([
+    [16000, 48000],
+    [44100, 48000],
+    [48000, 44100],
+  ])('%d → %d Hz: adjacent regions cut from one take sum to the whole take resampled (no click at the join)', (from, to) => {
+    // A piece cut into three takes at region joins, as a generated run is; each region resampled on its own.
+    const piece = sine(from, from, 700, 0.5, 0.3);
+    const cuts = [0, Math.round(0.3 * from), Math.round(0.65 * from), from];
+    const parts = cuts.slice(1).map((end, k) => region([piece.slice(cuts[k], end)], from, cuts[k] / from));
+    const other = track('rate', [region([ones(to)], to)], { mute: true });
+    const plan = planMix([track('whole', [region([piece], from)]), other], to);
+    const [whole] = renderTrack(track('whole', [region([piece], from)]), plan);
+    const [split] = renderTrack(track('split', parts), plan);
+    let worst = 0;
+    for (let i = 0; i < plan.frames; i++) worst = Math.max(worst, Math.abs(split[i] - whole[i]));
+    // Before: each region's edge lost half its kernel: the sum dipped by half the amplitude at each join.
+    expect(worst).toBeLessThan(1e-5);
+  });
 });
 
 describe('stem names', () => {
