@@ -8,7 +8,7 @@ import type { Edit } from '../model/edits.ts';
 import { extendRegion } from '../model/extend-edit.ts';
 import type { JobsState } from './jobs.svelte.ts';
 import { newId } from './new-id.ts';
-import { regionRedo, trackGenerateChoice } from './redo-options.ts';
+import { generateChoice, missingOf, regionRedo, trackGenerateChoice, type GenerateChoice, type GenerateTarget } from './redo-options.ts';
 import type { HostCalls } from './studio-context.ts';
 
 /** What the job actions need of the studio (StudioState is one). */
@@ -21,6 +21,8 @@ export interface JobHost extends HostCalls {
   /** Applies one edit and records it for undo (null when refused): Extend adds its region with it. */
   edit(make: (doc: ProjectDocument) => Edit): Edit | null;
   selectRegion(id: RegionId): void;
+  /** Asks the user before a Generate replaces takes (ConfirmGenerate); resolves to null when cancelled. */
+  askGenerate(question: GenerateQuestion): Promise<GenerateAnswer | null>;
 }
 
 /** How a generation redoes its regions (the host's `enqueueGeneration` options). */
@@ -33,8 +35,19 @@ export interface GenerateHow {
   onlyMissing?: boolean;
 }
 
-/** The answer to the track Generate's question: replace every take, or fill only the regions without audio. */
-export type TrackGenerateAnswer = 'all' | 'missing';
+/** The answer to a Generate's question: replace every take, or fill only the regions without audio. */
+export type GenerateAnswer = 'all' | 'missing';
+
+/** A Generate that would replace takes, put to the user: what it covers, named, and what it would replace. */
+export interface GenerateQuestion {
+  /** What is generated, as the question's title names it: a track's name, "all 3 tracks", "2 selected regions". */
+  subject: string;
+  targets: readonly GenerateTarget[];
+  choice: GenerateChoice;
+}
+
+/** Which side of a region "Extend" adds to. */
+export type ExtendSide = 'after' | 'before';
 
 /** The job actions of a studio. */
 export type GenerationActions = ReturnType<typeof generationActions>;
@@ -78,7 +91,7 @@ export function generationActions(studio: JobHost) {
      * regions without audio (in context of kept neighbours where they touch some). Whether to ask first is
      * `trackGenerateChoice(doc, trackId).ask`.
      */
-    async generateTrack(trackId: TrackId, answer: TrackGenerateAnswer): Promise<string | null> {
+    async generateTrack(trackId: TrackId, answer: GenerateAnswer): Promise<string | null> {
       const doc = studio.document;
       if (doc === null) return null;
       if (answer === 'missing') {
@@ -102,17 +115,24 @@ export function generationActions(studio: JobHost) {
     },
 
     /**
-     * "Extend": adds a region right after `regionId` (same prompt and settings, as long as the region or the room
-     * after it, its end on the grid by `snap`; one undo step), selects it and generates it in the context of the
-     * region's kept latent. Resolves to the job id, or null when Extend does not apply or was refused.
+     * "Extend": adds a region right after `regionId` (or right before it, `side` 'before'; same prompt and settings,
+     * as long as the region or the room there, its free end on the grid by `snap`; one undo step), selects it and
+     * generates it in the context of the region's kept latent. Resolves to the job id, or null when Extend does not
+     * apply or was refused.
      */
-    async extend(regionId: RegionId, snap?: (t: number) => number): Promise<string | null> {
+    async extend(regionId: RegionId, snap?: (t: number) => number, side: ExtendSide = 'after'): Promise<string | null> {
       const doc = studio.document;
       const region = doc?.regions[regionId];
       if (doc === null || region === undefined) return null;
-      const span = regionRedo(doc, region, snap).extension;
+      const redo = regionRedo(doc, region, snap);
+      const span = side === 'after' ? redo.extension : redo.extensionBefore;
       if (span === null) {
-        studio.notices.info('Nothing to extend here', 'Extend continues a region whose take kept its latent, at the end of its run, with at least 1 s free after it.');
+        studio.notices.info(
+          'Nothing to extend here',
+          side === 'after'
+            ? 'Extend continues a region whose take kept its latent, at the end of its run, with at least 1 s free after it.'
+            : 'Extend before leads into a region whose take kept its latent, at the start of its run, with at least 1 s free before it (not before 0 s).',
+        );
         return null;
       }
       const edit = studio.edit((current) => extendRegion(current, regionId, span, newId));
@@ -122,25 +142,61 @@ export function generationActions(studio: JobHost) {
       return actions.generate(region.trackId, [created]);
     },
 
-    /** One job per track of the selected regions. */
-    async generateSelection(): Promise<void> {
+    /**
+     * Generates `targets` (one job per target), first asking when that would replace takes (`subject` names them in
+     * the question); with none to replace it generates at once. Resolves to the queued job ids (none when cancelled).
+     */
+    async generateAsking(targets: readonly GenerateTarget[], subject: string): Promise<string[]> {
+      const doc = studio.document;
+      if (doc === null || targets.length === 0) return [];
+      const choice = generateChoice(doc, targets);
+      const answer = choice.ask ? await studio.askGenerate({ subject, targets, choice }) : 'all';
+      if (answer === null) return [];
+      return actions.generateTargets(targets, answer);
+    },
+
+    /**
+     * `targets` once answered: `all` regenerates each (replacing takes), `missing` fills only each target's regions
+     * without audio (`onlyMissing`), skipping targets that have none.
+     */
+    async generateTargets(targets: readonly GenerateTarget[], answer: GenerateAnswer): Promise<string[]> {
+      const doc = studio.document;
+      if (doc === null) return [];
+      const chosen = answer === 'missing' ? targets.filter((t) => missingOf(doc, t).length > 0) : targets;
+      if (chosen.length === 0) {
+        studio.notices.info('Every chosen region has audio', 'Choose Regenerate all to replace their takes.');
+        return [];
+      }
+      const ids: string[] = [];
+      for (const target of chosen) {
+        const jobId = await actions.generate(target.trackId, target.regionIds, answer === 'missing' ? { onlyMissing: true } : {});
+        if (jobId !== null) ids.push(jobId);
+      }
+      return ids;
+    },
+
+    /** One job per track of the selected regions, asking first when that would replace takes. */
+    async generateSelection(): Promise<string[]> {
       const byTrack = new Map<TrackId, RegionId[]>();
       for (const r of studio.selectedRegions) byTrack.set(r.trackId, [...(byTrack.get(r.trackId) ?? []), r.id]);
       if (byTrack.size === 0) {
         studio.notices.info('Select the regions to generate first', 'Or use Generate all.');
-        return;
+        return [];
       }
-      for (const [trackId, ids] of byTrack) await actions.generate(trackId, ids);
+      const count = studio.selectedRegions.length;
+      const subject = `${count} selected region${count === 1 ? '' : 's'}`;
+      return actions.generateAsking([...byTrack].map(([trackId, regionIds]) => ({ trackId, regionIds })), subject);
     },
 
-    /** One job per track that has regions. */
-    async generateAll(): Promise<void> {
+    /** One job per track that has regions, asking first when that would replace takes. */
+    async generateAll(): Promise<string[]> {
       const tracks = studio.document?.tracks.filter((t) => t.regionIds.length > 0) ?? [];
       if (tracks.length === 0) {
         studio.notices.info('Nothing to generate yet', 'Drag in a track lane to draw a region, give it a prompt, then generate.');
-        return;
+        return [];
       }
-      for (const track of tracks) await actions.generate(track.id);
+      const subject = tracks.length === 1 ? tracks[0].name : `all ${tracks.length} tracks`;
+      return actions.generateAsking(tracks.map((t) => ({ trackId: t.id })), subject);
     },
 
     /** Soft cancel (between steps), or `hard`: the host restarts the engine process. */

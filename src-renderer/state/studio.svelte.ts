@@ -35,7 +35,8 @@ import { PeaksCache } from './peaks.svelte.ts';
 import { MIN_TIMELINE_SECONDS, TAIL_SECONDS, TimelineState } from './timeline.svelte.ts';
 import { TransportState } from './transport.svelte.ts';
 import { applyTakesEdit, bind as bindEdits } from './edit-actions.ts';
-import { generationActions } from './generation-actions.ts';
+import { generationActions, type GenerateAnswer, type GenerateQuestion } from './generation-actions.ts';
+import { GenerateQuestionState } from './generate-question.svelte.ts';
 import { projectActions } from './project-actions.ts';
 import type { OpenProject, RecoveryOffer } from './studio-context.ts';
 import { errorMessage } from '../../src-main/contract/errors.ts';
@@ -73,6 +74,8 @@ export class StudioState {
 
   readonly timeline = new TimelineState();
   readonly notices = new Notices();
+  /** The Generate question on screen (it would replace takes), shared by every Generate button. */
+  readonly generateQuestion = new GenerateQuestionState();
   /** The model manager's catalog and running downloads. */
   readonly catalog = new ModelCatalogState(this);
   readonly transport: TransportState;
@@ -269,6 +272,11 @@ export class StudioState {
   // Opening, saving and closing projects; generation and export jobs (one undo-free concern each).
   readonly files = projectActions(this);
   readonly run = generationActions(this);
+
+  /** Puts a Generate's question on screen (the shell shows it); resolves to the answer, null when cancelled. */
+  askGenerate(question: GenerateQuestion): Promise<GenerateAnswer | null> {
+    return this.generateQuestion.ask(question);
+  }
 
   // ─── editing ──────────────────────────────────────────────────────────────────────────────────────────────
 

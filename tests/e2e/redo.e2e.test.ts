@@ -3,7 +3,9 @@
  * built-in `sketch` model. A 24 s track of three touching regions is generated; one region's "New take · keeps its
  * neighbours" gives that region alone a new take (the neighbours' take ids and WAV bytes stay as they were); "Extend"
  * adds a region after the run that gets a take grown out of the run's latent, every earlier take unchanged; the
- * track's Generate then asks before replacing takes. Kept short (sketch, 24–32 s) beside studio.e2e.test.ts.
+ * track's Generate then asks before replacing takes; a lone region's "Extend before" adds a region before it that
+ * grows into its take, and the top bar's Generate all asks too. Kept short (sketch, 24–46 s) beside
+ * studio.e2e.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -61,6 +63,15 @@ async function regionsOnScreen(page: Page): Promise<{ id: string; x: number; y: 
   return rows.sort((a, b) => a.x - b.x);
 }
 
+/**
+ * Waits for the job queued after the queue held `count` rows to end (the host answers enqueueGeneration before the
+ * row appears: waiting on the rows alone could return on the earlier, finished jobs); returns every row's state.
+ */
+async function waitForNewJob(page: Page, count: number): Promise<string[]> {
+  await expect.poll(() => page.getByTestId('job-row').count(), { timeout: 20_000 }).toBeGreaterThan(count);
+  return waitForJobs(page);
+}
+
 const byStart = (doc: ProjectDocument): Region[] => Object.values(doc.regions).sort((a, b) => a.start - b.start);
 
 describe.skipIf(!haveChromium)('redo in context end to end (browser mode, sketch model)', () => {
@@ -107,8 +118,9 @@ describe.skipIf(!haveChromium)('redo in context end to end (browser mode, sketch
     await page.mouse.click(middle.x, middle.y);
     const button = page.getByTestId('generate-region');
     await expect.poll(() => button.innerText()).toMatch(/New take · keeps its neighbours/);
+    const generatedJobs = await page.getByTestId('job-row').count();
     await button.click();
-    expect((await waitForJobs(page)).every((s) => s === 'done')).toBe(true);
+    expect((await waitForNewJob(page, generatedJobs)).every((s) => s === 'done')).toBe(true);
     await expect.poll(() => page.getByTestId('job-label').allInnerTexts()).toContainEqual(expect.stringMatching(/New take of 'rain noise' .*\(keeps neighbours\)/));
     const redone = await takesOf(await saveAndRead(page, dir), dir);
     expect(redone[two.id].take).not.toBe(first[two.id].take);
@@ -119,9 +131,10 @@ describe.skipIf(!haveChromium)('redo in context end to end (browser mode, sketch
     // 4. Extend the run from its last region: a new region right after it gets a take; earlier takes unchanged.
     const last = (await regionsOnScreen(page))[2];
     await page.mouse.click(last.x, last.y);
+    const redoneJobs = await page.getByTestId('job-row').count();
     await page.getByTestId('extend-region').click();
     await expect.poll(() => page.getByTestId('region').count()).toBe(4);
-    expect((await waitForJobs(page)).every((s) => s === 'done')).toBe(true);
+    expect((await waitForNewJob(page, redoneJobs)).every((s) => s === 'done')).toBe(true);
     await expect.poll(() => page.getByTestId('job-label').allInnerTexts()).toContainEqual(expect.stringMatching(/^Extend Track 1: 'bright bell'/));
     const extended = await saveAndRead(page, dir);
     const regions = byStart(extended);
@@ -148,6 +161,41 @@ describe.skipIf(!haveChromium)('redo in context end to end (browser mode, sketch
     await page.getByTestId('confirm-generate-cancel').click();
     await expect.poll(() => page.getByTestId('confirm-generate').count()).toBe(0);
     expect(await page.getByTestId('job-row').count()).toBe(jobs);
+
+    // 6. A lone region at 40–46 s, generated; its "Extend before" adds a region before it (the room after the run
+    //    caps it) that grows into its take; every earlier take unchanged. Then Generate all asks as well.
+    await drawRegion(page, 0, 40, 46);
+    await typePrompt(page, 'soft pad');
+    await page.getByTestId('generate-region').click();
+    expect((await waitForNewJob(page, jobs)).every((s) => s === 'done')).toBe(true);
+    const lone = await saveAndRead(page, dir);
+    const loneTakes = await takesOf(lone, dir);
+    const far = byStart(lone)[4];
+    expect(far.prompt).toBe('soft pad');
+    const loneJobs = await page.getByTestId('job-row').count();
+    await page.getByTestId('extend-region-before').click();
+    await expect.poll(() => page.getByTestId('region').count()).toBe(6);
+    expect((await waitForNewJob(page, loneJobs)).every((s) => s === 'done')).toBe(true);
+    await expect.poll(() => page.getByTestId('job-label').allInnerTexts()).toContainEqual(expect.stringMatching(/^Extend Track 1: 'soft pad'/));
+    const before = await saveAndRead(page, dir);
+    const lead = byStart(before)[4];
+    expect(lead.prompt).toBe('soft pad');
+    expect(lead.end).toBeCloseTo(far.start, 6);
+    expect(lead.start).toBeGreaterThanOrEqual(added.end);
+    const leadTake = lead.takes.find((t) => t.id === lead.activeTakeId);
+    // Its piece started at the new region and reached on into the lone region's kept latent.
+    expect(leadTake?.latent?.start).toBeCloseTo(lead.start, 6);
+    expect(leadTake?.latent?.frames).toBeGreaterThan(leadTake?.latent?.to ?? Infinity);
+    const now = await takesOf(before, dir);
+    for (const [rid, was] of Object.entries(loneTakes)) expect(now[rid], rid).toEqual(was);
+    await shot(page, 'redo-05-extended-before');
+    const queued = await page.getByTestId('job-row').count();
+    await page.getByTestId('generate-all').click();
+    await page.getByTestId('confirm-generate').waitFor();
+    expect(await page.getByTestId('confirm-generate-all').innerText()).toBe('Regenerate all (replaces 6 takes)');
+    await page.getByTestId('confirm-generate-cancel').click();
+    await expect.poll(() => page.getByTestId('confirm-generate').count()).toBe(0);
+    expect(await page.getByTestId('job-row').count()).toBe(queued);
 
     expect(studio.consoleErrors).toEqual([]);
     await page.close();

@@ -4,7 +4,8 @@
  * its neighbours; `strength` varies a region (a take unlike the old one and unlike a fresh one of the same seed);
  * `onlyMissing` fills only the regions without audio, in context of kept neighbours (a chain of new regions each
  * continuing the one before) or as runs of their own, and leaves every other take and file bit for bit; the queue's
- * labels say what is replaced; contradictory requests are refused before they are queued, naming the value.
+ * labels say what is replaced; contradictory requests are refused before they are queued, naming the value; the
+ * studio's "Extend before" (its span and edit, then a one-region job) grows a new region into a kept run in context.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,7 +16,9 @@ import type { ApiResult, EnqueueGenerationRequest, JobInfo, StudioEventName, Stu
 import { parseProject, type ProjectDocument, type Region, type RegionId, type TrackId } from '../../src-main/contract/project.ts';
 import { createStudioHost, type StudioHost } from '../../src-main/host/studio-host.ts';
 import { decodeWav } from '../../src-main/host/wav.ts';
-import { region } from '../contract/project-fixtures.ts';
+import { extendRegion } from '../../src-renderer/model/extend-edit.ts';
+import { regionRedo } from '../../src-renderer/state/redo-options.ts';
+import { counterIds, region } from '../contract/project-fixtures.ts';
 import { TEST_CACHE_DIR } from '../helpers/packs.ts';
 
 let work: string;
@@ -201,5 +204,50 @@ describe('redo in the studio', () => {
       return 'not refused';
     })();
     expect(message).toMatch(/region 'rgn_two' \("rain noise"\) has no kept latent of sketch to vary at strength 0\.3/);
+  });
+
+  it('Extend before a kept run generates the new region in its context; the run keeps its takes and files bit for bit', async () => {
+    // A lone region at 50.01 s, generated on its own: its latent's frames lie off the whole-second grid.
+    const saved = await load();
+    const far = region(id('rgn_far'), trackId, 50.01, 54.01, { prompt: 'bright bell', negativePrompt: '', seed: 9, fadeIn: 0, fadeOut: 0, generation: GENERATION });
+    const withFar = parseProject({ ...saved, tracks: [{ ...saved.tracks[0], regionIds: [...saved.tracks[0].regionIds, far.id] }], regions: { ...saved.regions, [far.id]: far } }, 'test');
+    value(await host.api.saveProject({ projectId, document: withFar }));
+    expect(await generate({ regionIds: [far.id] })).toBe("Generate Drone: 'bright bell' 50–54 s");
+    const run = await load();
+    const runTake = active(run.regions[far.id]);
+    expect(runTake?.latent?.start).toBe(50.01);
+    const fps = runTake?.latent?.framesPerSecond ?? 0;
+
+    // The studio's Extend before on a 1 s grid: as long as the region, its start snapped to 46 s, then put on the
+    // run's latent frame at or before it (rgn_six ends at 44 s: room enough).
+    const span = regionRedo(run, run.regions[far.id], (t) => Math.round(t)).extensionBefore;
+    if (span === null) throw new Error('Extend before not offered');
+    expect(span.end).toBe(50.01);
+    expect(46 - span.start).toBeGreaterThanOrEqual(0);
+    expect(46 - span.start).toBeLessThan(1 / fps);
+    const frames = (span.start - 50.01) * fps;
+    expect(Math.abs(frames - Math.round(frames))).toBeLessThan(1e-6);
+    const edit = extendRegion(run, far.id, span, counterIds());
+    const added = edit.createdIds?.[0] as RegionId;
+    value(await host.api.saveProject({ projectId, document: edit.document }));
+    const kept = await fingerprint(edit.document);
+
+    expect(await generate({ regionIds: [added] })).toBe("Extend Drone: 'bright bell' 46–50 s");
+    const after = await load();
+    const now = await fingerprint(after);
+    for (const [rid, was] of Object.entries(kept)) expect(now[rid], rid).toEqual(was);
+    for (const rid of Object.keys(kept)) expect(after.regions[id(rid)].takes, rid).toHaveLength(edit.document.regions[id(rid)].takes.length);
+    const take = active(after.regions[added]);
+    const length = span.end - span.start;
+    expect(take?.seconds).toBeCloseTo(length, 3);
+    // The piece starts at the new region (nothing kept before it to hold) and reaches on into the run, whose frames
+    // were held to its kept latent: the new take grew into it.
+    expect(take?.latent?.start).toBeCloseTo(span.start, 9);
+    expect(take?.latent?.from).toBeCloseTo(0, 6);
+    expect(take?.latent?.to).toBeCloseTo(length * fps, 6);
+    expect(take?.latent?.frames).toBeGreaterThan((length + 3) * fps);
+    expect(take?.parameters).toMatchObject({
+      context: { free: { from: expect.closeTo(0, 6), to: expect.closeTo(length, 6) }, kept: [{ from: expect.closeTo(length, 6), offset: expect.closeTo(length, 6) }] },
+    });
   });
 });

@@ -87,7 +87,8 @@ export function checkGeneration(doc: ProjectDocument, what: GenerationWhat): voi
 /**
  * The queue's label for the job: what it generates and what it replaces, e.g. "New take of 'rain noise' 20.7–41.3 s
  * (keeps neighbours)", "Regenerate run: 3 regions of Drone (replaces their takes)", "Vary 'rain' 0–8 s at strength
- * 0.4", "Extend Drone: 'bright bell' 60–80 s", "Generate Drone: 2 regions without audio".
+ * 0.4", "Extend Drone: 'bright bell' 60–80 s" (a new region next to kept ones, after or before them), "Generate Drone:
+ * 2 regions without audio".
  */
 export function generationLabel(doc: ProjectDocument, what: GenerationWhat): string {
   const track = trackOf(doc, what.trackId);

@@ -1,17 +1,18 @@
 /**
  * The studio's redo actions (issue 12 §2 "Studio") without a browser: which actions a region offers (New take in
- * context, Regenerate run, Vary, Extend), what the track's Generate asks and its answers, and what each action sends
- * to the host (mode, strength, onlyMissing; Extend's region added as one undo step, then generated in context).
+ * context, Regenerate run, Vary, Extend, Extend before), what a Generate of a track, of every track or of a selection
+ * asks and its answers, and what each action sends to the host (mode, strength, onlyMissing; Extend's region added
+ * as one undo step, then generated in context).
  */
 import { describe, expect, it } from 'vitest';
 import type { ApiResult, EnqueueGenerationRequest, StudioApi } from '../../../src-main/contract/api.ts';
-import type { ProjectDocument, RegionId, TakeRef, TrackId } from '../../../src-main/contract/project.ts';
+import type { ProjectDocument, Region, RegionId, TakeRef, TrackId } from '../../../src-main/contract/project.ts';
 import type { Edit } from '../../../src-renderer/model/edits.ts';
-import { extendRegion, extensionSpan } from '../../../src-renderer/model/extend-edit.ts';
-import { generationActions, type JobHost } from '../../../src-renderer/state/generation-actions.ts';
+import { extendRegion, extensionBeforeSpan, extensionSpan } from '../../../src-renderer/model/extend-edit.ts';
+import { generationActions, type GenerateAnswer, type GenerateQuestion, type JobHost } from '../../../src-renderer/state/generation-actions.ts';
 import type { JobsState } from '../../../src-renderer/state/jobs.svelte.ts';
 import type { Notices } from '../../../src-renderer/state/notices.svelte.ts';
-import { regionRedo, runOf, trackExtension, trackGenerateChoice, trackGenerateOptions } from '../../../src-renderer/state/redo-options.ts';
+import { generateChoice, regionRedo, runOf, trackExtension, trackExtensionBefore, trackGenerateChoice, trackGenerateOptions } from '../../../src-renderer/state/redo-options.ts';
 import { counterIds, region, sampleProject, take } from '../../contract/project-fixtures.ts';
 
 const TRACK = 'trk_a' as TrackId;
@@ -95,6 +96,69 @@ describe('the redo actions a region offers', () => {
   });
 });
 
+describe('Extend before', () => {
+  /** `doc` with track A's lone kept region rgn_d moved to [start, start + 10), its latent's frame 0 at `start`. */
+  const movedD = (doc: ProjectDocument, start: number): ProjectDocument => {
+    const d = doc.regions[id('rgn_d')];
+    const t = d.takes[0];
+    const latent = t.latent === undefined ? undefined : { ...t.latent, start };
+    return { ...doc, regions: { ...doc.regions, rgn_d: { ...d, start, end: start + 10, takes: [{ ...t, ...(latent === undefined ? {} : { latent }) }] } } };
+  };
+
+  it('is offered where a kept latent starts a run with at least 1 s free before it, up to the region before', () => {
+    const doc = project();
+    // rgn_d (40–50 s) starts its run; rgn_c3 ends at 30 s: a region as long as the room, right before rgn_d.
+    expect(regionRedo(doc, doc.regions[id('rgn_d')]).extensionBefore).toEqual({ start: 30, end: 40 });
+    // rgn_a starts at 0 s (no room), rgn_b is inside its run, rgn_c3 has no take.
+    expect(regionRedo(doc, doc.regions[id('rgn_a')]).extensionBefore).toBeNull();
+    expect(regionRedo(doc, doc.regions[id('rgn_b')]).extensionBefore).toBeNull();
+    expect(regionRedo(doc, doc.regions[id('rgn_c3')]).extensionBefore).toBeNull();
+    // The track's "Extend before the first region" follows its first region: rgn_a, at 0 s.
+    expect(trackExtensionBefore(doc, TRACK)).toBeNull();
+    const alone: ProjectDocument = { ...doc, tracks: [{ ...doc.tracks[0], regionIds: [id('rgn_d')] }, doc.tracks[1]] };
+    expect(trackExtensionBefore(alone, TRACK)).toMatchObject({ region: { id: 'rgn_d' }, span: { start: 30, end: 40 } });
+    // 0.5 s free after rgn_c3 is too little.
+    expect(regionRedo(movedD(doc, 30.5), movedD(doc, 30.5).regions[id('rgn_d')]).extensionBefore).toBeNull();
+  });
+
+  it('snaps its start to the grid, then onto the kept latent\'s frames (the frame before, or after when that leaves the room), never before 0 s', () => {
+    const doc = project();
+    // rgn_d's latent starts at 40.01 s: its frames (25 per second) lie at 40.01 + k·0.04.
+    const off = movedD(doc, 40.01);
+    const d = off.regions[id('rgn_d')];
+    const grid = { origin: 40.01, framesPerSecond: 25 };
+    const at = (span: { start: number; end: number } | null) => span && { start: Math.round(span.start * 1e6) / 1e6, end: span.end };
+    // Unsnapped, as long as the room (30 s is not a frame): the frame after it, inside the room.
+    expect(at(extensionBeforeSpan(off, d.id, undefined, grid))).toEqual({ start: 30.01, end: 40.01 });
+    // A 4 s grid puts the start at 32 s; the frame at or before it is 31.97 s.
+    expect(at(extensionBeforeSpan(off, d.id, (t) => Math.round(t / 4) * 4, grid))).toEqual({ start: 31.97, end: 40.01 });
+    // regionRedo reads the grid from the take (its latent's frame 0 and frames per second).
+    expect(at(regionRedo(off, d, (t) => Math.round(t / 4) * 4).extensionBefore)).toEqual({ start: 31.97, end: 40.01 });
+    // Near 0 s: the room reaches 0 s, whose frame on this grid would be before 0 s; the first frame after 0 s is taken.
+    const early = movedD({ ...doc, tracks: [{ ...doc.tracks[0], regionIds: [id('rgn_d')] }, doc.tracks[1]] }, 2.3);
+    expect(at(regionRedo(early, early.regions[id('rgn_d')]).extensionBefore)).toEqual({ start: 0.02, end: 2.3 });
+    // A snapped start that would leave under 1 s is not taken: the unsnapped one is.
+    expect(extensionBeforeSpan(doc, id('rgn_d'), (t) => Math.round(t / 50) * 50)).toEqual({ start: 30, end: 40 });
+  });
+
+  it('adds its region as one undoable edit, selects it and generates it alone', async () => {
+    const s = fakeStudio(project());
+    const jobId = await s.run.extend(id('rgn_d'), undefined, 'before');
+    expect(jobId).toBe('job_1');
+    expect(s.edits.map((e) => e.label)).toEqual(['Extend region before']);
+    const created = s.edits[0].createdIds?.[0] as RegionId;
+    expect(s.selected).toEqual([created]);
+    expect(s.sent).toEqual([expect.objectContaining({ trackId: TRACK, regionIds: [created] })]);
+    expect(s.sent[0].document?.regions[created]).toMatchObject({ start: 30, end: 40, prompt: s.host.document.regions[id('rgn_d')].prompt, takes: [] });
+    // Where it does not apply: no edit, no job, and a notice says why.
+    const t = fakeStudio(project());
+    expect(await t.run.extend(id('rgn_a'), undefined, 'before')).toBeNull();
+    expect(t.edits).toEqual([]);
+    expect(t.sent).toEqual([]);
+    expect(t.notices).toEqual(['Nothing to extend here']);
+  });
+});
+
 describe("the track's Generate", () => {
   it('asks only when it would replace takes, offering only the regions without audio when there are some', () => {
     const doc = project();
@@ -107,19 +171,20 @@ describe("the track's Generate", () => {
   });
 });
 
-/** A studio with a fake host that records what is enqueued and edits applied. */
-function fakeStudio(doc: ProjectDocument) {
+/** A studio with a fake host that records what is enqueued, edits applied and questions asked (`answers` answer them in turn). */
+function fakeStudio(doc: ProjectDocument, answers: (GenerateAnswer | null)[] = []) {
   const sent: EnqueueGenerationRequest[] = [];
   const notices: string[] = [];
   const selected: RegionId[] = [];
   const edits: Edit[] = [];
+  const questions: GenerateQuestion[] = [];
   const api = {
     enqueueGeneration: async (input: EnqueueGenerationRequest) => {
       sent.push(input);
       return { ok: true, value: { jobId: `job_${sent.length}` } };
     },
   } as unknown as StudioApi;
-  const host: JobHost & { document: ProjectDocument } = {
+  const host: JobHost & { document: ProjectDocument; selectedRegions: Region[] } = {
     api,
     project: { projectId: 'prj_1' },
     document: doc,
@@ -140,9 +205,81 @@ function fakeStudio(doc: ProjectDocument) {
       return edit;
     },
     selectRegion: (rid) => selected.push(rid),
+    askGenerate: async (question) => {
+      questions.push(question);
+      return answers.shift() ?? null;
+    },
   };
-  return { host, run: generationActions(host), sent, notices, selected, edits };
+  return { host, run: generationActions(host), sent, notices, selected, edits, questions };
 }
+
+describe('Generate over several tracks or a selection', () => {
+  it('counts the takes replaced and the regions without audio across the tracks, as the host would generate them', () => {
+    const doc = project();
+    const B = 'trk_b' as TrackId;
+    // Every track: track A's four regions (three with takes, one without) and track B's one region without audio.
+    expect(generateChoice(doc, [{ trackId: TRACK }, { trackId: B }])).toEqual({ regions: 5, takes: 3, missing: 2, ask: true });
+    // One region with kept neighbours is redone alone, in context.
+    expect(generateChoice(doc, [{ trackId: TRACK, regionIds: [id('rgn_b')] }])).toEqual({ regions: 1, takes: 1, missing: 0, ask: true });
+    // Two regions: the runs holding them (rgn_a's run of three, rgn_d alone).
+    expect(generateChoice(doc, [{ trackId: TRACK, regionIds: [id('rgn_a'), id('rgn_d')] }])).toEqual({ regions: 4, takes: 3, missing: 0, ask: true });
+    // Regions without audio on two tracks replace nothing: no question.
+    expect(generateChoice(doc, [{ trackId: TRACK, regionIds: [id('rgn_c3')] }, { trackId: B, regionIds: [id('rgn_c')] }])).toEqual({ regions: 2, takes: 0, missing: 2, ask: false });
+  });
+
+  it('Generate all asks when takes would be replaced; its answers send onlyMissing per track that lacks audio, or everything', async () => {
+    const doc = project();
+    const B = 'trk_b' as TrackId;
+    const missing = fakeStudio(doc, ['missing']);
+    expect(await missing.run.generateAll()).toEqual(['job_1', 'job_2']);
+    expect(missing.questions).toEqual([{ subject: 'all 2 tracks', targets: [{ trackId: TRACK }, { trackId: B }], choice: { regions: 5, takes: 3, missing: 2, ask: true } }]);
+    expect(missing.sent.map(({ document: _d, ...rest }) => rest)).toEqual([
+      { projectId: 'prj_1', trackId: TRACK, onlyMissing: true },
+      { projectId: 'prj_1', trackId: B, onlyMissing: true },
+    ]);
+    // A track whose regions all have audio is left out of "Only regions without audio".
+    const full: ProjectDocument = { ...doc, regions: { ...doc.regions, rgn_c3: { ...doc.regions[id('rgn_c3')], takes: [take('take_c3')], activeTakeId: 'take_c3' as TakeRef['id'] } } };
+    const some = fakeStudio(full, ['missing']);
+    await some.run.generateAll();
+    expect(some.sent.map(({ document: _d, ...rest }) => rest)).toEqual([{ projectId: 'prj_1', trackId: B, onlyMissing: true }]);
+    const all = fakeStudio(doc, ['all']);
+    await all.run.generateAll();
+    expect(all.sent.map((r) => [r.trackId, r.onlyMissing])).toEqual([
+      [TRACK, undefined],
+      [B, undefined],
+    ]);
+    const cancelled = fakeStudio(doc, [null]);
+    expect(await cancelled.run.generateAll()).toEqual([]);
+    expect(cancelled.questions).toHaveLength(1);
+    expect(cancelled.sent).toEqual([]);
+  });
+
+  it('with no takes anywhere, Generate all generates at once', async () => {
+    const doc = sampleProject();
+    const bare: ProjectDocument = { ...doc, regions: { ...doc.regions, rgn_a: { ...doc.regions.rgn_a, takes: [], activeTakeId: null } } };
+    const s = fakeStudio(bare);
+    expect(await s.run.generateAll()).toEqual(['job_1', 'job_2']);
+    expect(s.questions).toEqual([]);
+  });
+
+  it('Generate selection asks about the selected regions; "Only regions without audio" sends each track\'s chosen ones', async () => {
+    const doc = project();
+    const s = fakeStudio(doc, ['missing']);
+    s.host.selectedRegions = [doc.regions[id('rgn_b')], doc.regions[id('rgn_c3')], doc.regions.rgn_c];
+    await s.run.generateSelection();
+    expect(s.questions.map((q) => [q.subject, q.choice])).toEqual([['3 selected regions', { regions: 4, takes: 2, missing: 2, ask: true }]]);
+    expect(s.sent.map(({ document: _d, ...rest }) => rest)).toEqual([
+      { projectId: 'prj_1', trackId: TRACK, regionIds: ['rgn_b', 'rgn_c3'], onlyMissing: true },
+      { projectId: 'prj_1', trackId: 'trk_b', regionIds: ['rgn_c'], onlyMissing: true },
+    ]);
+    // Nothing missing among the chosen regions: "Only regions without audio" sends nothing and says why.
+    const t = fakeStudio(doc, ['missing']);
+    t.host.selectedRegions = [doc.regions[id('rgn_d')]];
+    expect(await t.run.generateSelection()).toEqual([]);
+    expect(t.sent).toEqual([]);
+    expect(t.notices).toEqual(['Every chosen region has audio']);
+  });
+});
 
 describe('what the actions send to the host', () => {
   it('Regenerate run, Vary and the track Generate answers carry mode, strength and onlyMissing', async () => {
