@@ -59,3 +59,29 @@ describe('regionInContext: one model version per job', () => {
     expect(files).toEqual(['takes/piece_2.npy']);
   });
 });
+
+describe('regionInContext: where the piece starts', () => {
+  /** A new region [from, to) before a kept 10 s region whose latent starts off the 25 fps grid (at 10.01 s). */
+  function before(from: number, to: number): ProjectDocument {
+    const doc = sampleProject();
+    const g = doc.regions.rgn_a.generation;
+    const keptTake = { ...kept('take_k', 10, 'takes/piece_k.npy', '1') };
+    const regions: Region[] = [
+      region(id('rgn_new'), TRACK, from, to, { prompt: 'new', generation: g }),
+      region(id('rgn_kept'), TRACK, 10.01, 20.01, { prompt: 'kept', generation: g, takes: [keptTake], activeTakeId: 'take_k' as TakeRef['id'] }),
+    ];
+    return { ...doc, tracks: [{ ...doc.tracks[0], regionIds: regions.map((r) => r.id) }, doc.tracks[1]], regions: { ...Object.fromEntries(regions.map((r) => [r.id, r])), rgn_c: doc.regions.rgn_c } };
+  }
+
+  it.each([
+    [6, 10.01],
+    [0, 10.01],
+  ])('a region from %s s before an off-grid kept run lies wholly inside the piece (free span from ≥ 0)', async (from, to) => {
+    const job = await regionInContext(before(from, to), id('rgn_new'), reader().read, { random: () => 5 });
+    const free = job?.request.context?.free;
+    expect(job?.request.start).toBeLessThanOrEqual(from);
+    expect(free?.from).toBeGreaterThanOrEqual(0);
+    expect(free?.from).toBeLessThan(1 / 25);
+    expect(job?.slices[0].start).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -83,8 +83,13 @@ export async function regionInContext(
     return list.length === 0 ? 0 : Math.min(windowSeconds, side < 0 ? region.start - far : far - region.end);
   };
   const grid = first.latentStart;
-  let start = grid + Math.round((region.start - reach(before, -1) - grid) * fps) / fps;
+  // With nothing kept before the region, the piece starts on the grid at or before the region (rounding could put it
+  // up to half a frame inside, leaving the region's first samples outside the piece); at the timeline's start, where
+  // no grid frame is at or before it, on the region itself (a kept latent is then read at its nearest frames).
+  const back = region.start - reach(before, -1);
+  let start = grid + (before.length === 0 ? Math.floor((back - grid) * fps + 1e-6) : Math.round((back - grid) * fps)) / fps;
   if (start < 0) start += Math.ceil(-start * fps - 1e-9) / fps;
+  if (start > region.start) start = region.start;
   const end = region.end + reach(after, 1);
   const g = region.generation;
   const kept: KeptLatent[] = [];
