@@ -266,3 +266,18 @@ export function requireBoolean(value: unknown, what: string): boolean {
   if (typeof value !== 'boolean') throw new EditError(`${what} must be true or false, got ${String(value)}; this is a bug in the caller.`);
   return value;
 }
+
+/** The edit that puts the new region `region` on its track (in start order) and selects it. */
+export function insertRegionEdit(doc: ProjectDocument, label: string, region: Region): Edit {
+  return makeEdit(
+    doc,
+    label,
+    (draft) => {
+      draft.regions[region.id] = region;
+      const lane = draftTrack(draft, region.trackId);
+      lane.regionIds.push(region.id);
+      sortRegionIds(draft, lane);
+    },
+    [region.id],
+  );
+}

@@ -4,7 +4,7 @@
  * adds the region (one undo step); generating it is the caller's next call.
  */
 import type { NewId, ProjectDocument, Region, RegionId } from '../../src-main/contract/project.ts';
-import { EditError, MAX_SECONDS, describeRegion, draftTrack, fmtSeconds, freshId, idInUse, makeEdit, regionsOfTrack, requireRegion, sortRegionIds, type Edit, type Span } from './edit-core.ts';
+import { EditError, MAX_SECONDS, describeRegion, fmtSeconds, freshId, idInUse, insertRegionEdit, regionsOfTrack, requireRegion, type Edit, type Span } from './edit-core.ts';
 
 /** The shortest extension offered, seconds: less is not worth a generation (and a transition would not fit). */
 export const MIN_EXTENSION_SECONDS = 1;
@@ -92,15 +92,5 @@ export function extendRegion(doc: ProjectDocument, regionId: RegionId, span: Spa
     takes: [],
     activeTakeId: null,
   };
-  return makeEdit(
-    doc,
-    before ? 'Extend region before' : 'Extend region',
-    (draft) => {
-      draft.regions[id] = region;
-      const lane = draftTrack(draft, source.trackId);
-      lane.regionIds.push(id);
-      sortRegionIds(draft, lane);
-    },
-    [id],
-  );
+  return insertRegionEdit(doc, before ? 'Extend region before' : 'Extend region', region);
 }

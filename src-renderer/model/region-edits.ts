@@ -16,6 +16,7 @@ import {
   fmtSeconds,
   freshId,
   idInUse,
+  insertRegionEdit,
   makeEdit,
   regionsOfTrack,
   requireFinite,
@@ -97,17 +98,7 @@ export function addRegion(
     takes: [],
     activeTakeId: null,
   };
-  return makeEdit(
-    doc,
-    'Add region',
-    (draft) => {
-      draft.regions[id] = region;
-      const lane = draftTrack(draft, track.id);
-      lane.regionIds.push(id);
-      sortRegionIds(draft, lane);
-    },
-    [id],
-  );
+  return insertRegionEdit(doc, 'Add region', region);
 }
 
 /**

@@ -5,10 +5,9 @@
  * piece is known (exact.ts). Not trained, not for making music.
  */
 import { alphasCumprod } from '../../engine/schedulers/noise-schedule.ts';
-import { loadSketchRecipe, sketchVocabulary, type SketchRecipe } from '../sketch/recipe.ts';
-import { buildTextEncoder, buildVaeDecoder, buildVocoder, TEXT_DIM, wordLatentMeans } from '../sketch/graphs.ts';
-import { sketchContract } from '../sketch/index.ts';
-import { buildWordTokenizer } from '../tokenizer.ts';
+import { loadSketchRecipe, type SketchRecipe } from '../sketch/recipe.ts';
+import { TEXT_DIM, wordLatentMeans } from '../sketch/graphs.ts';
+import { sketchContract, sketchFiles } from '../sketch/index.ts';
 import { AUDIOLDM_SCHEDULER, type AudioLdmManifestDraft, type BuiltPack } from '../types.ts';
 import { correlationOf, type GaussPrior } from './exact.ts';
 import { loadGaussRecipe, type GaussRecipe } from './recipe.ts';
@@ -57,19 +56,9 @@ export function gaussLatentMean(embedding: ArrayLike<number>, sketch: SketchReci
 
 /** Builds every file of the pack. Deterministic: same recipes → same bytes. */
 export function buildGaussPack(recipe: GaussRecipe = loadGaussRecipe(), sketch: SketchRecipe = loadSketchRecipe()): BuiltPack<AudioLdmManifestDraft> {
-  const words = sketchVocabulary(sketch);
-  const tokenizer = new TextEncoder().encode(JSON.stringify(buildWordTokenizer(words, 512), null, 1));
   const seconds = recipe.nativeWindowFrames / 25;
   return {
-    files: {
-      'text_encoder.onnx': buildTextEncoder(sketch),
-      'unet.onnx': buildGaussUnet(recipe, sketch, alphasCumprod(AUDIOLDM_SCHEDULER)),
-      'vae_decoder.onnx': buildVaeDecoder(sketch),
-      'vocoder.onnx': buildVocoder(sketch),
-      'tokenizer.json': tokenizer,
-      'LICENCE.txt': new TextEncoder().encode(LICENCE),
-      'VOCABULARY.txt': new TextEncoder().encode(`${words.join('\n')}\n`),
-    },
+    files: sketchFiles(sketch, buildGaussUnet(recipe, sketch, alphasCumprod(AUDIOLDM_SCHEDULER)), LICENCE),
     manifest: {
       schemaVersion: 1,
       id: recipe.id,

@@ -27,18 +27,8 @@ export function sketchPackVersion(recipe: SketchRecipe = loadSketchRecipe()): st
 
 /** Builds every file of the sketch pack from its recipe. Deterministic: same recipe → same bytes. */
 export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): BuiltPack<AudioLdmManifestDraft> {
-  const words = sketchVocabulary(recipe);
-  const tokenizer = new TextEncoder().encode(JSON.stringify(buildWordTokenizer(words, 512), null, 1));
   return {
-    files: {
-      'text_encoder.onnx': buildTextEncoder(recipe),
-      'unet.onnx': buildUnet(recipe, alphasCumprod(AUDIOLDM_SCHEDULER)),
-      'vae_decoder.onnx': buildVaeDecoder(recipe),
-      'vocoder.onnx': buildVocoder(recipe),
-      'tokenizer.json': tokenizer,
-      'LICENCE.txt': new TextEncoder().encode(LICENCE),
-      'VOCABULARY.txt': new TextEncoder().encode(`${words.join('\n')}\n`),
-    },
+    files: sketchFiles(recipe, buildUnet(recipe, alphasCumprod(AUDIOLDM_SCHEDULER)), LICENCE),
     manifest: {
       schemaVersion: 1,
       id: recipe.id,
@@ -53,6 +43,20 @@ export function buildSketchPack(recipe: SketchRecipe = loadSketchRecipe()): Buil
       ...sketchContract(256),
       defaults: { steps: 10, guidance: 2.5, sampler: 'ddim', eta: 0 },
     },
+  };
+}
+
+/** The files of a sketch-family pack: sketch's text encoder, decoder, vocoder and tokenizer, with `unet` and `licence`. */
+export function sketchFiles(recipe: SketchRecipe, unet: Uint8Array, licence: string): Record<string, Uint8Array> {
+  const words = sketchVocabulary(recipe);
+  return {
+    'text_encoder.onnx': buildTextEncoder(recipe),
+    'unet.onnx': unet,
+    'vae_decoder.onnx': buildVaeDecoder(recipe),
+    'vocoder.onnx': buildVocoder(recipe),
+    'tokenizer.json': new TextEncoder().encode(JSON.stringify(buildWordTokenizer(words, 512), null, 1)),
+    'LICENCE.txt': new TextEncoder().encode(licence),
+    'VOCABULARY.txt': new TextEncoder().encode(`${words.join('\n')}\n`),
   };
 }
 
