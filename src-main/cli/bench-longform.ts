@@ -4,6 +4,7 @@
  * Runtime, peak RSS (each case in its own process) and seam metrics; then the goal ratios of the long-form issue.
  * `--oracle` (also run after the default table): on the sketch-gp test oracle, how far tiled sampling, region joins
  * and in-context regeneration are from the exact answer (packs/gauss/exact.ts), near seams versus away from them.
+ * `--vae-decode`: VAE decode time and seams of each decode mode (bench-vae-decode.ts), for `--durations`.
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ import { exactDdim, guidedMean, type GaussLayout, type GaussPrior } from '../pac
 import { GAUSS_PACK_ID, gaussLatentMean, gaussPrior } from '../packs/gauss/index.ts';
 import { parseLimited, parseNumberList } from './args.ts';
 import { GENERATION_DEFAULTS, LIMITS } from '../contract/generation-settings.ts';
+import { vaeDecodeStudy } from './bench-vae-decode.ts';
 import { runChildJson } from './child.ts';
 
 interface Case {
@@ -73,6 +75,7 @@ export async function runBenchLongform(argv: string[]): Promise<number> {
       'batch-sweep': { type: 'boolean', default: false },
       'auto-study': { type: 'boolean', default: false },
       oracle: { type: 'boolean', default: false },
+      'vae-decode': { type: 'boolean', default: false },
       'oracle-durations': { type: 'string', default: '60,180' },
       'oracle-steps': { type: 'string', default: '25' },
     },
@@ -91,6 +94,7 @@ export async function runBenchLongform(argv: string[]): Promise<number> {
     return 0;
   }
   const durations = parseNumberList('durations', values.durations, { check: (n) => n > 0, expected: 'numbers of seconds > 0', example: '30,60' }) ?? [];
+  if (values['vae-decode']) return vaeDecodeStudy(values.model, durations);
   const cases = values.cases ? CASES.filter((c) => values.cases?.split(',').includes(c.label)) : CASES;
   const rows: Row[] = [];
   for (const seconds of durations) {

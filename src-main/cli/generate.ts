@@ -35,8 +35,10 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
   --transition SECONDS     crossfade between regions, centred on each boundary, ${LIMITS.transition.min}..${LIMITS.transition.max} (default: ${GENERATION_DEFAULTS.transition})
   --stride RATIO           MultiDiffusion stride as a fraction of the window, (0, 1] (default: ${GENERATION_DEFAULTS.tiling.strideRatio})
   --window-batch N         window evaluations per UNet call, ${LIMITS.windowBatch.min}..${LIMITS.windowBatch.max} (default: ${GENERATION_DEFAULTS.tiling.windowBatch})
-  --vae-decode MODE        long latents: window (chunks + log-mel crossfade) | shared (every chunk uses the whole
-                           piece's GroupNorm statistics: exact without global attention, one pass per GroupNorm)
+  --vae-decode MODE        long latents: estimated (default where the VAE has GroupNorm: window chunks sharing
+                           GroupNorm statistics estimated in one pass; seamless, 2 passes) | window (chunks with
+                           their own statistics + log-mel crossfade; the default otherwise) | shared (the whole
+                           piece's exact statistics: exact without global attention, one pass per GroupNorm)
   --max-duration SECONDS   refuse longer pieces (default: ${GENERATION_DEFAULTS.maxSeconds})
   --device NAME            ${DEVICES.join(' | ')} (default: auto; falls back to cpu with the reason)
   --format NAME            ${OUTPUT_FORMATS.join(' | ')} WAV samples (default: float32)

@@ -17,8 +17,12 @@ export const TILING_METHODS = ['multidiffusion', 'spotdiffusion', 'auto'] as con
 /** A tiling method. */
 export type TilingMethod = (typeof TILING_METHODS)[number];
 
-/** How long latents are decoded: VAE windows with a log-mel crossfade, or with the piece's shared statistics. */
-export const VAE_DECODE_MODES = ['window', 'shared'] as const;
+/**
+ * How long latents are decoded: VAE windows with a log-mel crossfade (`window`), the same with GroupNorm statistics
+ * estimated once and shared by every window (`estimated`: seamless, 2 chunked decodes), or with the piece's exact
+ * statistics (`shared`: one chunked decode per GroupNorm layer).
+ */
+export const VAE_DECODE_MODES = ['window', 'shared', 'estimated'] as const;
 /** A VAE decode mode. */
 export type VaeDecodeMode = (typeof VAE_DECODE_MODES)[number];
 
@@ -41,7 +45,7 @@ export const DDPM_SAMPLERS = ['ddim', 'dpmpp-2m'] as const satisfies readonly Sa
 /** Samplers of rectified-flow models over a LogSNR schedule. */
 export const FLOW_SAMPLERS = ['pingpong'] as const satisfies readonly SamplerName[];
 
-/** What each model family runs: its samplers (the default first) and whether `vaeDecode: 'shared'` applies. */
+/** What each model family runs: its samplers (the default first) and whether `vaeDecode` `shared` and `estimated` apply. */
 export const FAMILY_SETTINGS = {
   audioldm: { samplers: DDPM_SAMPLERS, sharedStatsDecode: true },
   'stable-audio-3': { samplers: FLOW_SAMPLERS, sharedStatsDecode: false },
@@ -129,6 +133,12 @@ export const GENERATION_DEFAULTS = {
   /** Longest accepted piece, seconds, unless the caller raises it (`--max-duration`). */
   maxSeconds: 20 * 60,
   tiling: { strideRatio: 0.5, weights: 'tapered', windowBatch: 4, finalMultiSteps: 0, levelMatchJoins: true } as Required<TilingOptions>,
+  /**
+   * VAE decoding of a model whose decoder has GroupNorm statistics to share (audioldm, opened by the host with the
+   * rewritten decoder): seamless joins at 2 chunked decodes. Other decoders decode in windows (`window`), which is
+   * exact for a decoder without GroupNorm (sketch).
+   */
+  vaeDecode: 'estimated' as VaeDecodeMode,
 } as const;
 
 /** True when `value` is a number inside `limit` (`max` overrides the table's upper end, e.g. a raised duration cap). */

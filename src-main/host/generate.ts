@@ -126,7 +126,8 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
     checkRequest(pack.manifest, request, o.maxSeconds);
     const title = requestRegions(request).map((r) => r.prompt).join(' → ');
     const job: PieceJob = { modelId: o.model, request, slices: [{ start: 0, end: request.seconds, title }], origin: 0, label: o.model };
-    const model = await models.open(o.model, { device: o.device, sharedStatsDecoder: request.vaeDecode === 'shared' });
+    // Window decoding needs only the original VAE; every other mode (and the default) the shared-statistics rewrite.
+    const model = await models.open(o.model, { device: o.device, sharedStatsDecoder: request.vaeDecode !== 'window' });
     const { provider, fallbackReason } = model.device;
     o.onModelReady?.({ id: pack.manifest.id, version: pack.manifest.version, provider, fallbackReason });
     const load = (performance.now() - t0) / 1000;

@@ -87,7 +87,8 @@ describe('the built-in shape-s (prior skip on), guidance 2.5, DDIM', () => {
     expect(r.clamped).toBe(false);
     expect(peak).toBeLessThan(6);
     expect(rms).toBeGreaterThan(0.3);
-  });
+    // Real generations on shape-s (10–50 UNet steps, 5–15 s on a busy 2-core host): a timeout of their own.
+  }, 300_000);
 
   it.each([10, 50])('10 s, %i steps: bounded latent, no clamp, audio below saturation, and the UNet still shapes the latent', async (steps) => {
     const r = await textToAudio(shape, { prompt: 'rain', seconds: 10, seed: SEED, steps, guidance: 2.5, sampler: 'ddim', eta: 0 });
@@ -101,7 +102,7 @@ describe('the built-in shape-s (prior skip on), guidance 2.5, DDIM', () => {
     expect(audio.rms).toBeGreaterThan(0.02);
     // Measured 0.235 (10 steps) and 0.212 (50 steps); 0 would mean the prior alone made the latent.
     expect(residualShare(r)).toBeGreaterThan(0.1);
-  });
+  }, 300_000);
 
   it('the bare graph (priorSkip: false) still diverges to the clamp: the skip is what bounds the default', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tessera-shape-bare-'));
@@ -115,5 +116,5 @@ describe('the built-in shape-s (prior skip on), guidance 2.5, DDIM', () => {
     } finally {
       await bare.dispose();
     }
-  });
+  }, 300_000);
 });

@@ -113,6 +113,8 @@ export interface LatentDiffusionModel {
   encodeNegatives?(texts: readonly string[], context: ConditionContext): Promise<EncodedConditions>;
   /** How guided evaluations combine (absent: plain CFG on the output, longform/guidance.ts `outputSpaceGuidance`). */
   readonly guidance?: GuidanceRule;
+  /** VAE decoding when a request names none (absent: `window`); audioldm: `estimated` where its decoder allows it. */
+  readonly defaultVaeDecode?: VaeDecodeMode;
   /**
    * The denoiser on a batch of windows: sample [R, C, W, Fq] at one model-facing timestep, one conditioning row
    * per sample row ([R, D]) → the model output [R, C, W, Fq] (ε for audioldm, the velocity v for stable-audio-3).

@@ -1,6 +1,7 @@
 /**
- * Exact GroupNorm-synchronised chunked VAE decoding (research/longform.md §5.2) over a decoder rewritten by
- * packs/graph/groupnorm-stats.ts: every GroupNorm of every chunk normalises with the statistics of the whole piece.
+ * GroupNorm-synchronised chunked VAE decoding (research/longform.md §5.2) over a decoder rewritten by
+ * packs/graph/groupnorm-stats.ts: every GroupNorm of every chunk normalises with statistics shared by the whole piece,
+ * exact ones ({@link decodeWithSharedStats}) or estimated ones ({@link decodeWithEstimatedStats}).
  *
  * ONNX Runtime cannot pause a session at a GroupNorm, so the barrier of §5.2 becomes a recomputation: pass p runs every
  * chunk with the final statistics of the layers already known and provisional ones for the rest, and sums each
@@ -18,6 +19,15 @@
  * fetched (measured: fetching gn0's sums alone takes as long as fetching everything). Cheaper early passes would need
  * one truncated graph per GroupNorm, i.e. L copies of the weights.
  *
+ * Estimated statistics (issue 12 §3): pass 1 runs window mode's chunks with their own statistics (`own_stats` = 1,
+ * i.e. window mode's activations) and merges every layer's core sums at once; pass 2 decodes the same chunks with
+ * those merged statistics through {@link decodeChunked}, whose crossfade and level match then only have to hide what
+ * the chunk-local mid-block attention changes. Cost: 2 chunked decodes (1 when the piece is one chunk: pass 1 is then
+ * the one-pass decode). Seams come from chunks normalising differently, so statistics shared by every chunk remove
+ * them; how good the estimates are decides only how close the result is to the one-pass decode. On shape-s with
+ * loudness changing near the joins (T = 768, 12 layouts): audio seam step SSZ 0.7–3.2 (one pass 1.2–3.4, window
+ * mode up to 15.8), log-mel error against one pass 0.5–2.5 dB (window 1.2–7.9; docs/BENCHMARKS.md).
+ *
  * Statistics merge: n = Σnᵢ, μ = ΣSᵢ/n, σ² = max(ΣQᵢ/n − μ², 0) (biased, as GroupNorm), in float64 from the graph's
  * float32 per-chunk sums Sᵢ = Σx, Qᵢ = Σx². The output matches the one-pass decode up to float32 summation order.
  *
@@ -30,6 +40,7 @@
 import { throwIfAborted } from '../errors.ts';
 import { f32, sizeOf, type F32, type Tensor } from '../tensor/tensor.ts';
 import { planChunks, type Chunk } from './chunks.ts';
+import { decodeChunked, decodePlanFor, type DecodeChunkedOptions, type VaeGeometry } from './decode.ts';
 
 /** One run of the rewritten decoder: feeds by input name → outputs by name (a session's `run`). */
 export type GraphRun = (feeds: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
@@ -44,6 +55,8 @@ export interface GraphIo {
 /** Graph inputs with the chunk's core in input latent frames (int64 [1]), as packs/graph/groupnorm-stats.ts names them. */
 const CORE_START_INPUT = 'core_start';
 const CORE_END_INPUT = 'core_end';
+/** Graph input o (float32 [1]): 1 = each GroupNorm uses the chunk's own statistics, 0 = the fed ones. */
+const OWN_STATS_INPUT = 'own_stats';
 
 /** What the decode needs to know about one rewritten GroupNorm (packs' `GroupNormLayer` satisfies it). */
 export interface SharedStatsLayer {
@@ -66,7 +79,7 @@ export interface SharedStatsDecodeOptions {
   halo: number;
   /** Checked before every chunk run; a fired signal throws the engine's CancelledError. */
   signal?: AbortSignal;
-  /** Called after each chunk run with the runs done and the run count, (D + 1) × chunks. */
+  /** Called after each chunk run with the runs done and the run count: (D + 1) × chunks exact, 2 × chunks estimated. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -115,28 +128,128 @@ export async function decodeWithSharedStats(
   latent: F32,
   options: SharedStatsDecodeOptions,
 ): Promise<F32> {
+  const passes = statisticsPasses(layers);
+  const { chunks, runChunk, stitch } = chunkedDecode(run, graph, layers, latent, options, passes.length + 1, 'VAE decode (shared GroupNorm statistics)');
+
+  // 1. Statistics: one pass per level of the GroupNorm dependency graph.
+  const final = await statisticsPhase(graph.name, layers, chunks, passes, (chunk, stats) => runChunk(chunk, stats, 0));
+
+  // 2. Decode every chunk with the piece's statistics and stitch the output cores.
+  for (const chunk of chunks) stitch(chunk, await runChunk(chunk, final, 0));
+  return stitch.result();
+}
+
+/**
+ * Feeds that make the rewritten decoder compute what the original graph does on `latent`: o = 1 (every GroupNorm
+ * with its own statistics), so a host can open only the rewritten session and decode in windows with it too.
+ */
+export function ownStatsFeeds(latentName: string, latent: F32, layers: readonly SharedStatsLayer[]): Record<string, Tensor> {
+  const frames = BigInt(latent.dims[2] ?? 0);
+  const feeds: Record<string, Tensor> = {
+    [latentName]: latent,
+    [CORE_START_INPUT]: { type: 'int64', data: BigInt64Array.of(0n), dims: [1] },
+    [CORE_END_INPUT]: { type: 'int64', data: BigInt64Array.of(frames), dims: [1] },
+    [OWN_STATS_INPUT]: f32(Float32Array.of(1), [1]),
+  };
+  for (const l of layers) {
+    feeds[l.meanInput] = f32(new Float32Array(l.groups), [l.groups]);
+    feeds[l.varInput] = f32(new Float32Array(l.groups).fill(1), [l.groups]);
+  }
+  return feeds;
+}
+
+/** Options of {@link decodeWithEstimatedStats}: window mode's chunking, fades and level match, and a run counter. */
+export interface EstimatedStatsDecodeOptions extends Omit<DecodeChunkedOptions, 'onChunk'> {
+  /** Called after each chunk run with the runs done and the run count, 2 × chunks (1 when the latent is one chunk). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Decodes latent [1, C, T, Fq] to mel [1, 1, r·T, bins] with statistics estimated in one pass (file header): window
+ * mode's chunk plan, crossfade and level match ({@link decodeChunked}), but every chunk normalises with the same
+ * statistics. 2 chunked decodes (1 when the latent fits one chunk). Not exact: the estimates come from window-mode
+ * activations, and a decoder's attention still sees only its chunk.
+ */
+export async function decodeWithEstimatedStats(
+  run: GraphRun,
+  graph: GraphIo,
+  layers: readonly SharedStatsLayer[],
+  latent: F32,
+  geometry: VaeGeometry,
+  options: EstimatedStatsDecodeOptions = {},
+): Promise<F32> {
+  const io = checkIo(graph, layers);
+  checkLatent(latent);
+  const { chunks } = decodePlanFor(geometry, latent.dims[2], options);
+  const runs = chunks.length === 1 ? 1 : 2 * chunks.length;
+  let done = 0;
+  const unit = new Map(layers.map((l) => [l.index, unitStats(l.groups)]));
+  /** Runs chunk `chunk` of `source` (the latent, or a part decodeChunked cut out of it). */
+  const runChunk = async (source: F32, chunk: Chunk, stats: ReadonlyMap<number, GroupStats>, own: 0 | 1): Promise<Record<string, Tensor>> => {
+    throwIfAborted(options.signal, 'VAE decode (estimated GroupNorm statistics)');
+    const out = await run(chunkFeeds(io.latent, source, chunk, layers, stats, own));
+    options.onProgress?.(++done, runs);
+    return out;
+  };
+  const melOf = (out: Record<string, Tensor>): F32 => {
+    const mel = out[io.output];
+    if (mel?.type !== 'float32') throw new RangeError(`${graph.name}: output '${io.output}' is ${mel?.type ?? 'missing'}, expected float32`);
+    return mel as F32;
+  };
+  // One chunk holds the whole latent: its own statistics are the piece's, so pass 1 is already the one-pass decode.
+  if (chunks.length === 1) return melOf(await runChunk(latent, chunks[0], unit, 1));
+
+  // 1. Every chunk with its own statistics (window mode's activations); every layer's core sums merged at once.
+  const sums = new Map(layers.map((l) => [l.index, new StatsAccumulator(l.groups)]));
+  for (const chunk of chunks) {
+    const out = await runChunk(latent, chunk, unit, 1);
+    for (const l of layers) sums.get(l.index)?.add(l, out);
+  }
+  const estimated = new Map<number, GroupStats>();
+  for (const l of layers) {
+    const merged = sums.get(l.index)?.finish();
+    if (!merged) throw new Error(`${graph.name}: GroupNorm ${l.index} produced non-finite or empty core sums; the statistics cannot be estimated`);
+    estimated.set(l.index, merged);
+  }
+
+  // 2. Window decoding of the same chunks, each with the estimated statistics (the core is irrelevant with o = 0).
+  const whole = (width: number): Chunk => ({ start: 0, end: width, keepStart: 0, keepEnd: width });
+  const decode = async (part: F32): Promise<F32> => melOf(await runChunk(part, whole(part.dims[2]), estimated, 0));
+  const { onProgress: _progress, ...chunking } = options;
+  return decodeChunked(decode, latent, geometry, chunking);
+}
+
+/** Checks, plan, a counting chunk runner and an output stitcher for a decode of `passes` chunked passes. */
+function chunkedDecode(
+  run: GraphRun,
+  graph: GraphIo,
+  layers: readonly SharedStatsLayer[],
+  latent: F32,
+  options: SharedStatsDecodeOptions,
+  passes: number,
+  what: string,
+): {
+  chunks: Chunk[];
+  runChunk: (chunk: Chunk, stats: ReadonlyMap<number, GroupStats>, own: 0 | 1) => Promise<Record<string, Tensor>>;
+  stitch: ((chunk: Chunk, out: Record<string, Tensor>) => void) & { result: () => F32 };
+} {
   const io = checkIo(graph, layers);
   checkLatent(latent);
   const total = latent.dims[2];
   const chunks = planChunks(total, options.core, options.halo);
-  const passes = statisticsPasses(layers);
-  const runs = (passes.length + 1) * chunks.length;
+  const runs = passes * chunks.length;
   let done = 0;
-  const runChunk = async (chunk: Chunk, stats: ReadonlyMap<number, GroupStats>): Promise<Record<string, Tensor>> => {
-    throwIfAborted(options.signal, 'VAE decode (shared GroupNorm statistics)');
-    const out = await run(chunkFeeds(io.latent, latent, chunk, layers, stats));
+  const runChunk = async (chunk: Chunk, stats: ReadonlyMap<number, GroupStats>, own: 0 | 1): Promise<Record<string, Tensor>> => {
+    throwIfAborted(options.signal, what);
+    const out = await run(chunkFeeds(io.latent, latent, chunk, layers, stats, own));
     options.onProgress?.(++done, runs);
     return out;
   };
 
-  // 1. Statistics: one pass per level of the GroupNorm dependency graph.
-  const final = await statisticsPhase(graph.name, layers, chunks, passes, runChunk);
-
-  // 2. Decode every chunk with the piece's statistics and stitch the output cores.
   let result: Float32Array | undefined;
   let outDims: number[] = [];
-  for (const chunk of chunks) {
-    const out = (await runChunk(chunk, final))[io.output];
+  const add = (chunk: Chunk, outputs: Record<string, Tensor>): void => {
+    const out = outputs[io.output];
     if (!(out?.data instanceof Float32Array) || out.dims.length < 3 || out.dims[0] !== 1) {
       throw new RangeError(`${graph.name}: output '${io.output}' is ${out?.type} [${out?.dims.join(', ')}], expected float32 [1, C, r·T, …]`);
     }
@@ -156,9 +269,14 @@ export async function decodeWithSharedStats(
       const to = from + r * (chunk.keepEnd - chunk.keepStart) * bins;
       result.set(outData.subarray(from, to), (ch * r * total + r * chunk.keepStart) * bins);
     }
-  }
-  if (!result) throw new Error('decodeWithSharedStats: no chunk was decoded');
-  return f32(result, outDims);
+  };
+  const stitch = Object.assign(add, {
+    result: (): F32 => {
+      if (!result) throw new Error(`${graph.name}: no chunk was decoded`);
+      return f32(result, outDims);
+    },
+  });
+  return { chunks, runChunk, stitch };
 }
 
 type ChunkRunner = (chunk: Chunk, stats: ReadonlyMap<number, GroupStats>) => Promise<Record<string, Tensor>>;
@@ -244,7 +362,7 @@ function unitStats(groups: number): GroupStats {
 
 /** The latent input and the decoded output among the graph's tensors (the ones the rewrite did not add). */
 function checkIo(graph: GraphIo, layers: readonly SharedStatsLayer[]): { latent: string; output: string } {
-  const statsInputs = new Set([CORE_START_INPUT, CORE_END_INPUT, ...layers.flatMap((l) => [l.meanInput, l.varInput])]);
+  const statsInputs = new Set([CORE_START_INPUT, CORE_END_INPUT, OWN_STATS_INPUT, ...layers.flatMap((l) => [l.meanInput, l.varInput])]);
   const statsOutputs = new Set(layers.flatMap((l) => [l.sumOutput, l.sumsqOutput, l.countOutput]));
   const inputNames = graph.inputs;
   const outputNames = graph.outputs;
@@ -261,13 +379,14 @@ function checkIo(graph: GraphIo, layers: readonly SharedStatsLayer[]): { latent:
   return { latent: latent[0], output: output[0] };
 }
 
-/** Feeds for one chunk: its latent frames [start, end), its core relative to start, and every layer's statistics. */
+/** Feeds for one chunk: its latent frames [start, end), its core relative to start, every layer's statistics and o. */
 function chunkFeeds(
   latentName: string,
   latent: F32,
   chunk: Chunk,
   layers: readonly SharedStatsLayer[],
   stats: ReadonlyMap<number, GroupStats>,
+  own: 0 | 1,
 ): Record<string, Tensor> {
   const [, channels, total, ...rest] = latent.dims;
   const bins = sizeOf(rest);
@@ -281,6 +400,7 @@ function chunkFeeds(
     [latentName]: f32(data, [1, channels, width, ...rest]),
     [CORE_START_INPUT]: { type: 'int64', data: BigInt64Array.of(BigInt(chunk.keepStart - chunk.start)), dims: [1] },
     [CORE_END_INPUT]: { type: 'int64', data: BigInt64Array.of(BigInt(chunk.keepEnd - chunk.start)), dims: [1] },
+    [OWN_STATS_INPUT]: f32(Float32Array.of(own), [1]),
   };
   for (const l of layers) {
     const s = stats.get(l.index) ?? unitStats(l.groups);

@@ -68,10 +68,12 @@ export interface TextToAudioRequest {
   /** How windows tile the piece; defaults in GENERATION_DEFAULTS.tiling. */
   tiling?: TilingOptions;
   /**
-   * VAE decoding of long latents: `window` (default) decodes chunks with their own GroupNorm statistics and
-   * crossfades the log-mel at joins; `shared` gives every chunk the whole piece's statistics (exact for decoders
-   * without global attention, costs one chunked decode per GroupNorm layer; needs the model opened for it;
-   * audioldm only).
+   * VAE decoding of long latents: `window` decodes chunks with their own GroupNorm statistics and crossfades the
+   * log-mel at joins; `estimated` does the same with statistics estimated in one pass and shared by every chunk
+   * (seamless, 2 chunked decodes); `shared` gives every chunk the whole piece's exact statistics (exact for decoders
+   * without global attention, costs one chunked decode per GroupNorm layer). `estimated` and `shared` need the model
+   * opened for them (audioldm only). Default: the model's (`defaultVaeDecode`: `estimated` for an audioldm model
+   * whose decoder has GroupNorm and was opened with its rewrite, else `window`).
    */
   vaeDecode?: VaeDecodeMode;
 }
@@ -131,7 +133,7 @@ export interface TextToAudioResult {
   clamped: boolean;
   /** Where seams could be, in seconds: window edges at the last step, VAE and vocoder chunk joins. */
   seams: { windows: number[]; decode: number[]; vocode: number[] };
-  /** How the latent was decoded: the mode asked for, the one used and why they differ (families with one mode: window). */
+  /** How the latent was decoded: the mode asked for (else the model's default), the one used and why they differ (families with one mode: window). */
   vaeDecode: { requested: VaeDecodeMode; used: VaeDecodeMode; fallbackReason?: string };
 }
 
@@ -201,8 +203,8 @@ export function checkRequest(manifest: Manifest, r: TextToAudioRequest, maxSecon
   if (r.vaeDecode !== undefined && !(VAE_DECODE_MODES as readonly unknown[]).includes(r.vaeDecode)) {
     throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode '${String(r.vaeDecode)}' is unknown; use one of: ${VAE_DECODE_MODES.join(', ')}`);
   }
-  if (r.vaeDecode === 'shared' && manifest.family !== 'audioldm') {
-    throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode 'shared' needs GroupNorm statistics that ${manifest.family} decoders do not expose; use 'window'`);
+  if ((r.vaeDecode === 'shared' || r.vaeDecode === 'estimated') && manifest.family !== 'audioldm') {
+    throw new InvalidRequestError('vaeDecode', r.vaeDecode, `VAE decode mode '${r.vaeDecode}' needs GroupNorm statistics that ${manifest.family} decoders do not expose; use 'window'`);
   }
   if (typeof r.prompt === 'string') checkPromptLength('prompt', r.prompt);
   if (typeof r.negativePrompt === 'string') checkPromptLength('negativePrompt', r.negativePrompt);
@@ -331,9 +333,10 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const latent = f32(clamped ? denoised.map((x) => Math.min(10, Math.max(-10, x))) : denoised, dims);
   let tDecoded: number | undefined;
   const samples = model.samplesFor(request.seconds);
+  const vaeDecode = request.vaeDecode ?? model.defaultVaeDecode ?? 'window';
   const decoded = await model.decodeAudio(latent, {
     signal,
-    vaeDecode: request.vaeDecode ?? 'window',
+    vaeDecode,
     samples,
     onProgress: ({ stage, chunk, chunks }) => {
       if (stage === 'vocode' && tDecoded === undefined) tDecoded = now();
@@ -367,7 +370,7 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
     truncatedPrompts: encoded.truncated,
     clamped,
     seams: { windows: windowEdgeSeconds(lastStarts, canvas.pad, window, frames, geometry.framesPerSecond), decode: decoded.seams.decode, vocode: decoded.seams.vocode },
-    vaeDecode: { requested: request.vaeDecode ?? 'window', used: decoded.vaeDecode?.used ?? 'window', ...(decoded.vaeDecode?.fallbackReason === undefined ? {} : { fallbackReason: decoded.vaeDecode.fallbackReason }) },
+    vaeDecode: { requested: vaeDecode, used: decoded.vaeDecode?.used ?? 'window', ...(decoded.vaeDecode?.fallbackReason === undefined ? {} : { fallbackReason: decoded.vaeDecode.fallbackReason }) },
   };
 }
 

@@ -14,7 +14,7 @@ import { StableAudio3Model } from '../../engine/families/stable-audio-3/model.ts
 import { detectDecoder, detectDitVariant, detectNumberConditioner, detectTextEncoder, type GraphNames } from '../../engine/families/stable-audio-3/contract.ts';
 import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../packs/graph/groupnorm-stats.ts';
 import type { DevicePreference } from '../../contract/generation-settings.ts';
-import { openSession, type ActualSignature, type ModelSession } from '../../engine/runtime/session.ts';
+import { openSession, type ActualSignature, type ModelSession, type ModelSource, type SessionOptions } from '../../engine/runtime/session.ts';
 import { probeProviders } from '../runtime-probe.ts';
 import { externalDataRefs, GraphFormatError } from './external-data.ts';
 import { CodedError } from '../../contract/errors.ts';
@@ -130,7 +130,12 @@ export async function loadTokenizer(pack: VerifiedPack): Promise<PromptTokenizer
 export interface OpenModelOptions {
   device: DevicePreference;
   intraOpThreads?: number;
-  /** Also open the VAE decoder rewritten for shared GroupNorm statistics (exact chunked decoding). */
+  /**
+   * Open the audioldm VAE decoder rewritten for shared GroupNorm statistics (estimated and shared decoding) in place
+   * of the original: the rewrite reproduces the original when asked to (own statistics), so one session serves every
+   * mode. A decoder without GroupNorm keeps the original and says why (`sharedStatsDecoder.unavailable`). Default
+   * false here; the host's ModelCache opens models with it.
+   */
   sharedStatsDecoder?: boolean;
 }
 
@@ -154,43 +159,30 @@ async function openAudioLdm(pack: VerifiedPack<AudioLdmManifest>, options: OpenM
   const names: AudioLdmComponentName[] = ['textEncoder', 'unet', 'vaeDecoder', 'vocoder'];
   const opened: ModelSession[] = [];
   const installed = probeProviders();
+  const open = (source: ModelSource, name: string, expected: SessionOptions['expected']): Promise<ModelSession> =>
+    openSession(source, { name, device: options.device, intraOpThreads: options.intraOpThreads, platform: process.platform, installed, expected });
+  let shared: SharedStatsDecoder | undefined;
   try {
     for (const name of names) {
       const spec = pack.manifest.components[name];
-      opened.push(
-        await openSession(join(pack.dir, spec.file), {
-          name: `${pack.manifest.id}/${spec.file}`,
-          device: options.device,
-          intraOpThreads: options.intraOpThreads,
-          platform: process.platform,
-          installed,
-          expected: spec,
-        }),
-      );
+      const path = join(pack.dir, spec.file);
+      if (name === 'vaeDecoder' && options.sharedStatsDecoder) {
+        let rewritten: ReturnType<typeof rewriteGroupNormForSharedStats> | undefined;
+        try {
+          rewritten = rewriteGroupNormForSharedStats(await readFile(path));
+        } catch (e) {
+          shared = { unavailable: (e as Error).message };
+        }
+        if (rewritten) {
+          const session = await open(rewritten.bytes, `${pack.manifest.id}/${spec.file} (shared GroupNorm statistics)`, sharedStatsSignature(spec, rewritten.layers));
+          opened.push(session);
+          shared = { session, layers: rewritten.layers };
+          continue;
+        }
+      }
+      opened.push(await open(path, `${pack.manifest.id}/${spec.file}`, spec));
     }
     const [textEncoder, unet, vaeDecoder, vocoder] = opened;
-    let shared: SharedStatsDecoder | undefined;
-    if (options.sharedStatsDecoder) {
-      const spec = pack.manifest.components.vaeDecoder;
-      let rewritten: ReturnType<typeof rewriteGroupNormForSharedStats> | undefined;
-      try {
-        rewritten = rewriteGroupNormForSharedStats(await readFile(join(pack.dir, spec.file)));
-      } catch (e) {
-        shared = { unavailable: (e as Error).message };
-      }
-      if (rewritten) {
-        const session = await openSession(rewritten.bytes, {
-          name: `${pack.manifest.id}/${spec.file} (shared GroupNorm statistics)`,
-          device: options.device,
-          intraOpThreads: options.intraOpThreads,
-          platform: process.platform,
-          installed,
-          expected: sharedStatsSignature(spec, rewritten.layers),
-        });
-        opened.push(session);
-        shared = { session, layers: rewritten.layers };
-      }
-    }
     return new AudioLdmModel(pack.manifest, { textEncoder, unet, vaeDecoder, vocoder }, await loadTokenizer(pack), shared);
   } catch (e) {
     await Promise.all(opened.map((s) => s.dispose()));

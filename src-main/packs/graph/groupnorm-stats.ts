@@ -4,8 +4,14 @@
  *
  * GroupNorm below opset 18 is exported as x[N,C,T,…] → Reshape [0,G,−1] → InstanceNormalization(scale, bias, ε) →
  * Reshape back → Mul γ → Add β. For the k-th such InstanceNormalization (graph order) the rewrite
- * - replaces it by  y = (x_g − μ_g) · scale_g / √(σ²_g + ε) + bias_g  with μ, σ² the new float32 [G] graph inputs
- *   `gn{k}_mean`, `gn{k}_var` (ε from the node's `epsilon` attribute: 1e-6 in AudioLDM's VAE);
+ * - replaces it by  y = (x_g − μ_g) · scale_g / √(σ²_g + ε) + bias_g  with
+ *   μ = o·μ_own + (1 − o)·μ_in,  σ² = o·σ²_own + (1 − o)·σ²_in:  μ_in, σ²_in the new float32 [G] graph inputs
+ *   `gn{k}_mean`, `gn{k}_var`, μ_own, σ²_own the input's own per-(instance, group) statistics over all its frames (what
+ *   the original InstanceNormalization uses) and o the float32 [1] input `own_stats` shared by every layer
+ *   (ε from the node's `epsilon` attribute: 1e-6 in AudioLDM's VAE). o = 0 normalises with the given statistics, o = 1
+ *   is the original graph (to float32 rounding), so one session serves both: an estimated shared-statistics decode
+ *   runs its first pass with o = 1 and its second with o = 0 (engine/longform/vae-shared-stats.ts). A blend, not an
+ *   `If`, keeps the graph one straight line of nodes; the own statistics cost two reductions per layer either way;
  * - adds the graph outputs `gn{k}_sum`, `gn{k}_sumsq` (float32 [G]: Σx and Σx² per group) and `gn{k}_count`
  *   (int64 [1]: elements per group, the same for every group) over the CORE frames of the pre-norm activation x only.
  *
@@ -35,6 +41,8 @@ type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 export const CORE_START_INPUT = 'core_start';
 /** Graph input with the end (exclusive) of the core in input frames (int64 [1]). */
 export const CORE_END_INPUT = 'core_end';
+/** Graph input o (float32 [1]): 1 = every GroupNorm uses its input's own statistics (the original graph), 0 = the given ones. */
+export const OWN_STATS_INPUT = 'own_stats';
 
 /** One rewritten GroupNorm and the names of its statistics inputs and outputs. */
 export interface GroupNormLayer {
@@ -166,18 +174,19 @@ export function rewriteGroupNormForSharedStats(modelBytes: Uint8Array, options: 
   }
   const used = new Set<string>([...initNames, ...inputs.map((i) => i.name ?? ''), ...(graph.output ?? []).map((o) => o.name ?? '')]);
   for (const n of nodes) for (const o of n.output ?? []) used.add(o);
-  const added = [CORE_START_INPUT, CORE_END_INPUT, ...found.flatMap(({ layer: l }) => [l.meanInput, l.varInput, l.sumOutput, l.sumsqOutput, l.countOutput])];
+  const added = [CORE_START_INPUT, CORE_END_INPUT, OWN_STATS_INPUT, ...found.flatMap(({ layer: l }) => [l.meanInput, l.varInput, l.sumOutput, l.sumsqOutput, l.countOutput])];
   for (const name of added) {
     if (used.has(name)) throw new Error(`graph '${graphName}': tensor name '${name}' is already used; cannot add the shared-statistics inputs`);
     used.add(name);
   }
   const e = new Emitter(used, opset);
   const tIn = e.op('Gather', [e.op('Shape', [timeInput]), e.i64Scalar(2)], { axis: 0 });
+  const blend = { own: OWN_STATS_INPUT, given: e.op('Sub', [e.f32Scalar(1), OWN_STATS_INPUT]) };
   const prelude = e.take();
 
   const replaced = new Map<NodeProto, NodeProto[]>();
   for (const { node, layer } of found) {
-    replaced.set(node, emitLayer(e, node, layer, tIn));
+    replaced.set(node, emitLayer(e, node, layer, tIn, blend));
   }
   graph.node = [...prelude, ...nodes.flatMap((n) => replaced.get(n) ?? [n])];
   graph.initializer = [...(graph.initializer ?? []), ...e.initializers];
@@ -185,6 +194,7 @@ export function rewriteGroupNormForSharedStats(modelBytes: Uint8Array, options: 
     ...inputs,
     valueInfo(CORE_START_INPUT, INT64, [1]),
     valueInfo(CORE_END_INPUT, INT64, [1]),
+    valueInfo(OWN_STATS_INPUT, FLOAT, [1]),
     ...found.flatMap(({ layer: l }) => [valueInfo(l.meanInput, FLOAT, [l.groups]), valueInfo(l.varInput, FLOAT, [l.groups])]),
   ];
   graph.output = [
@@ -198,7 +208,7 @@ export function rewriteGroupNormForSharedStats(modelBytes: Uint8Array, options: 
   return { bytes: onnx.ModelProto.encode(model).finish(), layers: found.map((f) => f.layer) };
 }
 
-/** The rewritten graph's signature: the original inputs/outputs plus the core and statistics tensors. */
+/** The rewritten graph's signature: the original inputs/outputs plus the core, own-statistics switch and statistics tensors. */
 export function sharedStatsSignature(
   base: { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] },
   layers: readonly GroupNormLayer[],
@@ -208,6 +218,7 @@ export function sharedStatsSignature(
       ...base.inputs,
       { name: CORE_START_INPUT, type: 'int64', dims: [1] },
       { name: CORE_END_INPUT, type: 'int64', dims: [1] },
+      { name: OWN_STATS_INPUT, type: 'float32', dims: [1] },
       ...layers.flatMap((l): TensorSpec[] => [
         { name: l.meanInput, type: 'float32', dims: [l.groups] },
         { name: l.varInput, type: 'float32', dims: [l.groups] },
@@ -224,8 +235,11 @@ export function sharedStatsSignature(
   };
 }
 
-/** The nodes that replace one InstanceNormalization: core sums of its pre-norm input, then normalise with given stats. */
-function emitLayer(e: Emitter, node: NodeProto, layer: GroupNormLayer, tIn: string): NodeProto[] {
+/**
+ * The nodes that replace one InstanceNormalization: core sums of its pre-norm input, then normalise with the blend
+ * of its own and the given statistics (`blend.own` = o, `blend.given` = 1 − o).
+ */
+function emitLayer(e: Emitter, node: NodeProto, layer: GroupNormLayer, tIn: string, blend: { own: string; given: string }): NodeProto[] {
   const [grouped, scale, bias] = [node.input?.[0] ?? '', node.input?.[1] ?? '', node.input?.[2] ?? ''];
   const out = node.output?.[0] ?? '';
   const x = layer.inputName;
@@ -243,11 +257,20 @@ function emitLayer(e: Emitter, node: NodeProto, layer: GroupNormLayer, tIn: stri
   e.op('Cast', [e.reduceSum(e.op('Mul', [coreGroups, coreGroups]), [0, 2])], { to: FLOAT }, layer.sumsqOutput);
   // Elements per group = size(core)/G, exact in int64.
   e.op('Reshape', [e.op('Div', [e.op('Size', [core]), e.i64Scalar(G)]), e.i64([1])], {}, layer.countOutput);
-  // Normalise with the given statistics, then the InstanceNormalization's own per-group scale and bias.
+  // The input's own statistics per (instance, group) over all its frames, as InstanceNormalization computes them:
+  // [N, G, 1]. Two passes (mean, then mean square deviation) so σ² keeps float32 precision at any offset.
+  const ownMean = e.reduceMean(grouped, [2]);
+  const deviation = e.op('Sub', [grouped, ownMean]);
+  const ownVar = e.reduceMean(e.op('Mul', [deviation, deviation]), [2]);
+  // μ = o·μ_own + (1 − o)·μ_in (o ∈ {0, 1} picks one exactly: 0·finite = 0), the same for σ²; [N, G, 1].
   const column = (t: string): string => e.op('Reshape', [t, e.i64([-1, 1])]);
-  const invStd = e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [layer.varInput, e.f32Scalar(layer.eps)])])]);
-  const centred = e.op('Sub', [grouped, column(layer.meanInput)]);
-  e.op('Add', [e.op('Mul', [centred, column(e.op('Mul', [invStd, scale]))]), column(bias)], {}, out);
+  const mix = (own: string, given: string): string => e.op('Add', [e.op('Mul', [own, blend.own]), e.op('Mul', [column(given), blend.given])]);
+  const mean = mix(ownMean, layer.meanInput);
+  const variance = mix(ownVar, layer.varInput);
+  // Normalise, then the InstanceNormalization's own per-group scale and bias.
+  const invStd = e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [variance, e.f32Scalar(layer.eps)])])]);
+  const centred = e.op('Sub', [grouped, mean]);
+  e.op('Add', [e.op('Mul', [centred, e.op('Mul', [invStd, column(scale)])]), column(bias)], {}, out);
   return e.take();
 }
 
@@ -286,13 +309,22 @@ class Emitter {
 
   /** ReduceSum over `axes` without keepdims (axes are an attribute below opset 13, an input from 13). */
   reduceSum(x: string, axes: number[]): string {
-    const out = this.fresh('reducesum');
+    return this.reduce('ReduceSum', x, axes, 0, 13);
+  }
+
+  /** ReduceMean over `axes` keeping them (axes are an attribute below opset 18, an input from 18). */
+  reduceMean(x: string, axes: number[]): string {
+    return this.reduce('ReduceMean', x, axes, 1, 18);
+  }
+
+  private reduce(opType: string, x: string, axes: number[], keepdims: number, axesInputFrom: number): string {
+    const out = this.fresh(opType.toLowerCase());
     const T = onnx.AttributeProto.AttributeType;
-    const attribute: onnxProto.onnx.IAttributeProto[] = [{ name: 'keepdims', type: T.INT, i: 0 }];
+    const attribute: onnxProto.onnx.IAttributeProto[] = [{ name: 'keepdims', type: T.INT, i: keepdims }];
     const input = [x];
-    if (this.opset >= 13) input.push(this.i64(axes));
+    if (this.opset >= axesInputFrom) input.push(this.i64(axes));
     else attribute.push({ name: 'axes', type: T.INTS, ints: axes });
-    this.nodes.push({ opType: 'ReduceSum', input, output: [out], name: `${out}_node`, attribute });
+    this.nodes.push({ opType, input, output: [out], name: `${out}_node`, attribute });
     return out;
   }
 

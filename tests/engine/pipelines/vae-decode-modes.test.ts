@@ -1,10 +1,13 @@
-/** The pipeline's VAE decoding modes: window (default) and shared GroupNorm statistics, on real sessions. */
+/**
+ * The pipeline's VAE decoding modes on real sessions: window, estimated (the default where the decoder has GroupNorm
+ * and was opened with its rewrite) and shared GroupNorm statistics.
+ */
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../../src-main/engine/errors.ts';
 import { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
-import { textToAudio, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
+import { checkRequest, textToAudio, type TextToAudioRequest } from '../../../src-main/engine/pipelines/text-to-audio.ts';
 import { loadTokenizer, openAudioLdmModel } from '../../../src-main/host/packs/load.ts';
-import { builtinPack, openBuiltin } from '../../helpers/packs.ts';
+import { builtinPack, openBuiltin, standinPack } from '../../helpers/packs.ts';
 
 const request: TextToAudioRequest = { prompt: 'rain', seconds: 12, seed: 3, steps: 2, guidance: 2.5, sampler: 'ddim', eta: 0 };
 
@@ -50,6 +53,74 @@ describe('vaeDecode', () => {
     } finally {
       await model.dispose();
     }
+  });
+
+  it('estimated on shape-s: the default with the rewrite, 2 runs per window chunk, the window plan\'s joins; window mode runs on the same session', async () => {
+    const opened = await openAudioLdmModel(await builtinPack('shape-s'), { device: 'cpu', intraOpThreads: 1, sharedStatsDecoder: true });
+    const plain = await openBuiltin('shape-s');
+    try {
+      // The rewrite replaces the original VAE session instead of opening a second one.
+      expect(opened.sessions.vaeDecoder).toBe(opened.sharedStatsDecoder && 'session' in opened.sharedStatsDecoder ? opened.sharedStatsDecoder.session : undefined);
+      expect(opened.defaultVaeDecode).toBe('estimated');
+      expect(plain.defaultVaeDecode).toBe('window');
+      // Cores of 32 latent frames, as above; window chunks add a halo of 36 per side, so 4.48 s = 112 frames → 4 chunks.
+      const tokenizer = await loadTokenizer(await builtinPack('shape-s'));
+      const small = (m: typeof opened): AudioLdmModel => new AudioLdmModel({ ...m.manifest, latent: { ...m.manifest.latent, nativeWindowFrames: 32 } }, m.sessions, tokenizer, m.sharedStatsDecoder);
+      const [model, original] = [small(opened), small(plain)];
+      const r = { ...request, seconds: 4.48 };
+      const chunks: number[] = [];
+      const byDefault = await textToAudio(model, r, { onProgress: (p) => p.stage === 'decode' && p.chunks !== undefined && chunks.push(p.chunks) });
+      const estimated = await textToAudio(model, { ...r, vaeDecode: 'estimated' });
+      const windowed = await textToAudio(model, { ...r, vaeDecode: 'window' });
+      const windowedOriginal = await textToAudio(original, r);
+      expect(byDefault.vaeDecode).toEqual({ requested: 'estimated', used: 'estimated' });
+      expect(windowedOriginal.vaeDecode).toEqual({ requested: 'window', used: 'window' });
+      expect(chunks[chunks.length - 1]).toBe(2 * 4);
+      expect(estimated.seams.decode).toHaveLength(3);
+      expect(Buffer.from(byDefault.audio.buffer).equals(Buffer.from(estimated.audio.buffer))).toBe(true);
+      expect(estimated.audio.every(Number.isFinite)).toBe(true);
+      expect(estimated.seams.decode).toEqual(windowed.seams.decode);
+      let fromWindow = 0;
+      let rewriteVsOriginal = 0;
+      let peak = 0;
+      for (let i = 0; i < windowed.audio.length; i++) {
+        fromWindow = Math.max(fromWindow, Math.abs(estimated.audio[i] - windowed.audio[i]));
+        rewriteVsOriginal = Math.max(rewriteVsOriginal, Math.abs(windowed.audio[i] - windowedOriginal.audio[i]));
+        peak = Math.max(peak, Math.abs(windowedOriginal.audio[i]));
+      }
+      // Estimated differs from window mode; window mode on the rewritten session is the original's to float32 rounding.
+      expect(fromWindow).toBeGreaterThan(1e-3 * peak);
+      expect(rewriteVsOriginal).toBeLessThanOrEqual(1e-4 * peak);
+    } finally {
+      await opened.dispose();
+      await plain.dispose();
+    }
+  });
+
+  it('estimated on a decoder without GroupNorm (sketch) is window decoding bit for bit, and sketch defaults to window', async () => {
+    const model = await openAudioLdmModel(await builtinPack('sketch'), { device: 'cpu', intraOpThreads: 1, sharedStatsDecoder: true });
+    try {
+      expect(model.defaultVaeDecode).toBe('window');
+      const a = await textToAudio(model, { ...request, vaeDecode: 'estimated' });
+      const b = await textToAudio(model, request);
+      expect(Buffer.from(a.audio.buffer).equals(Buffer.from(b.audio.buffer))).toBe(true);
+      expect(a.vaeDecode).toMatchObject({ requested: 'estimated', used: 'window', fallbackReason: expect.stringMatching(/estimated-statistics decoding is not available for this model .*no GroupNorm pattern.*decoded in windows/) });
+      expect(b.vaeDecode).toEqual({ requested: 'window', used: 'window' });
+      expect(a.seams.decode).toEqual(b.seams.decode);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('estimated needs the rewrite (a clear error without it) and an audioldm model', async () => {
+    const model = await openBuiltin('shape-s');
+    try {
+      await expect(textToAudio(model, { ...request, vaeDecode: 'estimated' })).rejects.toThrow(/estimated-statistics decoding needs the model opened with it/);
+    } finally {
+      await model.dispose();
+    }
+    const standin = (await standinPack()).manifest;
+    expect(() => checkRequest(standin, { ...request, sampler: 'pingpong', vaeDecode: 'estimated' })).toThrow(/'estimated' needs GroupNorm statistics that stable-audio-3 decoders do not expose/);
   });
 
   it('asking for shared decoding from a model opened without it is a clear error', async () => {

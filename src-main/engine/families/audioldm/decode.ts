@@ -1,15 +1,17 @@
 /**
  * AudioLDM latent → audio (research/longform.md §5–§6): the VAE in chunks (window mode: per-chunk statistics and a
- * log-mel crossfade; shared mode: the piece's GroupNorm statistics in every chunk), then the vocoder in chunks with
- * crop-and-stitch. The long-form decoders get the two graphs as plain functions and the pack's shapes as numbers.
+ * log-mel crossfade; estimated mode: the same with GroupNorm statistics estimated once and shared by every chunk;
+ * shared mode: the piece's exact GroupNorm statistics in every chunk), then the vocoder in chunks with
+ * crop-and-stitch. The long-form decoders get the graphs as plain functions and the pack's shapes as numbers.
  */
 import type { AudioLdmManifest } from '../../../contract/manifest.ts';
 import { InvalidRequestError } from '../../errors.ts';
 import { decodeChunked, decodePlanFor, vocodeChunked, vocodePlanFor, type LatentDecode, type MelVocode, type VaeGeometry, type VocoderGeometry } from '../../longform/decode.ts';
 import { planChunks } from '../../longform/chunks.ts';
-import { decodeWithSharedStats, type SharedStatsLayer } from '../../longform/vae-shared-stats.ts';
+import { decodeWithEstimatedStats, decodeWithSharedStats, type SharedStatsLayer } from '../../longform/vae-shared-stats.ts';
 import type { ModelSession } from '../../runtime/session.ts';
 import type { F32 } from '../../tensor/tensor.ts';
+import type { VaeDecodeMode } from '../../../contract/generation-settings.ts';
 import type { DecodeAudioOptions, DecodedAudio } from '../model.ts';
 
 /**
@@ -55,7 +57,7 @@ export async function decodeAudioLdm(manifest: AudioLdmManifest, decoders: Audio
   });
   return {
     channels: [wave],
-    // The joins of the plan that decoded it (window or shared chunks), not of the mode asked for.
+    // The joins of the plan that decoded it (window and estimated: the window plan; shared: its chunks), not of the mode asked for.
     seams: { decode: joins, vocode: vocodePlanFor(vocoder, mel.dims[2]).slice(1).map((c) => (c.keepStart * manifest.mel.hop) / manifest.audio.sampleRate) },
     vaeDecode: { used, ...(fallbackReason === undefined ? {} : { fallbackReason }) },
   };
@@ -68,26 +70,33 @@ async function decodeLatent(
   latent: F32,
   mode: DecodeAudioOptions['vaeDecode'],
   options: { signal?: AbortSignal; onChunk: (done: number, total: number) => void },
-): Promise<{ mel: F32; used: 'window' | 'shared'; fallbackReason?: string; joins: number[] }> {
+): Promise<{ mel: F32; used: VaeDecodeMode; fallbackReason?: string; joins: number[] }> {
   const fps = manifest.latent.framesPerSecond;
   const frames = latent.dims[2];
   const shared = decoders.sharedStats;
+  const geometry = vaeGeometryOf(manifest);
+  const windowJoins = decodePlanFor(geometry, frames).chunks.slice(1).map((c) => c.keepStart / fps);
   const windowed = async (fallbackReason?: string) => ({
-    mel: await decodeChunked(decoders.decode, latent, vaeGeometryOf(manifest), options),
+    mel: await decodeChunked(decoders.decode, latent, geometry, options),
     used: 'window' as const,
     ...(fallbackReason === undefined ? {} : { fallbackReason }),
-    joins: decodePlanFor(vaeGeometryOf(manifest), frames).chunks.slice(1).map((c) => c.keepStart / fps),
+    joins: windowJoins,
   });
-  if (mode !== 'shared') return windowed();
+  if (mode === 'window') return windowed();
   // A decoder without GroupNorm has no per-chunk statistics to disagree about: window decoding is already exact.
-  if (shared && 'unavailable' in shared) return windowed(`shared-statistics decoding is not available for this model (${shared.unavailable}); decoded in windows`);
+  if (shared && 'unavailable' in shared) return windowed(`${mode === 'shared' ? 'shared' : 'estimated'}-statistics decoding is not available for this model (${shared.unavailable}); decoded in windows`);
   if (!shared) {
-    throw new InvalidRequestError('vaeDecode', mode, "shared-statistics decoding needs the model opened with it (the host's sharedStatsDecoder option)");
+    throw new InvalidRequestError('vaeDecode', mode, `${mode === 'shared' ? 'shared' : 'estimated'}-statistics decoding needs the model opened with it (the host's sharedStatsDecoder option)`);
   }
   const { session, layers } = shared;
   const graph = { name: session.name, inputs: session.signature.inputs.map((t) => t.name), outputs: session.signature.outputs.map((t) => t.name) };
+  const run = (feeds: Parameters<typeof session.run>[0]) => session.run(feeds);
+  if (mode === 'estimated') {
+    const mel = await decodeWithEstimatedStats(run, graph, layers, latent, geometry, { signal: options.signal, onProgress: options.onChunk });
+    return { mel, used: 'estimated', joins: windowJoins };
+  }
   const core = manifest.latent.nativeWindowFrames;
   const halo = manifest.decode.vaeHaloLatentFrames;
-  const mel = await decodeWithSharedStats((feeds) => session.run(feeds), graph, layers, latent, { core, halo, signal: options.signal, onProgress: options.onChunk });
+  const mel = await decodeWithSharedStats(run, graph, layers, latent, { core, halo, signal: options.signal, onProgress: options.onChunk });
   return { mel, used: 'shared', joins: planChunks(frames, core, halo).slice(1).map((c) => c.keepStart / fps) };
 }

@@ -4,12 +4,13 @@
  * noise_pred), vae_decoder (latent → mel), vocoder (mel → waveform). Prompts are tokenized in prompts.ts; latents
  * become audio in decode.ts.
  */
-import type { SamplerName } from '../../../contract/generation-settings.ts';
+import { GENERATION_DEFAULTS, type SamplerName, type VaeDecodeMode } from '../../../contract/generation-settings.ts';
 import type { AudioLdmManifest } from '../../../contract/manifest.ts';
 import type { ModelSession } from '../../runtime/session.ts';
 import { createScheduler, type SamplerOptions, type Scheduler } from '../../schedulers/index.ts';
 import { f32, i64, reshape, type F32, type Tensor } from '../../tensor/tensor.ts';
 import { framesCeil, type DecodeAudioOptions, type DecodedAudio, type EncodedConditions, type LatentDiffusionModel, type LatentGeometry, type PromptTokenizer, type TruncatedPrompt } from '../model.ts';
+import { ownStatsFeeds } from '../../longform/vae-shared-stats.ts';
 import { decodeAudioLdm, type SharedStatsDecoder } from './decode.ts';
 import { tokenizePrompts } from './prompts.ts';
 
@@ -20,6 +21,7 @@ export type { SharedStatsDecoder } from './decode.ts';
 export interface AudioLdmSessions {
   textEncoder: ModelSession;
   unet: ModelSession;
+  /** The VAE decoder, or its shared-statistics rewrite (the same session as the model's `sharedStatsDecoder`), run as the original. */
   vaeDecoder: ModelSession;
   vocoder: ModelSession;
 }
@@ -43,6 +45,11 @@ export class AudioLdmModel implements LatentDiffusionModel {
     /** Present when the host opened the model for shared-statistics decoding. */
     readonly sharedStatsDecoder?: SharedStatsDecoder,
   ) {}
+
+  /** `estimated` when the VAE has GroupNorm statistics to share and the host opened the rewrite, else `window`. */
+  get defaultVaeDecode(): VaeDecodeMode {
+    return this.sharedStatsDecoder && 'session' in this.sharedStatsDecoder ? GENERATION_DEFAULTS.vaeDecode : 'window';
+  }
 
   /** Latent [1, 8, T, 16] along time. */
   get geometry(): LatentGeometry {
@@ -109,9 +116,14 @@ export class AudioLdmModel implements LatentDiffusionModel {
     return asF32(out.noise_pred, 'noise_pred');
   }
 
-  /** VAE decode: latent [B, C, T, Fq] → mel [B, 1, 4T, mels]. The scaling factor is inside the graph. */
+  /**
+   * VAE decode: latent [B, C, T, Fq] → mel [B, 1, 4T, mels]. The scaling factor is inside the graph. When the host
+   * opened only the shared-statistics rewrite, it runs with every GroupNorm on its own statistics (the original).
+   */
   async decode(latent: F32): Promise<F32> {
-    const out = await this.sessions.vaeDecoder.run({ latent });
+    const session = this.sessions.vaeDecoder;
+    const rewritten = this.sharedStatsDecoder && 'session' in this.sharedStatsDecoder && this.sharedStatsDecoder.session === session ? this.sharedStatsDecoder : undefined;
+    const out = await session.run(rewritten ? ownStatsFeeds('latent', latent, rewritten.layers) : { latent });
     return asF32(out.mel, 'mel');
   }
 
@@ -141,7 +153,8 @@ export class AudioLdmModel implements LatentDiffusionModel {
 
   /** Releases all sessions. */
   async dispose(): Promise<void> {
-    const extra = this.sharedStatsDecoder && 'session' in this.sharedStatsDecoder ? [this.sharedStatsDecoder.session] : [];
+    const shared = this.sharedStatsDecoder && 'session' in this.sharedStatsDecoder ? this.sharedStatsDecoder.session : undefined;
+    const extra = shared && shared !== this.sessions.vaeDecoder ? [shared] : [];
     await Promise.all([...Object.values(this.sessions), ...extra].map((s: ModelSession) => s.dispose()));
   }
 }
