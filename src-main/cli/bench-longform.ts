@@ -165,7 +165,9 @@ async function autoStudy(modelId: string): Promise<number> {
 }
 
 async function runCase(modelId: string, seconds: number, steps: number, c: Case): Promise<Row> {
-  const model = await openAudioLdmModel(await resolvePack(modelId), { device: 'cpu' });
+  // Opened as the app opens models (host/generation/model-cache.ts): with the shared-statistics decoder, so the VAE
+  // decodes in the default mode (`estimated` where the decoder has GroupNorm).
+  const model = await openAudioLdmModel(await resolvePack(modelId), { device: 'cpu', sharedStatsDecoder: true });
   try {
     const request: TextToAudioRequest = {
       prompt: 'rain',

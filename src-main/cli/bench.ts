@@ -67,7 +67,8 @@ export async function runBench(argv: string[]): Promise<number> {
 
 async function benchOne(modelId: string, seconds: number, steps: number, repeats: number, device: (typeof DEVICES)[number]): Promise<BenchRow> {
   const pack = await resolvePack(modelId);
-  const model = await openAudioLdmModel(pack, { device });
+  // As the app opens models (host/generation/model-cache.ts): the default VAE decode mode is what is timed.
+  const model = await openAudioLdmModel(pack, { device, sharedStatsDecoder: true });
   try {
     const request = { prompt: 'low drone', seconds, seed: 1, steps, guidance: 2.5, sampler: 'ddim' as const, eta: 0 };
     await textToAudio(model, { ...request, steps: 1 });
