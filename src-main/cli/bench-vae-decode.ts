@@ -18,8 +18,12 @@ import { openAudioLdmModel } from '../host/packs/load.ts';
 /** Longest piece also decoded in one pass for the quality columns (one pass holds every activation of the piece). */
 const ONE_PASS_MAX_SECONDS = 60;
 
-/** Quiet and loud stretches of `stretch` latent frames, seed 5. */
-function loudAndQuiet(total: number, stretch = 450): F32 {
+/**
+ * A latent [1, 8, T, 16] of quiet and loud stretches of `stretch` frames, seed 5: chunks around a decode join hold
+ * different mixes of the two, so per-chunk GroupNorm statistics put the same frames at different levels (the bench's
+ * and the decode tests' case).
+ */
+export function loudAndQuiet(total: number, stretch = 450): F32 {
   const rng = createRng(5, 0);
   const x = new Float32Array(8 * total * 16);
   for (let c = 0; c < 8; c++) {

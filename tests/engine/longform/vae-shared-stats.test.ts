@@ -5,6 +5,7 @@
  * joins of a loudness change seamless where window mode steps, and the decodes stop between chunk runs when cancelled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loudAndQuiet } from '../../../src-main/cli/bench-vae-decode.ts';
 
 import type { TensorSpec } from '../../../src-main/contract/manifest.ts';
 import { SEAM_FLAGS, seamReport } from '../../../src-main/engine/audio/seams.ts';
@@ -102,23 +103,6 @@ async function decodePerChunkNorm(session: ModelSession, latent: F32, core: numb
 }
 
 const latentOf = (t: number, seed: number): F32 => f32(createRng(seed).normals(8 * t * 16), [1, 8, t, 16]);
-
-/**
- * Quiet and loud stretches of `stretch` frames (the layout of decode.test.ts's "loudness change near a join"): chunks
- * around a join hold different mixes of the two, so per-chunk GroupNorm statistics put the same frames at different
- * levels.
- */
-function loudAndQuiet(total: number, stretch: number): F32 {
-  const rng = createRng(5, 0);
-  const x = new Float32Array(8 * total * 16);
-  for (let c = 0; c < 8; c++) {
-    for (let t = 0; t < total; t++) {
-      const loud = Math.floor(t / stretch) % 2 === 1;
-      for (let f = 0; f < 16; f++) x[(c * total + t) * 16 + f] = loud ? 1.5 * rng.normal() + 0.8 : 0.4 * rng.normal() - 0.3;
-    }
-  }
-  return f32(x, [1, 8, total, 16]);
-}
 
 /** RMS over frames and bins of the difference of two signals' log-mels (dB). */
 function logMelRmsDb(a: Float32Array, b: Float32Array): number {
