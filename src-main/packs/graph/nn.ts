@@ -1,5 +1,7 @@
 /**
- * Neural-network layers over {@link GraphBuilder}, with weights drawn from an injected {@link Rng}.
+ * Neural-network layers over {@link GraphBuilder}, with weights drawn from an injected {@link Rng}, or read from a
+ * checkpoint ({@link WeightSource}) by the state-dict name each layer is given (`key`): one topology serves the
+ * random-weight packs and the checkpoint converter.
  *
  * Layouts follow PyTorch (NC… activations, Conv weights [out, in/groups, …k], Linear as MatMul by [in, out]) and
  * the node patterns follow what `torch.onnx.export` emits at opset 17, so graphs built here look to ONNX Runtime
@@ -9,10 +11,24 @@
 import type { Rng } from '../../engine/tensor/rng.ts';
 import type { GraphBuilder } from './builder.ts';
 
-/** A graph under construction plus the random source its weights come from. */
+/**
+ * Trainable tensors from a checkpoint, by state-dict name (`conv_in.weight`). Implementations check the shape and name
+ * the key, its expected and actual shape, and what to do when it is missing or wrong.
+ */
+export interface WeightSource {
+  /**
+   * Tensor `key` as float32, row-major in `dims`. The checkpoint's shape must equal `dims`, size-1 axes aside (a
+   * GroupNorm affine [C] serves dims [C, 1, 1]); `transpose`: stored as [out, in] (PyTorch Linear) for dims [in, out].
+   */
+  tensor(key: string, dims: readonly number[], options?: { transpose?: boolean }): Float32Array;
+}
+
+/** A graph under construction plus where its weights come from. */
 export interface Net {
   readonly g: GraphBuilder;
   readonly rng: Rng;
+  /** When set, every parameter is read from it by its state-dict key instead of drawn from `rng`. */
+  readonly weights?: WeightSource;
   /** Trainable elements created so far (weights, biases, norm affines); constants are not counted. */
   parameters: number;
   /** Shared constants by key, so repeated shapes and norm scales become one initializer. */
@@ -25,9 +41,9 @@ export interface BuiltGraph {
   parameters: number;
 }
 
-/** Starts a network on `g` drawing weights from `rng`. */
-export function createNet(g: GraphBuilder, rng: Rng): Net {
-  return { g, rng, parameters: 0, constants: new Map() };
+/** Starts a network on `g` drawing weights from `rng`, or reading them from `weights`. */
+export function createNet(g: GraphBuilder, rng: Rng, weights?: WeightSource): Net {
+  return { g, rng, parameters: 0, constants: new Map(), ...(weights ? { weights } : {}) };
 }
 
 /** Serialises the network's graph and reports its parameter count. */
@@ -45,13 +61,27 @@ export function leakyGain(slope: number): number {
   return Math.sqrt(2 / (1 + slope * slope));
 }
 
-/** A trainable tensor of N(center, spread²) samples (weights: center 0; norm scales: center 1). */
-export function param(net: Net, prefix: string, dims: readonly number[], spread: number, center = 0): string {
+/**
+ * A trainable tensor: N(center, spread²) samples (weights: center 0; norm scales: center 1), or, on a net with
+ * {@link WeightSource}, the checkpoint's tensor `key` (`transpose`: stored [out, in], used [in, out]).
+ */
+export function param(net: Net, prefix: string, dims: readonly number[], spread: number, center = 0, key?: string, transpose = false): string {
   const n = dims.reduce((a, b) => a * b, 1);
-  const data = net.rng.normals(n);
-  for (let i = 0; i < n; i++) data[i] = center + spread * data[i];
+  let data: Float32Array;
+  if (net.weights) {
+    if (key === undefined) throw new Error(`a ${prefix} parameter of [${dims.join(', ')}] has no state-dict name; every layer built from a checkpoint needs its key`);
+    data = net.weights.tensor(key, dims, { transpose });
+  } else {
+    data = net.rng.normals(n);
+    for (let i = 0; i < n; i++) data[i] = center + spread * data[i];
+  }
   net.parameters += n;
   return net.g.init(prefix, { type: 'float32', data, dims });
+}
+
+/** `key.suffix`, or undefined without a key. */
+function sub(key: string | undefined, suffix: string): string | undefined {
+  return key === undefined ? undefined : `${key}.${suffix}`;
 }
 
 /** A cached int64 constant (shapes, axes). */
@@ -114,13 +144,15 @@ export interface LinearOptions {
   gain?: number;
   /** Adds a bias (default true). */
   bias?: boolean;
+  /** State-dict name (`…proj_in`): `key.weight` [out, in] and `key.bias` when built from a checkpoint. */
+  key?: string;
 }
 
 /** Linear layer on the last axis: x[…, inF] · W[inF, outF] + b. */
 export function linear(net: Net, x: string, inF: number, outF: number, opts: LinearOptions = {}): string {
-  const w = param(net, 'linear_w', [inF, outF], (opts.gain ?? 1) / Math.sqrt(inF));
+  const w = param(net, 'linear_w', [inF, outF], (opts.gain ?? 1) / Math.sqrt(inF), 0, sub(opts.key, 'weight'), true);
   const y = net.g.op('MatMul', [x, w]);
-  return opts.bias === false ? y : add(net, y, param(net, 'linear_b', [outF], 0.02));
+  return opts.bias === false ? y : add(net, y, param(net, 'linear_b', [outF], 0.02, 0, sub(opts.key, 'bias')));
 }
 
 /** Options of {@link conv1d} and {@link conv2d}. */
@@ -132,6 +164,8 @@ export interface ConvOptions {
   padding?: 'same' | number;
   bias?: boolean;
   gain?: number;
+  /** State-dict name: `key.weight` and `key.bias` when built from a checkpoint. */
+  key?: string;
 }
 
 function conv(net: Net, x: string, rank: 1 | 2, cin: number, cout: number, k: number, opts: ConvOptions): string {
@@ -144,8 +178,8 @@ function conv(net: Net, x: string, rank: 1 | 2, cin: number, cout: number, k: nu
   } else pad = opts.padding;
   const fanIn = (cin / groups) * k ** rank;
   const kernel = Array<number>(rank).fill(k);
-  const w = param(net, 'conv_w', [cout, cin / groups, ...kernel], (opts.gain ?? 1) / Math.sqrt(fanIn));
-  const inputs = opts.bias === false ? [x, w] : [x, w, param(net, 'conv_b', [cout], 0.02)];
+  const w = param(net, 'conv_w', [cout, cin / groups, ...kernel], (opts.gain ?? 1) / Math.sqrt(fanIn), 0, sub(opts.key, 'weight'));
+  const inputs = opts.bias === false ? [x, w] : [x, w, param(net, 'conv_b', [cout], 0.02, 0, sub(opts.key, 'bias'))];
   return net.g.op('Conv', inputs, {
     kernel_shape: kernel,
     strides: Array<number>(rank).fill(stride),
@@ -174,17 +208,17 @@ export function convTranspose1d(
   k: number,
   stride: number,
   padding: number,
-  opts: { gain?: number } = {},
+  opts: { gain?: number; key?: string } = {},
 ): string {
   // Each output sample sums about k/stride taps of every input channel.
   const fanIn = (cin * k) / stride;
-  const w = param(net, 'convt_w', [cin, cout, k], (opts.gain ?? 1) / Math.sqrt(fanIn));
-  const b = param(net, 'convt_b', [cout], 0.02);
+  const w = param(net, 'convt_w', [cin, cout, k], (opts.gain ?? 1) / Math.sqrt(fanIn), 0, sub(opts.key, 'weight'));
+  const b = param(net, 'convt_b', [cout], 0.02, 0, sub(opts.key, 'bias'));
   return net.g.op('ConvTranspose', [x, w, b], { kernel_shape: [k], strides: [stride], pads: [padding, padding] });
 }
 
 /** GroupNorm over [B, C, …] (spatialRank trailing axes), exported the PyTorch opset-17 way via InstanceNormalization. */
-export function groupNorm(net: Net, x: string, channels: number, numGroups: number, eps: number, spatialRank = 2): string {
+export function groupNorm(net: Net, x: string, channels: number, numGroups: number, eps: number, spatialRank = 2, key?: string): string {
   if (channels % numGroups !== 0) throw new Error(`groupNorm: ${channels} channels not divisible by ${numGroups} groups`);
   const g = net.g;
   const grouped = reshape(net, x, [0, numGroups, -1]);
@@ -193,8 +227,8 @@ export function groupNorm(net: Net, x: string, channels: number, numGroups: numb
   });
   const back = g.op('Reshape', [normed, g.op('Shape', [x])]);
   const affine = [channels, ...Array<number>(spatialRank).fill(1)];
-  const scaled = g.op('Mul', [back, param(net, 'gn_gamma', affine, 0.1, 1)]);
-  return add(net, scaled, param(net, 'gn_beta', affine, 0.1));
+  const scaled = g.op('Mul', [back, param(net, 'gn_gamma', affine, 0.1, 1, sub(key, 'weight'))]);
+  return add(net, scaled, param(net, 'gn_beta', affine, 0.1, 0, sub(key, 'bias')));
 }
 
 /** Groups for GroupNorm: 32 when the channels allow it (AudioLDM's GroupNorm32), else the largest common divisor. */
@@ -206,8 +240,8 @@ export function normGroups(channels: number): number {
 }
 
 /** LayerNorm over the last axis (size `dim`). */
-export function layerNorm(net: Net, x: string, dim: number, eps = 1e-5): string {
-  return net.g.op('LayerNormalization', [x, param(net, 'ln_gamma', [dim], 0.1, 1), param(net, 'ln_beta', [dim], 0.1)], {
+export function layerNorm(net: Net, x: string, dim: number, eps = 1e-5, key?: string): string {
+  return net.g.op('LayerNormalization', [x, param(net, 'ln_gamma', [dim], 0.1, 1, sub(key, 'weight')), param(net, 'ln_beta', [dim], 0.1, 0, sub(key, 'bias'))], {
     axis: -1,
     epsilon: { float: eps },
   });
@@ -264,6 +298,8 @@ export function fromTokens(net: Net, tokens: string, like: string): string {
 export interface AttentionOptions {
   /** Biases on the q/k/v projections (VAE AttnBlock: yes; transformer blocks: no). */
   qkvBias?: boolean;
+  /** State-dict names of the four projections (diffusers: `…to_q`, `…to_k`, `…to_v`, `…to_out.0`). */
+  keys?: { q: string; k: string; v: string; out: string };
 }
 
 /** Self-attention over tokens [B, L, C] with `heads` heads (MatMul/Softmax), including the output projection. */
@@ -273,9 +309,10 @@ export function attention(net: Net, x: string, channels: number, heads: number, 
   const d = channels / heads;
   const bias = opts.qkvBias ?? false;
   // The 1/√d scale is folded into q (one [B,h,L,d] multiply instead of one over the [B,h,L,L] scores).
-  const q = g.op('Mul', [linear(net, x, channels, channels, { bias }), filled(net, 1 / Math.sqrt(d), [])]);
-  const k = linear(net, x, channels, channels, { bias });
-  const v = linear(net, x, channels, channels, { bias });
+  const keys = opts.keys;
+  const q = g.op('Mul', [linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.q } : {}) }), filled(net, 1 / Math.sqrt(d), [])]);
+  const k = linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.k } : {}) });
+  const v = linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.v } : {}) });
   let out: string;
   if (heads === 1) {
     const probs = g.op('Softmax', [g.op('MatMul', [q, transpose(net, k, [0, 2, 1])])], { axis: -1 });
@@ -287,7 +324,7 @@ export function attention(net: Net, x: string, channels: number, heads: number, 
     const merged = g.op('MatMul', [probs, split(v, [0, 2, 1, 3])]);
     out = reshape(net, transpose(net, merged, [0, 2, 1, 3]), [0, 0, channels]);
   }
-  return linear(net, out, channels, channels, { gain: RESIDUAL_GAIN * 2 });
+  return linear(net, out, channels, channels, { gain: RESIDUAL_GAIN * 2, ...(keys ? { key: keys.out } : {}) });
 }
 
 /** Maps an output index interval [lo, hi] of a layer to the input interval it reads (receptive-field tracing). */
