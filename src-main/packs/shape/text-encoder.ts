@@ -4,10 +4,13 @@
  *
  * Embedding table over the word vocabulary → mean over unmasked tokens → Linear(D→512) → ReLU → Linear(512→512)
  * (CLAP's projection head) → x / max(‖x‖₂, 1e-12). Distinct prompts give distinct, deterministic embeddings.
+ * The projection head and the normalisation are the checkpoint converter's (audioldm/text-encoder.ts); the RoBERTa
+ * tower is replaced by the mean of word embeddings, which suits the shape pack's word tokenizer.
  */
 import type { Rng } from '../../engine/tensor/rng.ts';
 import { GraphBuilder } from '../graph/builder.ts';
-import { type BuiltGraph, createNet, filled, finishNet, ints, linear, param } from '../graph/nn.ts';
+import { type BuiltGraph, createNet, filled, finishNet, ints, param } from '../graph/nn.ts';
+import { clapProjection, l2Normalize } from '../audioldm/text-encoder.ts';
 
 /** Output width of every audioldm text encoder (CLAP projection). */
 export const TEXT_EMBED_DIM = 512;
@@ -34,10 +37,7 @@ export function buildTextEncoder(size: TextEncoderSize, rng: Rng): BuiltGraph {
   const count = g.op('Max', [g.op('ReduceSum', [weights, ints(net, [1])], { keepdims: 0 }), filled(net, 1, [])]); // [B,1]
   const pooled = g.op('Div', [summed, count]);
 
-  const hidden = g.op('Relu', [linear(net, pooled, size.hidden, TEXT_EMBED_DIM)]);
-  const raw = linear(net, hidden, TEXT_EMBED_DIM, TEXT_EMBED_DIM, { gain: Math.SQRT2 });
-  const norm = g.op('Sqrt', [g.op('ReduceSum', [g.op('Mul', [raw, raw]), ints(net, [1])], { keepdims: 1 })]);
-  const embeds = g.op('Div', [raw, g.op('Max', [norm, filled(net, 1e-12, [])])]);
+  const embeds = l2Normalize(net, clapProjection(net, pooled, size.hidden, TEXT_EMBED_DIM));
   g.output(embeds, 'text_embeds', 'float32', ['B', TEXT_EMBED_DIM]);
   return finishNet(net, `Tessera shape text encoder (vocab ${size.vocabSize}, hidden ${size.hidden}, random weights)`);
 }
