@@ -1,16 +1,21 @@
 /** `npm run models -- list | install <id> | import <dir> | remove <id>`: the model manager from the command line. */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { findEntry, formatLicence } from '../host/models/catalog.ts';
 import { ModelsError } from '../host/models/errors.ts';
 import { ModelManager, type ModelListEntry } from '../host/models/manager.ts';
-import type { InstallProgress } from '../host/models/progress.ts';
+import { isDiffusersFolder } from '../host/models/convert/audioldm.ts';
+import { importPack, type ImportResult } from '../host/models/import.ts';
+import { etaSeconds, RateMeter, type InstallProgress } from '../host/models/progress.ts';
+import { checkPackLoads } from '../host/packs/check.ts';
 import type { DiskUsage } from '../host/models/store.ts';
 import { CliError, parseNumber, withSigintAbort } from './args.ts';
 
 export const MODELS_HELP = `usage: npm run models -- list [--json]
        npm run models -- install ID --accept-licence [--revision REPO=COMMIT]… [--retries N] [--quiet]
-       npm run models -- import DIR [--replace]
+       npm run models -- import DIR [--replace] [--id ID] [--heads original|config] [--quiet]
        npm run models -- remove ID
 
   list                 built-in models, the catalog (size, licence, installed / partial / available / export)
@@ -18,7 +23,9 @@ export const MODELS_HELP = `usage: npm run models -- list [--json]
   install ID           download a catalog model: resumes partial downloads, verifies every file's sha256 (or git
                        blob id) against the hub, validates the pack, then installs it in one step. Without
                        --accept-licence it prints the licence and installs nothing.
-  import DIR           install a pack folder (e.g. from tools/export-audioldm), validated like any pack
+  import DIR           install a pack folder (e.g. from tools/export-audioldm), validated like any pack; or convert
+                       a diffusers AudioLDM folder (one with model_index.json, e.g. a hub download of
+                       cvssp/audioldm-s-full-v2) into a pack and install that
   remove ID            delete an installed pack and any partial download of it
 
   --accept-licence     accept the model's licence (shown by install without this flag)
@@ -26,6 +33,9 @@ export const MODELS_HELP = `usage: npm run models -- list [--json]
                        a bare SHA applies when the model comes from one repo
   --retries N          retries per file after a dropped connection (default 5)
   --replace            import over an installed pack with the same id
+  --id ID              the id of a pack converted from a diffusers folder (default: from the folder's name)
+  --heads MODE         a diffusers folder's UNet attention heads: original (default, as the original AudioLDM)
+                       or config (as diffusers reads attention_head_dim)
   --catalog FILE       use this catalog instead of resources/models/catalog.json (also: TESSERA_CATALOG)
   --json               list as JSON
   --quiet              no progress bar
@@ -49,6 +59,8 @@ export async function runModels(argv: string[]): Promise<number> {
         revision: { type: 'string', multiple: true },
         retries: { type: 'string' },
         replace: { type: 'boolean', default: false },
+        id: { type: 'string' },
+        heads: { type: 'string' },
         catalog: { type: 'string' },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
@@ -77,7 +89,10 @@ export async function runModels(argv: string[]): Promise<number> {
         return await install(manager, arg, { accept: v['accept-licence'], revisions: v.revision ?? [], quiet: v.quiet });
       case 'import': {
         if (arg === undefined) throw new CliError('import needs a pack folder: npm run models -- import DIR');
-        const r = await manager.import(arg, { replace: v.replace });
+        if (v.heads !== undefined && v.heads !== 'original' && v.heads !== 'config') throw new CliError(`--heads ${v.heads}: use original or config`);
+        const r = (await isDiffusersImport(arg))
+          ? await importDiffusers(manager, arg, { replace: v.replace, quiet: v.quiet, ...(v.id === undefined ? {} : { id: v.id }), ...(v.heads === undefined ? {} : { heads: v.heads }) })
+          : await manager.import(arg, { replace: v.replace });
         process.stdout.write(`${JSON.stringify({ ok: true, id: r.id, dir: r.dir, bytes: r.bytes, replaced: r.replaced })}\n`);
         return 0;
       }
@@ -124,6 +139,38 @@ async function install(manager: ModelManager, id: string, o: { accept: boolean; 
     bar?.stop();
     process.stdout.write(`${JSON.stringify({ ok: true, id: r.id, dir: r.dir, bytes: r.bytes, downloadedBytes: r.downloadedBytes, resumedBytes: r.resumedBytes, reusedFiles: r.reusedFiles, restarts: r.restarts })}\n`);
     return 0;
+  } finally {
+    bar?.stop();
+  }
+}
+
+/** True when `dir` is a diffusers folder to convert (model_index.json, no manifest.json). */
+async function isDiffusersImport(dir: string): Promise<boolean> {
+  return !(await stat(join(dir, 'manifest.json')).catch(() => undefined)) && (await isDiffusersFolder(dir));
+}
+
+/** Converts and installs a diffusers folder with a progress bar over the weights read; Ctrl-C cancels. */
+async function importDiffusers(manager: ModelManager, dir: string, o: { replace: boolean; quiet: boolean; id?: string; heads?: 'original' | 'config' }): Promise<ImportResult> {
+  const bar = !o.quiet && process.stderr.isTTY ? progressBar() : undefined;
+  const meter = new RateMeter();
+  let last = 0;
+  try {
+    return await withSigintAbort((signal) =>
+      importPack(dir, {
+        modelsDir: manager.modelsDir,
+        checkPack: checkPackLoads,
+        replace: o.replace,
+        signal,
+        ...(o.id === undefined ? {} : { id: o.id }),
+        ...(o.heads === undefined ? {} : { heads: o.heads }),
+        onProgress: (stage, done, total) => {
+          meter.add(Math.max(0, done - last));
+          last = done;
+          const rate = meter.rate();
+          bar?.update({ id: o.id ?? dir, phase: 'convert', file: stage, fileBytesDone: done, fileBytesTotal: total, bytesDone: done, bytesTotal: total, bytesPerSecond: rate, etaSeconds: etaSeconds(total - done, rate) });
+        },
+      }),
+    );
   } finally {
     bar?.stop();
   }

@@ -4,8 +4,8 @@
  * ≤ 1e-5 and max|Δ| ≤ 1e-4·max|ref|), fold weight-normalised convolutions, read their configs with errors that name
  * the field, and say which tensor is missing or mis-shaped.
  *
- * NOTE: the fixture's safetensors are read by a small test-only reader below (F32 only, the I64 position/token-type
- * buffers are skipped: the graphs do not read them); switch it to host/models/checkpoint's reader once that lands.
+ * The fixture's weights are read with host/models/checkpoint's reader (float tensors only: the graphs do not read the
+ * I64 position/token-type buffers) and served by the converter's WeightSource (host/models/convert/weights.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,9 @@ import { type ClapTextConfig, type HifiGanConfig, parseClapTextConfig, parseHifi
 import { AudioLdmConfigError } from '../../src-main/packs/audioldm/config-unet-vae.ts';
 import { buildAudioLdmTextEncoder, buildClapTextEncoder } from '../../src-main/packs/audioldm/text-encoder.ts';
 import { buildAudioLdmVocoder, foldWeightNorm, hifiGanHaloMelFrames, hifiGanOutputLength } from '../../src-main/packs/audioldm/vocoder.ts';
-import type { WeightSource } from '../../src-main/packs/graph/nn.ts';
+import { openCheckpoint } from '../../src-main/host/models/checkpoint/index.ts';
+import { FLOAT_DTYPES } from '../../src-main/host/models/checkpoint/types.ts';
+import { ComponentWeights } from '../../src-main/host/models/convert/weights.ts';
 import { AUDIOLDM_TINY } from '../helpers/audioldm-fixture.ts';
 
 const FIXTURE = AUDIOLDM_TINY;
@@ -28,39 +30,24 @@ interface StoredTensor {
   data: Float32Array;
 }
 
-/** Test-only safetensors reader: 8-byte LE header length, JSON header, F32 tensors at data_offsets. */
-function readSafetensors(path: string): Map<string, StoredTensor> {
-  const bytes = readFileSync(path);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const base = 8 + headerLength;
-  const tensors = new Map<string, StoredTensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__' || info.dtype !== 'F32') continue;
-    const [start, end] = info.data_offsets;
-    tensors.set(name, { shape: info.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + base + start, bytes.byteOffset + base + end)) });
+/** Every float tensor of a checkpoint file, read with the converter's reader (host/models/checkpoint). */
+async function readCheckpointTensors(path: string): Promise<Map<string, StoredTensor>> {
+  const reader = await openCheckpoint(path);
+  try {
+    const tensors = new Map<string, StoredTensor>();
+    for (const t of reader.tensors()) if (FLOAT_DTYPES.includes(t.dtype)) tensors.set(t.name, { shape: t.shape, data: await reader.read(t.name) });
+    return tensors;
+  } finally {
+    await reader.close();
   }
-  return tensors;
 }
 
-/** A WeightSource over tensors in memory, with the shape rule of nn.ts (size-1 axes aside; Linear stored [out, in]). */
-function mapSource(tensors: ReadonlyMap<string, StoredTensor>, read?: Set<string>): WeightSource {
-  return {
-    tensor(key, dims, options) {
-      const t = tensors.get(key);
-      const want = options?.transpose ? [dims[1], dims[0]] : [...dims];
-      if (t === undefined) throw new Error(`tensor '${key}' [${want.join(', ')}] is missing from the checkpoint`);
-      const squeeze = (s: readonly number[]) => s.filter((d) => d !== 1).join(',');
-      if (squeeze(t.shape) !== squeeze(want)) {
-        throw new Error(`tensor '${key}' has shape [${t.shape.join(', ')}] but the graph expects [${want.join(', ')}]`);
-      }
-      read?.add(key);
-      if (!options?.transpose) return t.data;
-      const [rows, cols] = [dims[0], dims[1]];
-      // Stored [out = cols, in = rows] row-major; the graph wants [in, out].
-      return Float32Array.from({ length: rows * cols }, (_, i) => t.data[(i % cols) * rows + Math.floor(i / cols)]);
-    },
-  };
+/**
+ * The converter's WeightSource (host/models/convert/weights.ts) over tensors in memory: shapes checked size-1 axes
+ * aside, Linear stored [out, in]; each call gives a fresh source, since a source hands every tensor over once.
+ */
+function mapSource(tensors: ReadonlyMap<string, StoredTensor>, component: string): ComponentWeights {
+  return ComponentWeights.fromTensors(tensors, { component, file: `${component}/model.safetensors` });
 }
 
 function goldenF32(name: string): Float32Array {
@@ -79,9 +66,12 @@ function config(component: string): unknown {
   return JSON.parse(readFileSync(join(FIXTURE, 'model', component, 'config.json'), 'utf8'));
 }
 
-function weights(component: string): Map<string, StoredTensor> {
-  return readSafetensors(join(FIXTURE, 'model', component, 'model.safetensors'));
+function weights(component: string): Promise<Map<string, StoredTensor>> {
+  return readCheckpointTensors(join(FIXTURE, 'model', component, 'model.safetensors'));
 }
+
+const TEXT_WEIGHTS = await weights('text_encoder');
+const VOCODER_WEIGHTS = await weights('vocoder');
 
 /** Asserts README §4's tolerance: relative RMS ≤ 1e-5 and max|Δ| ≤ 1e-4·max|ref|. */
 function expectClose(actual: Float32Array, reference: Float32Array, what: string): void {
@@ -124,7 +114,7 @@ const VOCODER_OUTPUTS: TensorSpec[] = [{ name: 'waveform', type: 'float32', dims
 
 describe('CLAP text tower from transformers weights', () => {
   const textConfig: ClapTextConfig = parseClapTextConfig(config('text_encoder'));
-  const textWeights = weights('text_encoder');
+  const textWeights = TEXT_WEIGHTS;
 
   it('reads text_encoder/config.json', () => {
     expect(textConfig).toEqual({
@@ -142,9 +132,9 @@ describe('CLAP text tower from transformers weights', () => {
   });
 
   it('reproduces text_embeds (prompt and "") and their unnormalised projection, reading every float tensor', async () => {
-    const read = new Set<string>();
-    const built = buildAudioLdmTextEncoder(textConfig, mapSource(textWeights, read), { rawOutput: true });
-    expect([...textWeights.keys()].filter((k) => !read.has(k))).toEqual([]);
+    const source = mapSource(textWeights, 'text_encoder');
+    const built = buildAudioLdmTextEncoder(textConfig, source, { rawOutput: true });
+    expect(source.unused()).toEqual([]);
     expect(built.parameters).toBe(323_648); // README §2 (parameters, not the int64 buffers)
     const out = await run(built.bytes, TEXT_INPUTS, TEXT_OUTPUTS, {
       input_ids: goldenIds('token_ids', [2, 512]),
@@ -155,7 +145,7 @@ describe('CLAP text tower from transformers weights', () => {
   });
 
   it('reproduces the negative prompt row ("static"), and the contract graph has text_embeds alone', async () => {
-    const built = buildAudioLdmTextEncoder(textConfig, mapSource(textWeights));
+    const built = buildAudioLdmTextEncoder(textConfig, mapSource(textWeights, 'text_encoder'));
     const out = await run(built.bytes, TEXT_INPUTS, TEXT_OUTPUTS.slice(0, 1), {
       input_ids: goldenIds('token_ids_negative', [1, 512]),
       attention_mask: goldenIds('attention_mask_negative', [1, 512]),
@@ -166,13 +156,13 @@ describe('CLAP text tower from transformers weights', () => {
   it('names a missing tensor, and a mis-shaped one with its expected and actual shape', () => {
     const missing = new Map(textWeights);
     missing.delete('text_model.pooler.dense.weight');
-    expect(() => buildAudioLdmTextEncoder(textConfig, mapSource(missing))).toThrow(
-      "tensor 'text_model.pooler.dense.weight' [32, 32] is missing from the checkpoint",
+    expect(() => buildAudioLdmTextEncoder(textConfig, mapSource(missing, 'text_encoder'))).toThrow(
+      "checkpoint text_encoder/model.safetensors has no tensor 'text_model.pooler.dense.weight' that text_encoder needs (expected [32, 32])",
     );
     // A config that disagrees with the weights: the first tensor of the other size is named, stored layout [out, in].
     const wider = { ...textConfig, intermediateSize: 48 };
-    expect(() => buildAudioLdmTextEncoder(wider, mapSource(textWeights))).toThrow(
-      "tensor 'text_model.encoder.layer.0.intermediate.dense.weight' has shape [64, 32] but the graph expects [48, 32]",
+    expect(() => buildAudioLdmTextEncoder(wider, mapSource(textWeights, 'text_encoder'))).toThrow(
+      "tensor 'text_model.encoder.layer.0.intermediate.dense.weight' has shape [64, 32] but text_encoder needs [48, 32]",
     );
   });
 
@@ -198,7 +188,7 @@ describe('CLAP text tower from transformers weights', () => {
 
 describe('SpeechT5HifiGan from transformers weights', () => {
   const vocoderConfig: HifiGanConfig = parseHifiGanConfig(config('vocoder'));
-  const vocoderWeights = weights('vocoder');
+  const vocoderWeights = VOCODER_WEIGHTS;
   const mel = goldenF32('vae_mel'); // [1, 1, 256, 64]: the pipeline squeezes the channel axis
 
   it('reads vocoder/config.json and derives length and halo', () => {
@@ -218,9 +208,9 @@ describe('SpeechT5HifiGan from transformers weights', () => {
   });
 
   it('reproduces vocoder_waveform from vae_mel, reading every tensor but the unused mean/scale', async () => {
-    const read = new Set<string>();
-    const built = buildAudioLdmVocoder(vocoderConfig, mapSource(vocoderWeights, read), (k) => vocoderWeights.has(k));
-    expect([...vocoderWeights.keys()].filter((k) => !read.has(k))).toEqual(['mean', 'scale']); // normalize_before false
+    const source = mapSource(vocoderWeights, 'vocoder');
+    const built = buildAudioLdmVocoder(vocoderConfig, source, (k) => vocoderWeights.has(k));
+    expect(source.unused()).toEqual(['mean', 'scale']); // normalize_before false
     expect(built.parameters).toBe(68_467); // README §2 (parameters, not the mean/scale buffers)
     const out = await run(built.bytes, VOCODER_INPUTS, VOCODER_OUTPUTS, { mel: f32(mel, [1, 256, 64]) });
     expectClose(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform');
@@ -234,7 +224,7 @@ describe('SpeechT5HifiGan from transformers weights', () => {
     meanScale.set('mean', { shape: [64], data: m });
     meanScale.set('scale', { shape: [64], data: s });
     const shifted = Float32Array.from(mel, (x, i) => x * s[i % 64] + m[i % 64]);
-    const built = buildAudioLdmVocoder({ ...vocoderConfig, normalizeBefore: true }, mapSource(meanScale));
+    const built = buildAudioLdmVocoder({ ...vocoderConfig, normalizeBefore: true }, mapSource(meanScale, 'vocoder'));
     const out = await run(built.bytes, VOCODER_INPUTS, VOCODER_OUTPUTS, { mel: f32(shifted, [1, 256, 64]) });
     expectClose(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform (normalize_before)');
   });
@@ -246,10 +236,10 @@ describe('SpeechT5HifiGan from transformers weights', () => {
       ['c.weight_v', { shape: [2, 1, 2], data: Float32Array.from([3, 4, 1, 0]) }],
       ['plain.weight', { shape: [2], data: Float32Array.from([7, 8]) }],
     ]);
-    const source = foldWeightNorm(mapSource(stored), (k) => stored.has(k));
+    const source = foldWeightNorm(mapSource(stored, 'vocoder'), (k) => stored.has(k));
     expect([...source.tensor('c.weight', [2, 1, 2])]).toEqual([6, 8, -2, -0]);
     expect([...source.tensor('plain.weight', [2])]).toEqual([7, 8]);
-    expect(() => source.tensor('absent.weight', [2])).toThrow("tensor 'absent.weight' [2] is missing from the checkpoint");
+    expect(() => source.tensor('absent.weight', [2])).toThrow("has no tensor 'absent.weight' that vocoder needs (expected [2])");
   });
 
   it.each([
@@ -281,7 +271,7 @@ describe('SpeechT5HifiGan from transformers weights', () => {
       normed.set(`${base}.${gName}`, { shape: [rows, 1, 1], data: g });
       normed.set(`${base}.${vName}`, { shape: t.shape, data: v });
     }
-    const built = buildAudioLdmVocoder(vocoderConfig, mapSource(normed), (k) => normed.has(k));
+    const built = buildAudioLdmVocoder(vocoderConfig, mapSource(normed, 'vocoder'), (k) => normed.has(k));
     const out = await run(built.bytes, VOCODER_INPUTS, VOCODER_OUTPUTS, { mel: f32(mel, [1, 256, 64]) });
     expectClose(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform (weight norm)');
   });
@@ -289,12 +279,12 @@ describe('SpeechT5HifiGan from transformers weights', () => {
   it('names a missing tensor, and a mis-shaped one with its expected and actual shape', () => {
     const missing = new Map(vocoderWeights);
     missing.delete('resblocks.7.convs2.1.weight');
-    expect(() => buildAudioLdmVocoder(vocoderConfig, mapSource(missing))).toThrow(
-      "tensor 'resblocks.7.convs2.1.weight' [4, 4, 7] is missing from the checkpoint",
+    expect(() => buildAudioLdmVocoder(vocoderConfig, mapSource(missing, 'vocoder'))).toThrow(
+      "has no tensor 'resblocks.7.convs2.1.weight' that vocoder needs (expected [4, 4, 7])",
     );
     const wider = { ...vocoderConfig, upsampleInitialChannel: 64 };
-    expect(() => buildAudioLdmVocoder(wider, mapSource(vocoderWeights))).toThrow(
-      "tensor 'conv_pre.weight' has shape [32, 64, 7] but the graph expects [64, 64, 7]",
+    expect(() => buildAudioLdmVocoder(wider, mapSource(vocoderWeights, 'vocoder'))).toThrow(
+      "tensor 'conv_pre.weight' has shape [32, 64, 7] but vocoder needs [64, 64, 7]",
     );
   });
 

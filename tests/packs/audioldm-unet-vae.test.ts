@@ -4,8 +4,8 @@
  * relative RMS ≤ 1e-5 and max|Δ| ≤ 1e-4·max|ref|), read the head split as configured (caveat 1), say which tensor is
  * missing or mis-shaped, and keep the decoder rewritable for shared-statistics decoding.
  *
- * NOTE: the fixture's safetensors are read by a small test-only reader below (F32 only); switch it to
- * host/models/checkpoint's reader once that lands.
+ * The fixture's weights are read with host/models/checkpoint's reader and served by the converter's WeightSource
+ * (host/models/convert/weights.ts), as a conversion does.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,9 @@ import { AudioLdmConfigError, type UnetConfig, parseUnetConfig, parseVaeConfig }
 import { buildAudioLdmUnet, diffusersTimestepFrequencies, unetHeads } from '../../src-main/packs/audioldm/unet.ts';
 import { buildAudioLdmVaeDecoder } from '../../src-main/packs/audioldm/vae-decoder.ts';
 import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../src-main/packs/graph/groupnorm-stats.ts';
-import type { WeightSource } from '../../src-main/packs/graph/nn.ts';
+import { openCheckpoint } from '../../src-main/host/models/checkpoint/index.ts';
+import { FLOAT_DTYPES } from '../../src-main/host/models/checkpoint/types.ts';
+import { ComponentWeights } from '../../src-main/host/models/convert/weights.ts';
 import { AUDIOLDM_TINY } from '../helpers/audioldm-fixture.ts';
 
 const FIXTURE = AUDIOLDM_TINY;
@@ -27,40 +29,24 @@ interface StoredTensor {
   data: Float32Array;
 }
 
-/** Test-only safetensors reader: 8-byte LE header length, JSON header, F32 tensors at data_offsets. */
-function readSafetensors(path: string): Map<string, StoredTensor> {
-  const bytes = readFileSync(path);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const base = 8 + headerLength;
-  const tensors = new Map<string, StoredTensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__' || info.dtype !== 'F32') continue;
-    const [start, end] = info.data_offsets;
-    const copy = bytes.buffer.slice(bytes.byteOffset + base + start, bytes.byteOffset + base + end);
-    tensors.set(name, { shape: info.shape, data: new Float32Array(copy) });
+/** Every float tensor of a checkpoint file, read with the converter's reader (host/models/checkpoint). */
+async function readCheckpointTensors(path: string): Promise<Map<string, StoredTensor>> {
+  const reader = await openCheckpoint(path);
+  try {
+    const tensors = new Map<string, StoredTensor>();
+    for (const t of reader.tensors()) if (FLOAT_DTYPES.includes(t.dtype)) tensors.set(t.name, { shape: t.shape, data: await reader.read(t.name) });
+    return tensors;
+  } finally {
+    await reader.close();
   }
-  return tensors;
 }
 
-/** A WeightSource over tensors in memory, with the shape rule of nn.ts (size-1 axes aside; Linear stored [out, in]). */
-function mapSource(tensors: Map<string, StoredTensor>, read?: Set<string>): WeightSource {
-  return {
-    tensor(key, dims, options) {
-      const t = tensors.get(key);
-      const want = options?.transpose ? [dims[1], dims[0]] : [...dims];
-      if (t === undefined) throw new Error(`tensor '${key}' [${want.join(', ')}] is missing from the checkpoint`);
-      const squeeze = (s: readonly number[]) => s.filter((d) => d !== 1).join(',');
-      if (squeeze(t.shape) !== squeeze(want)) {
-        throw new Error(`tensor '${key}' has shape [${t.shape.join(', ')}] but the graph expects [${want.join(', ')}]`);
-      }
-      read?.add(key);
-      if (!options?.transpose) return t.data;
-      // Stored [out, in] row-major; element (a, b) of the graph's [in, out] is stored[b][a].
-      const [inF, outF] = [dims[0], dims[1]];
-      return Float32Array.from({ length: inF * outF }, (_, i) => t.data[(i % outF) * inF + Math.floor(i / outF)]);
-    },
-  };
+/**
+ * The converter's WeightSource (host/models/convert/weights.ts) over tensors in memory: shapes checked size-1 axes
+ * aside, Linear stored [out, in]; each call gives a fresh source, since a source hands every tensor over once.
+ */
+function mapSource(tensors: ReadonlyMap<string, StoredTensor>, component: string): ComponentWeights {
+  return ComponentWeights.fromTensors(tensors, { component, file: `${component}/diffusion_pytorch_model.safetensors` });
 }
 
 function golden(name: string): Float32Array {
@@ -72,9 +58,12 @@ function config(component: string): unknown {
   return JSON.parse(readFileSync(join(FIXTURE, 'model', component, 'config.json'), 'utf8'));
 }
 
-function weights(component: string): Map<string, StoredTensor> {
-  return readSafetensors(join(FIXTURE, 'model', component, 'diffusion_pytorch_model.safetensors'));
+function weights(component: string): Promise<Map<string, StoredTensor>> {
+  return readCheckpointTensors(join(FIXTURE, 'model', component, 'diffusion_pytorch_model.safetensors'));
 }
+
+const UNET_WEIGHTS = await weights('unet');
+const VAE_WEIGHTS = await weights('vae');
 
 /** Relative RMS error and max|Δ| relative to max|ref|. */
 function compare(actual: Float32Array, reference: Float32Array): { relRms: number; maxRel: number } {
@@ -135,13 +124,13 @@ async function runUnet(bytes: Uint8Array): Promise<Float32Array> {
 
 describe('AudioLDM UNet from diffusers weights', () => {
   const unetConfig = parseUnetConfig(config('unet'));
-  const unetWeights = weights('unet');
+  const unetWeights = UNET_WEIGHTS;
 
   it('reproduces diffusers noise_pred on the fixture and reads every tensor', async () => {
-    const read = new Set<string>();
-    const built = buildAudioLdmUnet(unetConfig, mapSource(unetWeights, read), { heads: 'config' });
+    const source = mapSource(unetWeights, 'unet');
+    const built = buildAudioLdmUnet(unetConfig, source, { heads: 'config' });
     expect(built.parameters).toBe(752_312);
-    expect([...unetWeights.keys()].filter((k) => !read.has(k))).toEqual([]);
+    expect(source.unused()).toEqual([]);
     expectWithinTolerance(await runUnet(built.bytes), golden('unet_noise_pred'), 'unet_noise_pred');
   });
 
@@ -158,7 +147,7 @@ describe('AudioLDM UNet from diffusers weights', () => {
   });
 
   it('differs by more than 1 % when the heads are read wrongly (8 at every level)', async () => {
-    const wrong = buildAudioLdmUnet({ ...unetConfig, configHeads: [8, 8, 8, 8] }, mapSource(unetWeights), { heads: 'config' });
+    const wrong = buildAudioLdmUnet({ ...unetConfig, configHeads: [8, 8, 8, 8] }, mapSource(unetWeights, 'unet'), { heads: 'config' });
     const { relRms } = compare(await runUnet(wrong.bytes), golden('unet_noise_pred'));
     console.log(`8 heads everywhere: relative RMS ${relRms.toExponential(2)}`);
     expect(relRms).toBeGreaterThan(0.01);
@@ -175,13 +164,13 @@ describe('AudioLDM UNet from diffusers weights', () => {
     const key = 'down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight';
     const missing = new Map(unetWeights);
     missing.delete(key);
-    expect(() => buildAudioLdmUnet(unetConfig, mapSource(missing), { heads: 'config' })).toThrow(
-      `tensor '${key}' [16, 16] is missing from the checkpoint`,
+    expect(() => buildAudioLdmUnet(unetConfig, mapSource(missing, 'unet'), { heads: 'config' })).toThrow(
+      `checkpoint unet/diffusion_pytorch_model.safetensors has no tensor '${key}' that unet needs (expected [16, 16])`,
     );
     const misShaped = new Map(unetWeights);
     misShaped.set('conv_in.weight', { shape: [8, 4, 3, 3], data: new Float32Array(288) });
-    expect(() => buildAudioLdmUnet(unetConfig, mapSource(misShaped), { heads: 'config' })).toThrow(
-      "tensor 'conv_in.weight' has shape [8, 4, 3, 3] but the graph expects [8, 8, 3, 3]",
+    expect(() => buildAudioLdmUnet(unetConfig, mapSource(misShaped, 'unet'), { heads: 'config' })).toThrow(
+      "tensor 'conv_in.weight' has shape [8, 4, 3, 3] but unet needs [8, 8, 3, 3]",
     );
   });
 
@@ -199,13 +188,13 @@ describe('AudioLDM UNet from diffusers weights', () => {
 
 describe('AudioLDM VAE decoder from diffusers weights', () => {
   const vaeConfig = parseVaeConfig(config('vae'));
-  const vaeWeights = weights('vae');
+  const vaeWeights = VAE_WEIGHTS;
 
   it('reproduces diffusers decode_latents on the fixture, and so does its shared-statistics rewrite with own_stats = 1', async () => {
-    const read = new Set<string>();
-    const built = buildAudioLdmVaeDecoder(vaeConfig, mapSource(vaeWeights, read));
+    const source = mapSource(vaeWeights, 'vae');
+    const built = buildAudioLdmVaeDecoder(vaeConfig, source);
     // Every decoder tensor is read; the encoder and quant_conv are not part of decoding.
-    expect([...vaeWeights.keys()].filter((k) => !read.has(k) && !k.startsWith('encoder.') && !k.startsWith('quant_conv.'))).toEqual([]);
+    expect(source.unused().filter((k) => !k.startsWith('encoder.') && !k.startsWith('quant_conv.'))).toEqual([]);
     const latent = f32(golden('vae_latent'), [1, 8, 64, 16]);
     const reference = golden('vae_mel');
 
@@ -242,11 +231,11 @@ describe('AudioLDM VAE decoder from diffusers weights', () => {
   it('names the tensor, the expected and the actual shape when one is missing or mis-shaped', () => {
     const missing = new Map(vaeWeights);
     missing.delete('decoder.mid_block.attentions.0.to_q.bias');
-    expect(() => buildAudioLdmVaeDecoder(vaeConfig, mapSource(missing))).toThrow("tensor 'decoder.mid_block.attentions.0.to_q.bias' [32] is missing");
+    expect(() => buildAudioLdmVaeDecoder(vaeConfig, mapSource(missing, 'vae'))).toThrow("has no tensor 'decoder.mid_block.attentions.0.to_q.bias' that vae needs (expected [32])");
     const misShaped = new Map(vaeWeights);
     misShaped.set('post_quant_conv.weight', { shape: [4, 8, 1, 1], data: new Float32Array(32) });
-    expect(() => buildAudioLdmVaeDecoder(vaeConfig, mapSource(misShaped))).toThrow(
-      "tensor 'post_quant_conv.weight' has shape [4, 8, 1, 1] but the graph expects [8, 8, 1, 1]",
+    expect(() => buildAudioLdmVaeDecoder(vaeConfig, mapSource(misShaped, 'vae'))).toThrow(
+      "tensor 'post_quant_conv.weight' has shape [4, 8, 1, 1] but vae needs [8, 8, 1, 1]",
     );
   });
 

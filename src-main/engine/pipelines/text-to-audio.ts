@@ -106,6 +106,12 @@ export interface RunOptions {
   now?: () => number;
   /** Longest accepted piece in seconds (default GENERATION_DEFAULTS.maxSeconds, 20 min). */
   maxSeconds?: number;
+  /**
+   * The injected random source of x_T: a standard-normal latent [1, C, T, Fq] over the tiling canvas (the piece's T
+   * frames, or T + 2W when SpotDiffusion pads it) used instead of the seed's draw and scaled by init_noise_sigma like
+   * it, as diffusers treats `latents=`. For matching reference pipelines given their latents; dims must match.
+   */
+  initialLatent?: F32;
 }
 
 /** The generated audio and how it was made. */
@@ -253,7 +259,9 @@ export async function textToAudio(model: LatentDiffusionModel, request: TextToAu
   const canvas = planCanvas({ frames, window, steps, method, tiling, padEnds: true });
   const noiseLayout = { channels: C, frames: canvas.frames, bins: Fq };
   const origin = Math.round((request.start ?? 0) * geometry.framesPerSecond) - canvas.pad;
-  let sample = frameNoise(request.seed, NOISE_KIND.initial, 0, noiseLayout, origin, scheduler.initNoiseSigma);
+  let sample = options.initialLatent
+    ? injectedLatent(options.initialLatent, [1, C, canvas.frames, Fq], scheduler.initNoiseSigma)
+    : frameNoise(request.seed, NOISE_KIND.initial, 0, noiseLayout, origin, scheduler.initNoiseSigma);
   // In context (longform/context.ts): held frames start, and after every step stay, at the kept latent's level.
   const held =
     request.context === undefined
@@ -409,6 +417,14 @@ async function encodeAll(
     uncond: rowOf(negative.rows, negatives),
     encoded: { ...encoded, unknownWords: [...new Set([...encoded.unknownWords, ...negative.unknownWords])], truncated: [...encoded.truncated, ...negative.truncated] },
   };
+}
+
+/** A copy of the injected x_T scaled by `sigma`, after checking its dims against the canvas's. */
+function injectedLatent(latent: F32, dims: readonly number[], sigma: number): Float32Array {
+  if (latent.dims.length !== dims.length || latent.dims.some((d, i) => d !== dims[i]) || latent.data.length !== dims.reduce((a, b) => a * b, 1)) {
+    throw new InvalidRequestError('initialLatent', latent.dims, `the initial latent has dims [${latent.dims.join(', ')}] but this generation starts from [${dims.join(', ')}] (1, channels, canvas frames, bins); give one of those dims`);
+  }
+  return latent.data.map((x) => x * sigma);
 }
 
 /** Window edges inside the piece, in seconds, of a set of window starts on a canvas padded by `pad` frames. */
