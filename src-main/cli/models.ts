@@ -120,10 +120,10 @@ async function install(manager: ModelManager, id: string, o: { accept: boolean; 
   for (const raw of o.revisions) {
     const eq = raw.indexOf('=');
     if (eq >= 0) revisions[raw.slice(0, eq)] = raw.slice(eq + 1);
-    else if (entry.source.kind === 'hub' && entry.source.repos.length === 1) revisions[entry.source.repos[0].repo] = raw;
+    else if (entry.source.kind !== 'export' && entry.source.repos.length === 1) revisions[entry.source.repos[0].repo] = raw;
     else throw new CliError(`--revision ${raw}: '${id}' comes from several repos; write --revision REPO=COMMIT`);
   }
-  if (entry.source.kind === 'hub' && !o.accept) {
+  if (entry.source.kind !== 'export' && !o.accept) {
     process.stdout.write(formatLicence(entry));
     throw new ModelsError('invalid-argument', `licence not accepted: '${id}' is installed only after you accept the ${entry.licence.name}. Read it above (and at ${entry.licence.url}), then run again with --accept-licence:\n  npm run models -- install ${id} --accept-licence`);
   }

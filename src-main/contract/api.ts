@@ -479,10 +479,13 @@ export interface StudioEvents {
   projectChanged: { projectId: string };
   /** The engine process was restarted (crash or hard cancel). */
   engineRestarted: { reason: string };
-  /** A model download advanced (bytes, speed, ETA). */
+  /**
+   * A model download advanced (bytes, speed, ETA). `convert` (catalog entries converted on this machine): `file` is
+   * the converter's stage, and the bytes count its work from 0 to its total, after the download's.
+   */
   modelProgress: {
     id: string;
-    phase: 'download' | 'verify' | 'install';
+    phase: 'download' | 'verify' | 'convert' | 'install';
     file: string;
     bytesDone: number;
     bytesTotal: number | null;

@@ -36,6 +36,11 @@ export const RepoFileSchema = v.strictObject({
   bytes: v.optional(nonNegativeInt),
   /** Pinned sha256, when known; must equal the hub's LFS hash and the downloaded bytes. */
   sha256: v.optional(sha256),
+  /**
+   * Other paths that hold the same content in another format (a `.bin` for a `.safetensors`), tried in order when
+   * the hub has no `path`: a converter reads either. Only in `convert` sources; `bytes`/`sha256` pin `path` alone.
+   */
+  alternatives: v.optional(v.pipe(v.array(repoPath), v.minLength(1))),
 });
 
 /** A full commit hash. */
@@ -57,6 +62,24 @@ export const RepoPartSchema = v.strictObject({
 export const HubSourceSchema = v.strictObject({
   kind: v.literal('hub'),
   repos: v.pipe(v.array(RepoPartSchema), v.minLength(1)),
+});
+
+/** Converters Tessera runs on the user's machine, by the checkpoint layout they read. */
+export const CONVERTERS = ['diffusers-audioldm'] as const;
+
+/**
+ * A checkpoint downloaded from the hub (resumable, verified like a hub source) and converted into a pack on the
+ * user's machine by a Tessera converter: `diffusers-audioldm` reads a diffusers AudioLDM folder. Files keep their
+ * repo paths in the download folder (a diffusers folder has one `config.json` per component); the converter writes
+ * the pack, its manifest included.
+ */
+export const ConvertSourceSchema = v.strictObject({
+  kind: v.literal('convert'),
+  converter: v.picklist(CONVERTERS),
+  /** The UNet's attention head split: `original` (default, the original AudioLDM's) or `config` (diffusers'). */
+  heads: v.optional(v.picklist(['original', 'config'])),
+  /** The one repo holding the checkpoint folder. */
+  repos: v.pipe(v.array(RepoPartSchema), v.length(1, 'a convert source reads one checkpoint folder: give exactly one repo')),
 });
 
 /** Produced on the user's machine by an exporter in `tools/`, then imported (`npm run models -- import DIR`). */
@@ -97,11 +120,11 @@ export const CatalogEntrySchema = v.strictObject({
   name: text,
   family: v.picklist(CATALOG_FAMILIES),
   description: v.string(),
-  /** Bytes to download (hub) or of the exported pack (export); `estimate` when not every size is known. */
+  /** Bytes to download (hub, convert) or of the exported pack (export); `estimate` when not every size is known. */
   size: v.strictObject({ bytes: nonNegativeInt, estimate: v.boolean() }),
   licence: LicenceSchema,
-  source: v.variant('kind', [HubSourceSchema, ExportSourceSchema]),
-  /** Required for hub sources. */
+  source: v.variant('kind', [HubSourceSchema, ConvertSourceSchema, ExportSourceSchema]),
+  /** Required for hub sources; convert and export sources have none (the converter or exporter writes it). */
   manifest: v.optional(PackManifestSourceSchema),
   /** Maintainer notes (why a revision is unpinned, what to verify). */
   notes: v.optional(v.array(v.string())),
@@ -131,6 +154,10 @@ export type Catalog = v.InferOutput<typeof CatalogSchema>;
 export type CatalogEntry = v.InferOutput<typeof CatalogEntrySchema>;
 /** A hub entry's source. */
 export type HubSource = v.InferOutput<typeof HubSourceSchema>;
+/** A convert entry's source. */
+export type ConvertSource = v.InferOutput<typeof ConvertSourceSchema>;
+/** A source whose files are downloaded from the hub (hub and convert entries). */
+export type DownloadSource = HubSource | ConvertSource;
 /** One repo and revision of a hub source. */
 export type RepoPart = v.InferOutput<typeof RepoPartSchema>;
 /** One file of a repo part. */
@@ -143,6 +170,19 @@ export function packFileName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** True for entries whose files come from the hub (hub and convert sources); export entries are made by a tool. */
+export function isDownloadSource(source: CatalogEntry['source']): source is DownloadSource {
+  return source.kind !== 'export';
+}
+
+/**
+ * Where a downloaded file is kept: a hub entry's files land in the pack folder under their base name; a convert
+ * entry's keep their repo path in the download folder, which the converter reads as the checkpoint.
+ */
+export function downloadName(source: DownloadSource, path: string): string {
+  return source.kind === 'convert' ? path : packFileName(path);
+}
+
 /** Cross-field rules of one entry, as messages (empty when it is consistent). */
 export function entryProblems(entry: CatalogEntry): string[] {
   const problems: string[] = [];
@@ -150,22 +190,31 @@ export function entryProblems(entry: CatalogEntry): string[] {
     if (entry.manifest !== undefined) problems.push('an export entry has no manifest: the exporter writes it');
     return problems;
   }
-  if (entry.manifest === undefined) problems.push('a hub entry needs "manifest": "included" or a draft manifest');
-  for (const part of entry.source.repos) {
+  const source = entry.source;
+  const convert = source.kind === 'convert';
+  if (convert && entry.manifest !== undefined) problems.push('a convert entry has no manifest: the converter writes it');
+  if (!convert && entry.manifest === undefined) problems.push('a hub entry needs "manifest": "included" or a draft manifest');
+  for (const part of source.repos) {
     if (part.candidate !== undefined && !part.revision.startsWith(UNPINNED_PREFIX)) problems.push(`${part.repo}: a candidate commit is only for an UNPINNED revision`);
   }
   const names = new Map<string, string>();
   let total = 0;
   let allSized = true;
-  for (const part of entry.source.repos) {
+  for (const part of source.repos) {
     for (const file of part.files) {
-      const name = packFileName(file.path);
-      const other = names.get(name);
-      if (other !== undefined) problems.push(`${part.repo}/${file.path} and ${other} would both be saved as '${name}'`);
-      names.set(name, `${part.repo}/${file.path}`);
+      if (file.alternatives !== undefined && !convert) problems.push(`${part.repo}/${file.path}: "alternatives" are only for convert sources (a pack file has one name)`);
+      for (const path of [file.path, ...(file.alternatives ?? [])]) {
+        const name = downloadName(source, path);
+        const other = names.get(name);
+        if (other !== undefined) problems.push(`${part.repo}/${path} and ${other} would both be saved as '${name}'`);
+        names.set(name, `${part.repo}/${path}`);
+      }
       if (file.bytes === undefined) allSized = false;
       else total += file.bytes;
     }
+  }
+  if (source.kind === 'convert' && source.converter === 'diffusers-audioldm' && !names.has('model_index.json')) {
+    problems.push('a diffusers-audioldm source must download model_index.json (the converter recognises the folder by it)');
   }
   const hasManifestFile = names.has('manifest.json');
   if (entry.manifest === 'included' && !hasManifestFile) problems.push('"manifest": "included" but no file is named manifest.json');

@@ -47,13 +47,31 @@ export function progressFraction(p: Pick<ModelProgress, 'bytesDone' | 'bytesTota
   return Number.isFinite(f) ? Math.min(1, Math.max(0, f)) : 0;
 }
 
+/** What a checkpoint converter is doing, by the stage it reports (graph names of the audioldm contract). */
+const CONVERT_STAGES: Readonly<Record<string, string>> = {
+  textEncoder: 'the text encoder',
+  unet: 'the UNet',
+  vaeDecoder: 'the VAE decoder',
+  vocoder: 'the vocoder',
+  write: 'writing the pack',
+};
+
 /**
  * The line under an install's bar: "412 MB of 1.4 GB · 12 MB/s · 1 min 05 s left" while downloading, "Verifying
- * unet.onnx · 40 %" while checking hashes, "Installing…" at the end.
+ * unet.onnx · 40 %" while checking hashes, "Converting the UNet · 40 % · 1 min 05 s left" while a downloaded
+ * checkpoint becomes a pack, "Installing…" at the end.
  */
 export function describeModelProgress(p: ModelProgress): string {
   if (p.phase === 'install') return 'Installing…';
   const fraction = progressFraction(p);
+  if (p.phase === 'convert') {
+    const stage = CONVERT_STAGES[p.file];
+    const parts = [stage === undefined ? 'Converting' : stage.startsWith('writing') ? `Converting: ${stage}` : `Converting ${stage}`];
+    if (fraction !== null) parts.push(`${Math.floor(fraction * 100)} %`);
+    const eta = formatDownloadEta(p.etaSeconds);
+    if (eta !== '') parts.push(eta);
+    return parts.join(' · ');
+  }
   if (p.phase === 'verify') {
     const parts = [p.file === '' ? 'Verifying' : `Verifying ${p.file}`];
     if (fraction !== null) parts.push(`${Math.floor(fraction * 100)} %`);
@@ -112,9 +130,10 @@ const STATUS_LABELS: Record<CatalogStatus, string> = {
   export: 'Export only',
 };
 
-/** A catalog status for its badge; `Downloading` while an install runs. */
-export function statusLabel(status: CatalogStatus, installing = false): string {
-  return installing ? 'Downloading' : STATUS_LABELS[status];
+/** A catalog status for its badge; `Downloading` while an install runs (`Converting` once it converts a checkpoint). */
+export function statusLabel(status: CatalogStatus, installing = false, phase?: ModelProgress['phase']): string {
+  if (!installing) return STATUS_LABELS[status];
+  return phase === 'convert' ? 'Converting' : 'Downloading';
 }
 
 /** What a model manager row offers. */

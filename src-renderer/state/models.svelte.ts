@@ -225,7 +225,8 @@ export class ModelCatalogState {
   #firstFraction(): number | null {
     for (const id of this.running) {
       const p = this.progress[id];
-      const f = p === undefined || p.phase !== 'download' ? null : progressFraction(p);
+      // The bar fills once while downloading and once more while a checkpoint is converted.
+      const f = p === undefined || (p.phase !== 'download' && p.phase !== 'convert') ? null : progressFraction(p);
       if (f !== null) return f;
     }
     return null;

@@ -5,8 +5,9 @@
  * They read and accept the licence, download with progress, see it installed, then draw a region, pick the model
  * and generate: the take is 44.1 kHz stereo and sounds where its prompt says. The SFX add-on, whose repo the catalog
  * cannot pin, asks for the commit in the same dialog (its unchecked candidate one click away), reuses the music
- * bundle's files, and its padding embedding reaches the DiT (the stand-in's padding hisses). Screenshots go to
- * test-artifacts/e2e/.
+ * bundle's files, and its padding embedding reaches the DiT (the stand-in's padding hisses). An AudioLDM checkpoint
+ * in diffusers layout (the audioldm-tiny fixture) is downloaded and converted on this machine from the same dialog
+ * (issue 13). Screenshots go to test-artifacts/e2e/.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src-main/host/wav.ts';
+import { TINY_ID, TINY_REPO, TINY_REV, tinyEntry, tinyRepoFiles } from '../host/models/audioldm-hub.ts';
 import { FakeHub } from '../host/models/fake-hub.ts';
 import { BGKB_REPO, bgkbCandidate, bgkbStandinFiles, LSB_REPO, lsbRevision, lsbStandinFiles, SA3_MUSIC_ID, SA3_SFX_ID, standinCatalog } from '../helpers/sa3-lsb.ts';
 import { drawRegion, haveChromium, shot, startStudio, typePrompt, waitForJobs, type Studio } from './harness.ts';
@@ -30,8 +32,11 @@ beforeAll(async () => {
   const bgkb = bgkbStandinFiles();
   hub.publish(LSB_REPO, lsbRevision(), lsb);
   hub.publish(BGKB_REPO, bgkbCandidate(), bgkb);
+  const tiny = await tinyRepoFiles('safetensors');
+  hub.publish(TINY_REPO, TINY_REV, tiny);
   const catalogFile = join(work, 'catalog.json');
-  await writeFile(catalogFile, JSON.stringify(standinCatalog([SA3_MUSIC_ID, SA3_SFX_ID], { [LSB_REPO]: lsb, [BGKB_REPO]: bgkb })));
+  const catalog = standinCatalog([SA3_MUSIC_ID, SA3_SFX_ID], { [LSB_REPO]: lsb, [BGKB_REPO]: bgkb });
+  await writeFile(catalogFile, JSON.stringify({ ...catalog, entries: [...catalog.entries, tinyEntry(tiny)] }));
   studio = await startStudio(work, { TESSERA_HUB_URL: hub.url, TESSERA_CATALOG: catalogFile, TESSERA_MODELS_DIR: join(work, 'models'), XDG_CONFIG_HOME: join(work, 'config') });
 }, 180_000);
 
@@ -145,4 +150,39 @@ describe.skipIf(!haveChromium)('Stable Audio 3 from the Models view (browser mod
     expect(studio.consoleErrors).toEqual([]);
     await page.close();
   }, 600_000);
+
+  it('an AudioLDM checkpoint in diffusers layout: licence first, then downloaded, converted on this machine, installed, and it generates', async () => {
+    if (!studio) throw new Error('no studio');
+    const page = await studio.page({ width: 1280, height: 720 });
+    const row = await modelRow(page, TINY_ID, 'available');
+    await row.getByTestId('model-download').click();
+    const dialog = page.getByTestId('licence-dialog');
+    await dialog.waitFor();
+    expect(await dialog.getByTestId('licence-text').innerText()).toMatch(/Test weights under the licence/);
+    expect(await dialog.getByTestId('confirm-download').isDisabled()).toBe(true);
+    await dialog.getByTestId('accept-licence').check();
+    await dialog.getByTestId('confirm-download').click();
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 120_000, interval: 250 }).toBe('installed');
+    await shot(page, 'models-05-audioldm-converted');
+    await page.keyboard.press('Escape');
+    // The converted pack is a model like any other: the inspector offers it, 16 kHz mono, and it generates.
+    await page.getByTestId('new-project-name').fill('AudioLDM Piece');
+    await page.getByTestId('create-project').click();
+    await page.getByTestId('studio').waitFor();
+    await drawRegion(page, 0, 0.5, 4);
+    await page.getByTestId('inspector-model').selectOption(TINY_ID);
+    await expect.poll(() => page.getByTestId('inspector-model-format').innerText()).toMatch(/16 kHz mono/);
+    await typePrompt(page, 'a dog barks in the rain');
+    await page.getByTestId('generate-all').click();
+    expect(await waitForJobs(page)).toEqual(['done']);
+    const takesDir = join(work, 'projects', 'AudioLDM Piece', 'takes');
+    const takes = (await readdir(takesDir)).filter((f) => f.endsWith('.wav'));
+    expect(takes).toHaveLength(1);
+    const wav = decodeWav(await readFile(join(takesDir, takes[0])));
+    expect(wav.sampleRate).toBe(16000);
+    expect(wav.channels).toHaveLength(1);
+    expect(wav.channels[0].every(Number.isFinite)).toBe(true);
+    expect(studio.consoleErrors).toEqual([]);
+    await page.close();
+  }, 300_000);
 });

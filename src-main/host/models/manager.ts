@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { ErrorCode } from '../../contract/api.ts';
-import { UNPINNED_PREFIX, type Catalog, type CatalogLicence } from '../../contract/catalog.ts';
+import { isDownloadSource, UNPINNED_PREFIX, type Catalog, type CatalogLicence } from '../../contract/catalog.ts';
 import { checkPackLoads } from '../packs/check.ts';
 import { BUILTIN_PACKS, defaultCacheDir, defaultModelsDir } from '../packs/builtin.ts';
 import { findEntry, isUnpinned, loadCatalog } from './catalog.ts';
@@ -180,7 +180,7 @@ export class ModelManager {
    */
   async unpinnedRepos(id: string): Promise<Array<{ repo: string; note?: string; candidate?: string; entered?: string }>> {
     const entry = findEntry(await this.getCatalog(), id);
-    if (entry.source.kind !== 'hub') return [];
+    if (!isDownloadSource(entry.source)) return [];
     const entered = await readEnteredRevisions(this.modelsDir, id);
     return entry.source.repos
       .filter((p) => isUnpinned(p.revision))
@@ -195,7 +195,10 @@ export class ModelManager {
     return findEntry(await this.getCatalog(), id).licence;
   }
 
-  /** Installs a catalog entry; progress goes to `progress` events (and `onProgress`). `cancel(id)` stops it. */
+  /**
+   * Installs a catalog entry (a convert entry is downloaded, then converted here); progress goes to `progress`
+   * events (and `onProgress`), through the download and then the conversion. `cancel(id)` stops either.
+   */
   async install(id: string, o: { acceptLicence: boolean; revisions?: Record<string, string>; signal?: AbortSignal; onProgress?: (p: InstallProgress) => void }): Promise<InstallResult> {
     const entry = findEntry(await this.getCatalog(), id);
     if (this.running.has(id)) throw new ModelsError('busy', `'${id}' is already being installed.`);

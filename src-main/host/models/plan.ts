@@ -1,9 +1,10 @@
 /**
  * What an install of a catalog entry will fetch, checked before any byte is downloaded: the entry is a download
- * (not an export), its licence was accepted, every repo has a pinned commit, the id is free of built-ins, and a
- * draft manifest would validate once its hashes are known (so a pack this Tessera cannot load is refused up front).
+ * (hub or convert, not an export), its licence was accepted, every repo has a pinned commit, the id is free of
+ * built-ins, and a draft manifest would validate once its hashes are known (so a pack this Tessera cannot load is
+ * refused up front). A convert entry's manifest is written by its converter after the download.
  */
-import { packFileName, type CatalogEntry } from '../../contract/catalog.ts';
+import { downloadName, type CatalogEntry, type ConvertSource } from '../../contract/catalog.ts';
 import { ManifestError, manifestFiles, parseManifest, withFileHashes } from '../../contract/manifest.ts';
 import { BUILTIN_PACKS } from '../packs/builtin.ts';
 import { isUnpinned } from './catalog.ts';
@@ -16,8 +17,10 @@ export interface PlannedFile {
   revision: string;
   /** Path in the repo. */
   path: string;
-  /** Name in the pack folder. */
+  /** Name in the download folder: the pack file's name (hub), or the repo path (convert). */
   name: string;
+  /** Paths tried in order when the hub has no `path` (convert sources: a `.bin` for a `.safetensors`). */
+  alternatives?: string[];
   catalogBytes?: number;
   catalogSha256?: string;
 }
@@ -26,8 +29,13 @@ export interface PlannedFile {
 export interface InstallPlan {
   entry: CatalogEntry;
   files: PlannedFile[];
-  /** The draft manifest to complete, or `included` when manifest.json is one of the files. */
-  manifest: 'included' | Record<string, unknown>;
+  /**
+   * The draft manifest to complete, `included` when manifest.json is one of the files, or `converted` when the
+   * converter writes it (then `convert` says which converter).
+   */
+  manifest: 'included' | 'converted' | Record<string, unknown>;
+  /** Convert entries: the converter to run on the downloaded checkpoint folder. */
+  convert?: Pick<ConvertSource, 'converter' | 'heads'>;
 }
 
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -47,16 +55,17 @@ export function planInstall(entry: CatalogEntry, options: { acceptLicence: boole
     throw new ModelsError('invalid-argument', `The licence of '${entry.id}' (${entry.licence.name}, ${entry.licence.url}) has not been accepted: read it, then accept it (CLI: --accept-licence).`);
   }
   if (entry.id in BUILTIN_PACKS) throw new ModelsError('invalid-argument', `'${entry.id}' is the id of a built-in model; a catalog entry cannot use it.`);
-  if (entry.manifest === undefined) throw new ModelsError('invalid-argument', `catalog entry '${entry.id}' says neither "manifest": "included" nor gives a draft manifest.`);
+  const source = entry.source;
+  if (source.kind === 'hub' && entry.manifest === undefined) throw new ModelsError('invalid-argument', `catalog entry '${entry.id}' says neither "manifest": "included" nor gives a draft manifest.`);
 
   const overrides = options.revisions ?? {};
   for (const [repo, commit] of Object.entries(overrides)) {
-    if (!entry.source.repos.some((p) => p.repo === repo)) {
-      throw new ModelsError('invalid-argument', `--revision ${repo}=…: '${entry.id}' downloads nothing from ${repo}; its repos are ${entry.source.repos.map((p) => p.repo).join(', ')}.`);
+    if (!source.repos.some((p) => p.repo === repo)) {
+      throw new ModelsError('invalid-argument', `--revision ${repo}=…: '${entry.id}' downloads nothing from ${repo}; its repos are ${source.repos.map((p) => p.repo).join(', ')}.`);
     }
     if (!COMMIT.test(commit)) throw new ModelsError('invalid-argument', `--revision ${repo}=${commit}: expected a full 40-hex-digit commit hash (pin a commit, not a branch).`);
   }
-  const unpinned = entry.source.repos.filter((p) => overrides[p.repo] === undefined && isUnpinned(p.revision));
+  const unpinned = source.repos.filter((p) => overrides[p.repo] === undefined && isUnpinned(p.revision));
   if (unpinned.length > 0) {
     throw new ModelsError(
       'invalid-argument',
@@ -65,18 +74,21 @@ export function planInstall(entry: CatalogEntry, options: { acceptLicence: boole
         `${unpinned.some((p) => p.candidate) ? ` (a candidate seen in public ports, unchecked: ${unpinned.flatMap((p) => (p.candidate ? [`${p.repo}=${p.candidate}`] : [])).join(', ')})` : ''}.`,
     );
   }
-  const files: PlannedFile[] = entry.source.repos.flatMap((part) =>
+  const files: PlannedFile[] = source.repos.flatMap((part) =>
     part.files.map((f) => ({
       repo: part.repo,
       revision: overrides[part.repo] ?? part.revision,
       path: f.path,
-      name: packFileName(f.path),
+      name: downloadName(source, f.path),
+      ...(f.alternatives === undefined ? {} : { alternatives: [...f.alternatives] }),
       ...(f.bytes === undefined ? {} : { catalogBytes: f.bytes }),
       ...(f.sha256 === undefined ? {} : { catalogSha256: f.sha256 }),
     })),
   );
-  if (entry.manifest !== 'included') checkManifest(entry.id, completeManifest(entry.manifest, new Map(files.map((f) => [f.name, '0'.repeat(64)]))), files, 'its draft manifest');
-  return { entry, files, manifest: entry.manifest };
+  if (source.kind === 'convert') return { entry, files, manifest: 'converted', convert: { converter: source.converter, ...(source.heads ? { heads: source.heads } : {}) } };
+  const manifest = entry.manifest ?? 'included';
+  if (manifest !== 'included') checkManifest(entry.id, completeManifest(manifest, new Map(files.map((f) => [f.name, '0'.repeat(64)]))), files, 'its draft manifest');
+  return { entry, files, manifest };
 }
 
 /**

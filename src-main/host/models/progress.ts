@@ -1,12 +1,19 @@
 /** Install progress: bytes, speed over a sliding window, and ETA. The clock is injected so tests need no timing. */
 
-/** What an install reports while it runs. `bytesDone`/`bytesTotal` cover the whole pack; `file*` the current file. */
+/**
+ * What an install reports while it runs. While downloading, `bytesDone`/`bytesTotal` cover the whole download and
+ * `file*` the current file; while converting (convert entries), they count the converter's work over the whole
+ * conversion (its own units, e.g. tensors or bytes of weights), `file` names its stage and `file*` count that stage.
+ */
 export interface InstallProgress {
   /** Catalog id being installed. */
   id: string;
-  /** `download`: bytes arriving; `verify`: hashing a finished file; `install`: manifest check and the final rename. */
-  phase: 'download' | 'verify' | 'install';
-  /** Pack file name being worked on (empty in the `install` phase). */
+  /**
+   * `download`: bytes arriving; `verify`: hashing a finished file; `convert`: building the pack from the downloaded
+   * checkpoint (convert entries); `install`: manifest check, pack verification and the final rename.
+   */
+  phase: 'download' | 'verify' | 'convert' | 'install';
+  /** Pack file name being worked on (download, verify), the conversion stage (convert); empty in `install`. */
   file: string;
   fileBytesDone: number;
   fileBytesTotal: number | null;

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
 import writeFileAtomic from 'write-file-atomic';
-import { commitSchema, type CatalogEntry } from '../../contract/catalog.ts';
+import { commitSchema, isDownloadSource, type CatalogEntry } from '../../contract/catalog.ts';
 import { isUnpinned } from './catalog.ts';
 import { diskError } from './errors.ts';
 
@@ -27,7 +27,7 @@ export async function readEnteredRevisions(modelsDir: string, id: string): Promi
 
 /** Remembers the commits given for `entry`'s unpinned repos (others are ignored: the catalog pins them). */
 export async function rememberRevisions(modelsDir: string, entry: CatalogEntry, revisions: Record<string, string>): Promise<void> {
-  if (entry.source.kind !== 'hub') return;
+  if (!isDownloadSource(entry.source)) return;
   const unpinned = new Set(entry.source.repos.filter((p) => isUnpinned(p.revision)).map((p) => p.repo));
   const kept = Object.fromEntries(Object.entries(revisions).filter(([repo]) => unpinned.has(repo)));
   if (Object.keys(kept).length === 0) return;

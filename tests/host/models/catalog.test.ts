@@ -10,14 +10,15 @@ const files = { 'manifest.json': { content: Buffer.from('{}'), lfs: false }, 'on
 const parseOne = (entry: Record<string, unknown>) => parseCatalog({ schemaVersion: 1, entries: [entry] }, 'test catalog');
 
 describe('resources/models/catalog.json', () => {
-  it('holds the Stable Audio 3 bundles as downloads and AudioLDM S/M/L as exports, with licences', () => {
+  it('holds the Stable Audio 3 bundles as downloads and AudioLDM S/M/L as checkpoints converted here, with licences', () => {
     const byId = new Map(catalog.entries.map((e) => [e.id, e]));
     expect([...byId.keys()].sort()).toEqual(['audioldm-l-full', 'audioldm-m-full', 'audioldm-s-full-v2', 'stable-audio-3-small-music', 'stable-audio-3-small-sfx']);
     const music = byId.get('stable-audio-3-small-music') as CatalogEntry;
     expect(music).toMatchObject({ family: 'stable-audio-3', licence: { name: 'Stability AI Community License', commercialUse: 'limited' }, source: { kind: 'hub' } });
     expect(music.source.kind === 'hub' && music.source.repos[0].repo).toBe('lsb/stable-audio-3-small-music-onnx');
     for (const id of ['audioldm-s-full-v2', 'audioldm-m-full', 'audioldm-l-full']) {
-      expect(byId.get(id)).toMatchObject({ family: 'audioldm', licence: { name: 'CC BY-NC-SA 4.0', commercialUse: 'no' }, source: { kind: 'export', tool: 'tools/export-audioldm' } });
+      // Issue 13: the cvssp diffusers checkpoints are downloaded and converted in TypeScript (they were export-only).
+      expect(byId.get(id)).toMatchObject({ family: 'audioldm', licence: { name: 'CC BY-NC-SA 4.0', commercialUse: 'no' }, source: { kind: 'convert', converter: 'diffusers-audioldm', repos: [{ repo: `cvssp/${id}` }] } });
     }
   });
 
@@ -41,7 +42,9 @@ describe('resources/models/catalog.json', () => {
       /pins no commit for bgkb\/encoder-onnx \(UNPINNED\).*enter it in the Models view's download dialog, or pass --revision bgkb\/encoder-onnx=<40-hex commit> on the command line \(a candidate seen in public ports, unchecked: bgkb\/encoder-onnx=51015c9ea6184387287cdbc028ac683e58e3297c\)/,
     );
     expect(planInstall(sfx, { acceptLicence: true, revisions: { 'bgkb/encoder-onnx': '51015c9ea6184387287cdbc028ac683e58e3297c' } }).files).toHaveLength(15);
-    expect(() => planInstall(findEntry(catalog, 'audioldm-m-full'), { acceptLicence: true })).toThrow(
+    // No bundled entry is export-only any more (issue 13); an export entry still explains how to export and import.
+    const exported = parseOne({ ...mirrorEntry(files), manifest: undefined, source: { kind: 'export', tool: 'tools/export-audioldm', from: { repo: 'cvssp/audioldm-m-full', revision: 'UNPINNED' }, command: 'python3 tools/export-audioldm/export_audioldm.py --model m-full --out DIR' } });
+    expect(() => planInstall(exported.entries[0], { acceptLicence: true })).toThrow(
       /exported from cvssp\/audioldm-m-full with tools\/export-audioldm[\s\S]*export_audioldm\.py --model m-full[\s\S]*npm run models -- import/,
     );
     expect(() => findEntry(catalog, 'nope')).toThrow(/'nope' is not in the model catalog; known models: stable-audio-3-small-music, /);
