@@ -4,14 +4,13 @@
  * data, with offsets relative to its start. Opening reads the header only; `read` reads one tensor's range.
  */
 import { openFileSource, readAt, type ByteSource } from './byte-source.ts';
-import { readFloat32, readRaw } from './to-float32.ts';
+import { FileCheckpointReader } from './file-reader.ts';
 import {
   CheckpointError,
   DTYPE_BYTES,
   elementCount,
   formatShape,
   isDtype,
-  type CheckpointReader,
   type TensorInfo,
 } from './types.ts';
 
@@ -21,17 +20,14 @@ const MAX_HEADER_BYTES = 100_000_000;
 const REDOWNLOAD = 'Download or copy the file again; if it persists, the checkpoint itself is broken.';
 
 /** A safetensors file opened for streaming. */
-export class SafetensorsReader implements CheckpointReader {
-  private readonly byName: Map<string, TensorInfo>;
-  private closed = false;
-
+export class SafetensorsReader extends FileCheckpointReader {
   private constructor(
-    private readonly source: ByteSource,
-    private readonly list: TensorInfo[],
+    source: ByteSource,
+    list: TensorInfo[],
     /** The header's `__metadata__` (`{format: 'pt'}` from PyTorch), empty when absent. */
     readonly metadata: Readonly<Record<string, string>>,
   ) {
-    this.byName = new Map(list.map((t) => [t.name, t]));
+    super(source, list);
   }
 
   /** Opens `path` and validates its header against the file's size. */
@@ -49,40 +45,6 @@ export class SafetensorsReader implements CheckpointReader {
       throw e;
     }
   }
-
-  tensors(): TensorInfo[] {
-    return this.list.map((t) => ({ ...t, shape: [...t.shape] }));
-  }
-
-  async read(name: string): Promise<Float32Array> {
-    return await readFloat32(this.source, this.info(name));
-  }
-
-  async readBytes(name: string): Promise<Uint8Array> {
-    return await readRaw(this.source, this.info(name));
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.source.close();
-  }
-
-  private info(name: string): TensorInfo {
-    if (this.closed) throw new CheckpointError('internal', `'${this.source.path}' is closed; open it again to read '${name}'.`);
-    const info = this.byName.get(name);
-    if (!info) {
-      throw new CheckpointError('not-found', `'${this.source.path}' has no tensor '${name}' (it has ${this.list.length} tensors${nearby(name, this.list)}). Check the tensor name and the file.`);
-    }
-    return info;
-  }
-}
-
-/** Up to three tensor names that share the asked name's first segment, as a hint. */
-export function nearby(name: string, list: readonly { name: string }[]): string {
-  const head = name.split('.')[0];
-  const similar = list.filter((t) => t.name.split('.')[0] === head).slice(0, 3).map((t) => `'${t.name}'`);
-  return similar.length === 0 ? '' : `, e.g. ${similar.join(', ')}`;
 }
 
 interface Header {

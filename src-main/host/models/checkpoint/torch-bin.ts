@@ -6,9 +6,8 @@
  */
 import { openFileSource, readAt, type ByteSource } from './byte-source.ts';
 import { PickleDict, TensorRef, unpickleStateDict, type PickleValue } from './pickle.ts';
-import { nearby } from './safetensors.ts';
-import { readFloat32, readRaw } from './to-float32.ts';
-import { CheckpointError, DTYPE_BYTES, elementCount, formatShape, type CheckpointReader, type TensorInfo } from './types.ts';
+import { FileCheckpointReader } from './file-reader.ts';
+import { CheckpointError, DTYPE_BYTES, elementCount, formatShape, type TensorInfo } from './types.ts';
 import { ZipDirectory, type ZipEntry } from './zip.ts';
 
 /** A tensor whose storage view is not row-major contiguous: listed, but refused by `read`. */
@@ -18,18 +17,15 @@ interface Strided {
 }
 
 /** A PyTorch zip checkpoint opened for streaming. */
-export class TorchBinReader implements CheckpointReader {
-  private readonly byName: Map<string, TensorInfo>;
-  private closed = false;
-
+export class TorchBinReader extends FileCheckpointReader {
   private constructor(
-    private readonly source: ByteSource,
-    private readonly list: TensorInfo[],
+    source: ByteSource,
+    list: TensorInfo[],
     private readonly strided: ReadonlyMap<string, Strided>,
     /** The archive's `version` record (`3` for current torch), or undefined when absent. */
     readonly formatVersion: string | undefined,
   ) {
-    this.byName = new Map(list.map((t) => [t.name, t]));
+    super(source, list);
   }
 
   /** Opens `path`, reads its zip directory and unpickles its state dict (not the storages). */
@@ -48,28 +44,9 @@ export class TorchBinReader implements CheckpointReader {
     }
   }
 
-  tensors(): TensorInfo[] {
-    return this.list.map((t) => ({ ...t, shape: [...t.shape] }));
-  }
-
-  async read(name: string): Promise<Float32Array> {
-    return await readFloat32(this.source, this.contiguous(name));
-  }
-
-  async readBytes(name: string): Promise<Uint8Array> {
-    return await readRaw(this.source, this.contiguous(name));
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.source.close();
-  }
-
-  private contiguous(name: string): TensorInfo {
-    if (this.closed) throw new CheckpointError('internal', `'${this.source.path}' is closed; open it again to read '${name}'.`);
-    const info = this.byName.get(name);
-    if (!info) throw new CheckpointError('not-found', `'${this.source.path}' has no tensor '${name}' (it has ${this.list.length} tensors${nearby(name, this.list)}). Check the tensor name and the file.`);
+  /** Non-contiguous views are listed but not read. */
+  protected override checkReadable(info: TensorInfo): void {
+    const name = info.name;
     const strided = this.strided.get(name);
     if (strided) {
       throw new CheckpointError(
@@ -78,7 +55,6 @@ export class TorchBinReader implements CheckpointReader {
           `row-major would be ${formatShape(contiguousStrides(strided.shape))}). Re-save the checkpoint with contiguous tensors (t.contiguous()), or as safetensors.`,
       );
     }
-    return info;
   }
 }
 
