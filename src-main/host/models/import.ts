@@ -76,11 +76,7 @@ export async function importPack(source: string, o: ImportOptions): Promise<Impo
   if ((await realpath(installed).catch(() => resolve(installed))) === from) throw new ModelsError('invalid-argument', `${from} is already the installed copy of '${id}'.`);
   await ensureDir(o.modelsDir, 'the models folder');
   return withIdLock(o.modelsDir, id, async () => {
-    const target = layout.pack(o.modelsDir, id);
-    const exists = (await stat(target).catch(() => undefined)) !== undefined;
-    if (exists && !o.replace) {
-      throw new ModelsError('invalid-argument', `'${id}' is already installed in ${target}. Remove it first (npm run models -- remove ${id}) or import with --replace.`);
-    }
+    const { target, exists } = await installedTarget(o, id);
     await ensureDir(join(o.modelsDir, '.staging'), 'the staging folder');
     const staging = join(o.modelsDir, '.staging', `${id}.import-${randomBytes(6).toString('hex')}`);
     try {
@@ -150,11 +146,7 @@ async function importDiffusers(from: string, o: ImportOptions): Promise<ImportRe
   if (id in BUILTIN_PACKS) throw new ModelsError('invalid-argument', `Cannot import ${from} as '${id}': that is a built-in model's id; give another id (--id).`);
   await ensureDir(o.modelsDir, 'the models folder');
   return withIdLock(o.modelsDir, id, async () => {
-    const target = layout.pack(o.modelsDir, id);
-    const exists = (await stat(target).catch(() => undefined)) !== undefined;
-    if (exists && !o.replace) {
-      throw new ModelsError('invalid-argument', `'${id}' is already installed in ${target}. Remove it first (npm run models -- remove ${id}) or import with --replace.`);
-    }
+    const { target, exists } = await installedTarget(o, id);
     await ensureDir(join(o.modelsDir, '.staging'), 'the staging folder');
     const work = join(o.modelsDir, '.staging', `${id}.convert-${randomBytes(6).toString('hex')}`);
     const staging = join(work, 'pack');
@@ -189,4 +181,14 @@ async function importDiffusers(from: string, o: ImportOptions): Promise<ImportRe
       await rm(work, { recursive: true, force: true }).catch(() => undefined);
     }
   });
+}
+
+/** Where pack `id` installs, whether it is installed, and a refusal unless the import may replace it. */
+async function installedTarget(o: ImportOptions, id: string): Promise<{ target: string; exists: boolean }> {
+  const target = layout.pack(o.modelsDir, id);
+  const exists = (await stat(target).catch(() => undefined)) !== undefined;
+  if (exists && !o.replace) {
+    throw new ModelsError('invalid-argument', `'${id}' is already installed in ${target}. Remove it first (npm run models -- remove ${id}) or import with --replace.`);
+  }
+  return { target, exists };
 }
