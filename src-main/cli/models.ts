@@ -1,21 +1,17 @@
 /** `npm run models -- list | install <id> | import <dir> | remove <id>`: the model manager from the command line. */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { findEntry, formatLicence } from '../host/models/catalog.ts';
 import { ModelsError } from '../host/models/errors.ts';
-import { ModelManager, type ModelListEntry } from '../host/models/manager.ts';
-import { isDiffusersFolder } from '../host/models/convert/audioldm.ts';
-import { importPack, type ImportResult } from '../host/models/import.ts';
-import { etaSeconds, RateMeter, type InstallProgress } from '../host/models/progress.ts';
-import { checkPackLoads } from '../host/packs/check.ts';
+import { isDiffusersImport, ModelManager, type ModelListEntry } from '../host/models/manager.ts';
+import type { ImportResult } from '../host/models/import.ts';
+import type { InstallProgress } from '../host/models/progress.ts';
 import type { DiskUsage } from '../host/models/store.ts';
 import { CliError, parseNumber, withSigintAbort } from './args.ts';
 
 export const MODELS_HELP = `usage: npm run models -- list [--json]
        npm run models -- install ID --accept-licence [--revision REPO=COMMIT]… [--retries N] [--quiet]
-       npm run models -- import DIR [--replace] [--id ID] [--heads original|config] [--quiet]
+       npm run models -- import DIR [--replace] [--id ID] [--heads original|config] [--fp16] [--quiet]
        npm run models -- remove ID
 
   list                 built-in models, the catalog (size, licence, installed / partial / available / export)
@@ -36,6 +32,8 @@ export const MODELS_HELP = `usage: npm run models -- list [--json]
   --id ID              the id of a pack converted from a diffusers folder (default: from the folder's name)
   --heads MODE         a diffusers folder's UNet attention heads: original (default, as the original AudioLDM)
                        or config (as diffusers reads attention_head_dim)
+  --fp16               a diffusers folder's UNet in float16 (GroupNorm, LayerNorm, Softmax and the timestep embedding
+                       stay float32, as tools/export-audioldm --fp16): about half the UNet's size
   --catalog FILE       use this catalog instead of resources/models/catalog.json (also: TESSERA_CATALOG)
   --json               list as JSON
   --quiet              no progress bar
@@ -61,6 +59,7 @@ export async function runModels(argv: string[]): Promise<number> {
         replace: { type: 'boolean', default: false },
         id: { type: 'string' },
         heads: { type: 'string' },
+        fp16: { type: 'boolean', default: false },
         catalog: { type: 'string' },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
@@ -90,8 +89,12 @@ export async function runModels(argv: string[]): Promise<number> {
       case 'import': {
         if (arg === undefined) throw new CliError('import needs a pack folder: npm run models -- import DIR');
         if (v.heads !== undefined && v.heads !== 'original' && v.heads !== 'config') throw new CliError(`--heads ${v.heads}: use original or config`);
-        const r = (await isDiffusersImport(arg))
-          ? await importDiffusers(manager, arg, { replace: v.replace, quiet: v.quiet, ...(v.id === undefined ? {} : { id: v.id }), ...(v.heads === undefined ? {} : { heads: v.heads }) })
+        const diffusers = await isDiffusersImport(arg);
+        if (!diffusers && (v.fp16 || v.id !== undefined || v.heads !== undefined)) {
+          throw new CliError(`--fp16, --id and --heads apply to a diffusers folder (one with model_index.json); ${arg} is a pack folder, imported as it is`);
+        }
+        const r = diffusers
+          ? await importDiffusers(manager, arg, { replace: v.replace, quiet: v.quiet, unetFp16: v.fp16, ...(v.id === undefined ? {} : { id: v.id }), ...(v.heads === undefined ? {} : { heads: v.heads }) })
           : await manager.import(arg, { replace: v.replace });
         process.stdout.write(`${JSON.stringify({ ok: true, id: r.id, dir: r.dir, bytes: r.bytes, replaced: r.replaced })}\n`);
         return 0;
@@ -144,31 +147,18 @@ async function install(manager: ModelManager, id: string, o: { accept: boolean; 
   }
 }
 
-/** True when `dir` is a diffusers folder to convert (model_index.json, no manifest.json). */
-async function isDiffusersImport(dir: string): Promise<boolean> {
-  return !(await stat(join(dir, 'manifest.json')).catch(() => undefined)) && (await isDiffusersFolder(dir));
-}
-
 /** Converts and installs a diffusers folder with a progress bar over the weights read; Ctrl-C cancels. */
-async function importDiffusers(manager: ModelManager, dir: string, o: { replace: boolean; quiet: boolean; id?: string; heads?: 'original' | 'config' }): Promise<ImportResult> {
+async function importDiffusers(manager: ModelManager, dir: string, o: { replace: boolean; quiet: boolean; id?: string; heads?: 'original' | 'config'; unetFp16: boolean }): Promise<ImportResult> {
   const bar = !o.quiet && process.stderr.isTTY ? progressBar() : undefined;
-  const meter = new RateMeter();
-  let last = 0;
   try {
     return await withSigintAbort((signal) =>
-      importPack(dir, {
-        modelsDir: manager.modelsDir,
-        checkPack: checkPackLoads,
+      manager.import(dir, {
         replace: o.replace,
         signal,
         ...(o.id === undefined ? {} : { id: o.id }),
         ...(o.heads === undefined ? {} : { heads: o.heads }),
-        onProgress: (stage, done, total) => {
-          meter.add(Math.max(0, done - last));
-          last = done;
-          const rate = meter.rate();
-          bar?.update({ id: o.id ?? dir, phase: 'convert', file: stage, fileBytesDone: done, fileBytesTotal: total, bytesDone: done, bytesTotal: total, bytesPerSecond: rate, etaSeconds: etaSeconds(total - done, rate) });
-        },
+        ...(o.unetFp16 ? { unetFp16: true } : {}),
+        onProgress: (p) => bar?.update(p),
       }),
     );
   } finally {

@@ -34,11 +34,20 @@ export class ModelCatalogState {
   /** The last failure of an id's install or removal (not a cancel), shown on its row until the next attempt. */
   failures = $state.raw<Readonly<Record<string, string>>>({});
 
+  /**
+   * The last progress event of a diffusers folder being converted by an import from this window (the Import form
+   * shows it, with Cancel); null when none runs.
+   */
+  importProgress = $state.raw<ModelProgress | null>(null);
+
   /** The share done of the first running download with a known size (the taskbar's progress); null for none. */
   downloadFraction = $derived(this.#firstFraction());
 
   /** Installs started here whose first event has not come yet (a refresh may not list them as installing). */
   #starting = new Set<string>();
+  /** Imports in flight from this window, and the ids their conversions report progress under. */
+  #imports = 0;
+  #importIds = new Set<string>();
   #refreshing: Promise<void> | null = null;
   #again = false;
 
@@ -152,7 +161,13 @@ export class ModelCatalogState {
   async importPack(dir: string, replace: boolean): Promise<ApiResult<ModelInfo>> {
     const api = this.host.api;
     if (api === null) return { ok: false, error: { code: 'io-error', message: 'Not connected to the Tessera host.' } };
-    const result = await api.importModel(replace ? { dir, replace: true } : { dir });
+    this.#imports++;
+    let result: ApiResult<ModelInfo>;
+    try {
+      result = await api.importModel(replace ? { dir, replace: true } : { dir });
+    } finally {
+      this.#imports--;
+    }
     if (result.ok) {
       this.host.notices.success(`Imported ${result.value.name}`, `${formatBytes(result.value.sizeBytes)} · now in the model picker`);
       await this.#afterChange();
@@ -163,13 +178,16 @@ export class ModelCatalogState {
   // ─── host events ──────────────────────────────────────────────────────────────────────────────────────────
 
   onProgress(event: StudioEvents['modelProgress']): void {
+    // A conversion nobody here started as a download, seen while an import runs, is that import's (ModelManager.import).
+    if (this.#imports > 0 && event.phase === 'convert' && !this.running.has(event.id) && !this.#starting.has(event.id)) this.#importIds.add(event.id);
+    if (this.#importIds.has(event.id)) this.importProgress = event;
     this.#starting.delete(event.id);
     if (!this.running.has(event.id)) this.running = withItem(this.running, event.id);
     this.progress = { ...this.progress, [event.id]: event };
   }
 
   onInstalled(event: StudioEvents['modelInstalled']): void {
-    const downloaded = this.running.has(event.id);
+    const downloaded = this.running.has(event.id) && !this.#endImport(event.id);
     this.#ended(event.id);
     // An import announces itself the same way; its caller already said so.
     if (downloaded) this.host.notices.success(`${this.nameOf(event.id)} is installed`, 'It is now in the model picker.');
@@ -177,6 +195,12 @@ export class ModelCatalogState {
   }
 
   onFailed(event: StudioEvents['modelFailed']): void {
+    if (this.#endImport(event.id)) {
+      // The Import form shows the import's error (or its cancel) next to the folder.
+      this.#ended(event.id);
+      void this.refresh();
+      return;
+    }
     this.#ended(event.id);
     const name = this.nameOf(event.id);
     if (event.error.code === 'cancelled') this.host.notices.info(`Download of ${name} stopped`, 'What was downloaded is kept: Resume continues from there.');
@@ -212,6 +236,13 @@ export class ModelCatalogState {
     this.#starting.delete(id);
     this.running = withoutItem(this.running, id);
     if (id in this.progress) this.progress = withoutKey(this.progress, id);
+  }
+
+  /** Forgets the import converting under `id`; true when there was one. */
+  #endImport(id: string): boolean {
+    if (!this.#importIds.delete(id)) return false;
+    if (this.importProgress?.id === id) this.importProgress = null;
+    return true;
   }
 
   #clearFailure(id: string): void {

@@ -36,6 +36,8 @@ export interface ImportOptions {
   id?: string;
   /** A diffusers folder: the UNet's attention-head split (convert/audioldm.ts ConvertOptions.heads). */
   heads?: 'original' | 'config';
+  /** A diffusers folder: a float16 UNet (convert/audioldm.ts ConvertOptions.unetFp16). */
+  unetFp16?: boolean;
   /** A diffusers folder: conversion progress (convert/audioldm.ts ConvertOptions.onProgress). */
   onProgress?: (stage: ConvertStage, done: number, total: number) => void;
   /** A diffusers folder: cancels the conversion; nothing is installed. */
@@ -161,6 +163,7 @@ async function importDiffusers(from: string, o: ImportOptions): Promise<ImportRe
             name: displayName(source),
             source,
             ...(o.heads ? { heads: o.heads } : {}),
+            ...(o.unetFp16 ? { unetFp16: true } : {}),
             ...(o.onProgress ? { onProgress: o.onProgress } : {}),
             ...(o.signal ? { signal: o.signal } : {}),
           })

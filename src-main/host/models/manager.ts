@@ -3,7 +3,8 @@
  * install with progress events and cancel, import a folder, remove, disk use. Events use a typed map whose `on()`
  * returns an unsubscribe.
  */
-import { join } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { ErrorCode } from '../../contract/api.ts';
 import { isDownloadSource, UNPINNED_PREFIX, type Catalog, type CatalogLicence } from '../../contract/catalog.ts';
 import { checkPackLoads } from '../packs/check.ts';
@@ -11,10 +12,11 @@ import { BUILTIN_PACKS, defaultCacheDir, defaultModelsDir } from '../packs/built
 import { findEntry, isUnpinned, loadCatalog } from './catalog.ts';
 import { ModelsError } from './errors.ts';
 import { hubUrlFromEnv, type NetOptions } from './hub.ts';
-import { importPack, type ImportResult } from './import.ts';
+import { importPack, packIdForFolder, type ImportOptions, type ImportResult } from './import.ts';
+import { isDiffusersFolder } from './convert/audioldm.ts';
 import { installPack, type InstallResult } from './install.ts';
 import { planInstall } from './plan.ts';
-import type { InstallProgress } from './progress.ts';
+import { etaSeconds, RateMeter, throttle, type InstallProgress } from './progress.ts';
 import { forgetRevisions, readEnteredRevisions, rememberRevisions } from './revisions.ts';
 import { diskUsage, listInstalled, readInstalled, removeInstalled, type DiskUsage } from './store.ts';
 import { errorMessage } from '../../contract/errors.ts';
@@ -253,11 +255,62 @@ export class ModelManager {
     return [...this.running.keys()];
   }
 
-  /** Imports a pack folder. */
-  async import(dir: string, o: { replace?: boolean } = {}): Promise<ImportResult> {
-    const result = await importPack(dir, { modelsDir: this.modelsDir, checkPack: this.options.checkPack ?? checkPackLoads, ...(o.replace ? { replace: true } : {}), ...(this.options.now ? { now: this.options.now } : {}) });
-    this.emit('installed', { id: result.id, dir: result.dir });
-    return result;
+  /**
+   * Imports a pack folder, or converts a diffusers AudioLDM folder (import.ts). A conversion runs like an install:
+   * its progress goes to `progress` events (phase `convert`, so the Models view's bar moves) and `onProgress`, the
+   * id is listed by `installing()` and `cancel(id)` stops it (nothing is installed then); a failed conversion is
+   * also reported as a `failed` event, so the view's progress row ends.
+   */
+  async import(dir: string, o: { replace?: boolean; id?: string; heads?: 'original' | 'config'; unetFp16?: boolean; signal?: AbortSignal; onProgress?: (p: InstallProgress) => void } = {}): Promise<ImportResult> {
+    const base: ImportOptions = { modelsDir: this.modelsDir, checkPack: this.options.checkPack ?? checkPackLoads, ...(o.replace ? { replace: true } : {}), ...(this.options.now ? { now: this.options.now } : {}) };
+    if (!(await isDiffusersImport(dir))) {
+      const result = await importPack(dir, base);
+      this.emit('installed', { id: result.id, dir: result.dir });
+      return result;
+    }
+    // The id is fixed here (import.ts derives the same one) so that progress, cancel and `installing()` name it.
+    const id = o.id ?? packIdForFolder(await realpath(dir).catch(() => resolve(dir)));
+    if (this.running.has(id)) throw new ModelsError('busy', `'${id}' is already being installed or imported.`);
+    const abort = new AbortController();
+    const onOuterAbort = (): void => abort.abort();
+    o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    if (o.signal?.aborted) abort.abort();
+    this.running.set(id, abort);
+    const now = this.options.now ?? Date.now;
+    const meter = new RateMeter(now);
+    let converted = 0;
+    let lastStage = '';
+    const report = throttle<InstallProgress>((p) => {
+      o.onProgress?.(p);
+      this.emit('progress', p);
+    }, now);
+    try {
+      const result = await importPack(dir, {
+        ...base,
+        id,
+        signal: abort.signal,
+        ...(o.heads ? { heads: o.heads } : {}),
+        ...(o.unetFp16 ? { unetFp16: true } : {}),
+        onProgress: (stage, done, total) => {
+          if (done > converted) meter.add(done - converted);
+          converted = Math.max(converted, done);
+          const rate = meter.rate();
+          // Each stage's first event always goes out, so the view names the graph being built.
+          const newStage = stage !== lastStage;
+          lastStage = stage;
+          report({ id, phase: 'convert', file: stage, fileBytesDone: done, fileBytesTotal: total, bytesDone: done, bytesTotal: total, bytesPerSecond: rate, etaSeconds: etaSeconds(total - done, rate) }, newStage);
+        },
+      });
+      this.emit('installed', { id: result.id, dir: result.dir });
+      return result;
+    } catch (e) {
+      const error = e instanceof ModelsError ? e : new ModelsError('internal', errorMessage(e), { cause: e });
+      this.emit('failed', { id, code: error.code, message: error.message });
+      throw error;
+    } finally {
+      this.running.delete(id);
+      o.signal?.removeEventListener('abort', onOuterAbort);
+    }
   }
 
   /** Removes an installed pack and its partial download. */
@@ -269,4 +322,9 @@ export class ModelManager {
     this.emit('removed', { id });
     return result;
   }
+}
+
+/** True when `dir` is a diffusers folder to convert (a model_index.json and no manifest.json), as import.ts decides. */
+export async function isDiffusersImport(dir: string): Promise<boolean> {
+  return !(await stat(join(dir, 'manifest.json')).catch(() => undefined)) && (await isDiffusersFolder(dir));
 }

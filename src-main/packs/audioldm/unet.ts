@@ -11,6 +11,7 @@
  */
 import { createRng } from '../../engine/tensor/rng.ts';
 import { GraphBuilder } from '../graph/builder.ts';
+import { convertToFloat16 } from '../graph/float16.ts';
 import { type BuiltGraph, type WeightSource, createNet, finishNet } from '../graph/nn.ts';
 import { type UnetTopology, buildUnetBody, declareNoisePred } from '../shape/unet.ts';
 import { AudioLdmConfigError, type UnetConfig } from './config-unet-vae.ts';
@@ -30,6 +31,11 @@ export interface AudioLdmUnetOptions {
   heads?: 'config' | 'original';
   /** Channels per head for 'original'; default {@link HEAD_CHANNELS_BY_WIDTH} of block_out_channels[0]. */
   headChannels?: number;
+  /**
+   * A float16 UNet (weights and activations), with GroupNorm, LayerNorm, Softmax and the timestep embedding in
+   * float32 and float32 inputs and outputs, as the exporter's `--fp16` (graph/float16.ts).
+   */
+  fp16?: boolean;
 }
 
 /** Heads per level for `options` (the level-0 entry is unused when level 0 has no attention, as in AudioLDM). */
@@ -100,5 +106,6 @@ export function buildAudioLdmUnet(config: UnetConfig, weights: WeightSource, opt
   const { noisePred } = buildUnetBody(net, topology, diffusersTimestepFrequencies(config.blockOutChannels[0]));
   declareNoisePred(net, noisePred, config.outChannels);
   const heads = topology.heads.filter((_, level) => config.attentionLevels[level]).join(', ');
-  return finishNet(net, `AudioLDM UNet2DConditionModel (block_out_channels [${config.blockOutChannels.join(', ')}], heads [${heads}] (${options.heads ?? 'original'}))`);
+  const built = finishNet(net, `AudioLDM UNet2DConditionModel (block_out_channels [${config.blockOutChannels.join(', ')}], heads [${heads}] (${options.heads ?? 'original'})${options.fp16 ? ', float16' : ''})`);
+  return options.fp16 ? { ...built, bytes: convertToFloat16(built.bytes) } : built;
 }

@@ -52,6 +52,11 @@ export interface ConvertOptions {
    * of the whole conversion, so they only grow.
    */
   onProgress?: (stage: ConvertStage, done: number, total: number) => void;
+  /**
+   * A float16 UNet (GroupNorm, LayerNorm, Softmax and the timestep embedding in float32; inputs and outputs float32),
+   * as the exporter's `--fp16`; the pack's name, description and licence say so. Default false.
+   */
+  unetFp16?: boolean;
   /** Cancels between tensors and between components; nothing is written then. */
   signal?: AbortSignal;
   /** Hub repo (`cvssp/audioldm-s-full-v2`) the folder came from, for the licence notice (default: the folder). */
@@ -103,7 +108,9 @@ export async function convertDiffusersAudioLdm(sourceDir: string, outDir: string
   const scheduler = parseSchedulerConfig(await readJson(sourceDir, 'scheduler/scheduler_config.json'));
   const configs: AudioLdmConfigs = { unet, vae, textEncoder, vocoder, scheduler };
   const heads = options.heads ?? 'original';
-  const headsNote = describeHeads(configs, heads);
+  const fp16 = options.unetFp16 === true;
+  // The exporter's wording, so that both paths describe an fp16 pack alike (its description and licence notice).
+  const headsNote = describeHeads(configs, heads) + (fp16 ? ' The UNet was converted to float16 (normalisation, softmax and the timestep embedding kept in float32).' : '');
 
   // 2. The tokenizer: vocab.json + merges.txt → tokenizer.json, limited as the text encoder reads.
   const tokenizer = await buildTokenizer(sourceDir, textEncoder.maxPositionEmbeddings - 2);
@@ -146,7 +153,7 @@ export async function convertDiffusersAudioLdm(sourceDir: string, outDir: string
       before += tensorsToLoad(r, plan.ignore).bytes;
       let graph: BuiltGraph;
       try {
-        graph = buildGraph(plan.name, configs, weights, heads);
+        graph = buildGraph(plan.name, configs, weights, heads, fp16);
       } finally {
         weights.release();
       }
@@ -173,7 +180,7 @@ export async function convertDiffusersAudioLdm(sourceDir: string, outDir: string
   const source = options.source ?? sourceDir;
   const manifest: AudioLdmManifestDraft = audioLdmManifestDraft(configs, {
     id: options.id,
-    name: options.name,
+    name: fp16 ? `${options.name} (fp16 UNet)` : options.name,
     source,
     ...(options.revision ? { revision: options.revision } : {}),
     headsNote,
@@ -196,12 +203,12 @@ function reader(readers: ReadonlyMap<AudioLdmComponentName, { reader: Checkpoint
 }
 
 /** Builds one graph from its weights. */
-function buildGraph(name: AudioLdmComponentName, c: AudioLdmConfigs, weights: ComponentWeights, heads: 'original' | 'config'): BuiltGraph {
+function buildGraph(name: AudioLdmComponentName, c: AudioLdmConfigs, weights: ComponentWeights, heads: 'original' | 'config', fp16: boolean): BuiltGraph {
   switch (name) {
     case 'textEncoder':
       return buildAudioLdmTextEncoder(c.textEncoder, weights);
     case 'unet':
-      return buildAudioLdmUnet(c.unet, weights, { heads });
+      return buildAudioLdmUnet(c.unet, weights, { heads, fp16 });
     case 'vaeDecoder':
       return buildAudioLdmVaeDecoder(c.vae, weights);
     case 'vocoder':
