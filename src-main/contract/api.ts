@@ -131,7 +131,16 @@ const InstallModelInput = v.strictObject({
   /** Commits the user entered for repos the catalog does not pin (`CatalogModelInfo.unpinned`), by repo id. */
   revisions: v.optional(v.pipe(v.record(v.pipe(v.string(), v.maxLength(200)), commitSchema), v.maxEntries(8))),
 });
-const ImportModelInput = v.strictObject({ dir: dirSchema, replace: v.optional(v.boolean()) });
+const ImportModelInput = v.strictObject({
+  dir: dirSchema,
+  replace: v.optional(v.boolean()),
+  /** A diffusers AudioLDM folder only (converted on import): the pack id (default: from the folder's name). */
+  id: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be lowercase letters, digits, ".", "_" or "-" (e.g. audioldm-s-full-v2)'))),
+  /** A diffusers folder only: the UNet's head split, `original` (AudioLDM's, default) or as its config says. */
+  heads: v.optional(v.picklist(['original', 'config'])),
+  /** A diffusers folder only: a float16 UNet (normalisations in float32). */
+  unetFp16: v.optional(v.boolean()),
+});
 
 /** A path under an open project that the renderer may fetch (`takes/…` or `peaks/…`). */
 const ResolveAssetInput = v.strictObject({

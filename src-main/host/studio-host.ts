@@ -239,8 +239,9 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       if (!manager.cancel(id)) throw new CodedError('not-found', `no install of '${id}' is running`);
       return ok(null);
     },
-    async importModel({ dir, replace }) {
-      const imported = await manager.import(dir, replace ? { replace: true } : {});
+    async importModel({ dir, replace, id, heads, unetFp16 }) {
+      // Conversion progress and cancel reach the view through the manager's events (the `convert` phase).
+      const imported = await manager.import(dir, { ...(replace ? { replace: true } : {}), ...(id ? { id } : {}), ...(heads ? { heads } : {}), ...(unetFp16 ? { unetFp16 } : {}) });
       const info = (await listInstalledModels(options.cacheDir, manager.modelsDir)).find((m) => m.id === imported.id);
       if (!info) throw new CodedError('not-found', `the imported pack '${imported.id}' did not verify after the copy`);
       return ok(info);
