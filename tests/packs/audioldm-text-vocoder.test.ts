@@ -18,37 +18,9 @@ import { type ClapTextConfig, type HifiGanConfig, parseClapTextConfig, parseHifi
 import { AudioLdmConfigError } from '../../src-main/packs/audioldm/config-unet-vae.ts';
 import { buildAudioLdmTextEncoder, buildClapTextEncoder } from '../../src-main/packs/audioldm/text-encoder.ts';
 import { buildAudioLdmVocoder, foldWeightNorm, hifiGanHaloMelFrames, hifiGanOutputLength } from '../../src-main/packs/audioldm/vocoder.ts';
-import { openCheckpoint } from '../../src-main/host/models/checkpoint/index.ts';
-import { FLOAT_DTYPES } from '../../src-main/host/models/checkpoint/types.ts';
-import { ComponentWeights } from '../../src-main/host/models/convert/weights.ts';
-import { AUDIOLDM_TINY } from '../helpers/audioldm-fixture.ts';
+import { AUDIOLDM_TINY, expectGolden, fixtureConfig as config, mapSource, readCheckpointTensors, type StoredTensor } from '../helpers/audioldm-fixture.ts';
 
 const FIXTURE = AUDIOLDM_TINY;
-
-interface StoredTensor {
-  shape: number[];
-  data: Float32Array;
-}
-
-/** Every float tensor of a checkpoint file, read with the converter's reader (host/models/checkpoint). */
-async function readCheckpointTensors(path: string): Promise<Map<string, StoredTensor>> {
-  const reader = await openCheckpoint(path);
-  try {
-    const tensors = new Map<string, StoredTensor>();
-    for (const t of reader.tensors()) if (FLOAT_DTYPES.includes(t.dtype)) tensors.set(t.name, { shape: t.shape, data: await reader.read(t.name) });
-    return tensors;
-  } finally {
-    await reader.close();
-  }
-}
-
-/**
- * The converter's WeightSource (host/models/convert/weights.ts) over tensors in memory: shapes checked size-1 axes
- * aside, Linear stored [out, in]; each call gives a fresh source, since a source hands every tensor over once.
- */
-function mapSource(tensors: ReadonlyMap<string, StoredTensor>, component: string): ComponentWeights {
-  return ComponentWeights.fromTensors(tensors, { component, file: `${component}/model.safetensors` });
-}
 
 function goldenF32(name: string): Float32Array {
   const bytes = readFileSync(join(FIXTURE, 'golden', `${name}.bin`));
@@ -62,34 +34,12 @@ function goldenIds(name: string, dims: number[]): Tensor<'int64'> {
   return { type: 'int64', data: BigInt64Array.from(ints, (x) => BigInt(x)), dims };
 }
 
-function config(component: string): unknown {
-  return JSON.parse(readFileSync(join(FIXTURE, 'model', component, 'config.json'), 'utf8'));
-}
-
 function weights(component: string): Promise<Map<string, StoredTensor>> {
   return readCheckpointTensors(join(FIXTURE, 'model', component, 'model.safetensors'));
 }
 
 const TEXT_WEIGHTS = await weights('text_encoder');
 const VOCODER_WEIGHTS = await weights('vocoder');
-
-/** Asserts README §4's tolerance: relative RMS ≤ 1e-5 and max|Δ| ≤ 1e-4·max|ref|. */
-function expectClose(actual: Float32Array, reference: Float32Array, what: string): void {
-  expect(actual.length, `${what}: length`).toBe(reference.length);
-  let num = 0;
-  let den = 0;
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const d = actual[i] - reference[i];
-    num += d * d;
-    den += reference[i] * reference[i];
-    maxDiff = Math.max(maxDiff, Math.abs(d));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  expect(Math.sqrt(num / den), `${what}: relative RMS`).toBeLessThanOrEqual(1e-5);
-  expect(maxDiff / maxRef, `${what}: max|Δ| / max|ref|`).toBeLessThanOrEqual(1e-4);
-}
 
 async function run(bytes: Uint8Array, inputs: TensorSpec[], outputs: TensorSpec[], feeds: Record<string, Tensor>): Promise<Record<string, Float32Array>> {
   const session = await openSession(bytes, { name: 'test', device: 'cpu', intraOpThreads: 1, expected: { inputs, outputs } });
@@ -140,8 +90,8 @@ describe('CLAP text tower from transformers weights', () => {
       input_ids: goldenIds('token_ids', [2, 512]),
       attention_mask: goldenIds('attention_mask', [2, 512]),
     });
-    expectClose(out.text_embeds_raw, goldenF32('text_embeds_raw'), 'text_embeds_raw');
-    expectClose(out.text_embeds, goldenF32('text_embeds'), 'text_embeds');
+    expectGolden(out.text_embeds_raw, goldenF32('text_embeds_raw'), 'text_embeds_raw');
+    expectGolden(out.text_embeds, goldenF32('text_embeds'), 'text_embeds');
   });
 
   it('reproduces the negative prompt row ("static"), and the contract graph has text_embeds alone', async () => {
@@ -150,7 +100,7 @@ describe('CLAP text tower from transformers weights', () => {
       input_ids: goldenIds('token_ids_negative', [1, 512]),
       attention_mask: goldenIds('attention_mask_negative', [1, 512]),
     });
-    expectClose(out.text_embeds, goldenF32('text_embeds_negative'), 'text_embeds_negative');
+    expectGolden(out.text_embeds, goldenF32('text_embeds_negative'), 'text_embeds_negative');
   });
 
   it('names a missing tensor, and a mis-shaped one with its expected and actual shape', () => {
@@ -213,7 +163,7 @@ describe('SpeechT5HifiGan from transformers weights', () => {
     expect(source.unused()).toEqual(['mean', 'scale']); // normalize_before false
     expect(built.parameters).toBe(68_467); // README §2 (parameters, not the mean/scale buffers)
     const out = await run(built.bytes, VOCODER_INPUTS, VOCODER_OUTPUTS, { mel: f32(mel, [1, 256, 64]) });
-    expectClose(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform');
+    expectGolden(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform');
   });
 
   it('applies normalize_before with the stored mean and scale', async () => {
@@ -226,7 +176,7 @@ describe('SpeechT5HifiGan from transformers weights', () => {
     const shifted = Float32Array.from(mel, (x, i) => x * s[i % 64] + m[i % 64]);
     const built = buildAudioLdmVocoder({ ...vocoderConfig, normalizeBefore: true }, mapSource(meanScale, 'vocoder'));
     const out = await run(built.bytes, VOCODER_INPUTS, VOCODER_OUTPUTS, { mel: f32(shifted, [1, 256, 64]) });
-    expectClose(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform (normalize_before)');
+    expectGolden(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform (normalize_before)');
   });
 
   it('folds weight norm: w = g·v/‖v‖ over every axis but the first', () => {
@@ -273,7 +223,7 @@ describe('SpeechT5HifiGan from transformers weights', () => {
     }
     const built = buildAudioLdmVocoder(vocoderConfig, mapSource(normed, 'vocoder'), (k) => normed.has(k));
     const out = await run(built.bytes, VOCODER_INPUTS, VOCODER_OUTPUTS, { mel: f32(mel, [1, 256, 64]) });
-    expectClose(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform (weight norm)');
+    expectGolden(out.waveform, goldenF32('vocoder_waveform'), 'vocoder_waveform (weight norm)');
   });
 
   it('names a missing tensor, and a mis-shaped one with its expected and actual shape', () => {

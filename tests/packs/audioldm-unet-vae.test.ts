@@ -17,45 +17,16 @@ import { AudioLdmConfigError, type UnetConfig, parseUnetConfig, parseVaeConfig }
 import { buildAudioLdmUnet, diffusersTimestepFrequencies, unetHeads } from '../../src-main/packs/audioldm/unet.ts';
 import { buildAudioLdmVaeDecoder } from '../../src-main/packs/audioldm/vae-decoder.ts';
 import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../src-main/packs/graph/groupnorm-stats.ts';
-import { openCheckpoint } from '../../src-main/host/models/checkpoint/index.ts';
-import { FLOAT_DTYPES } from '../../src-main/host/models/checkpoint/types.ts';
-import { ComponentWeights } from '../../src-main/host/models/convert/weights.ts';
-import { AUDIOLDM_TINY } from '../helpers/audioldm-fixture.ts';
+import { AUDIOLDM_TINY, compare, expectGolden, fixtureConfig as config, mapSource, readCheckpointTensors, type StoredTensor } from '../helpers/audioldm-fixture.ts';
 
 const FIXTURE = AUDIOLDM_TINY;
 
-interface StoredTensor {
-  shape: number[];
-  data: Float32Array;
-}
-
-/** Every float tensor of a checkpoint file, read with the converter's reader (host/models/checkpoint). */
-async function readCheckpointTensors(path: string): Promise<Map<string, StoredTensor>> {
-  const reader = await openCheckpoint(path);
-  try {
-    const tensors = new Map<string, StoredTensor>();
-    for (const t of reader.tensors()) if (FLOAT_DTYPES.includes(t.dtype)) tensors.set(t.name, { shape: t.shape, data: await reader.read(t.name) });
-    return tensors;
-  } finally {
-    await reader.close();
-  }
-}
-
-/**
- * The converter's WeightSource (host/models/convert/weights.ts) over tensors in memory: shapes checked size-1 axes
- * aside, Linear stored [out, in]; each call gives a fresh source, since a source hands every tensor over once.
- */
-function mapSource(tensors: ReadonlyMap<string, StoredTensor>, component: string): ComponentWeights {
-  return ComponentWeights.fromTensors(tensors, { component, file: `${component}/diffusion_pytorch_model.safetensors` });
-}
+/** The converter's WeightSource over a component's tensors, named as diffusers stores them. */
+const weightsOf = (tensors: ReadonlyMap<string, StoredTensor>, component: string) => mapSource(tensors, component, `${component}/diffusion_pytorch_model.safetensors`);
 
 function golden(name: string): Float32Array {
   const bytes = readFileSync(join(FIXTURE, 'golden', `${name}.bin`));
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-function config(component: string): unknown {
-  return JSON.parse(readFileSync(join(FIXTURE, 'model', component, 'config.json'), 'utf8'));
 }
 
 function weights(component: string): Promise<Map<string, StoredTensor>> {
@@ -64,30 +35,6 @@ function weights(component: string): Promise<Map<string, StoredTensor>> {
 
 const UNET_WEIGHTS = await weights('unet');
 const VAE_WEIGHTS = await weights('vae');
-
-/** Relative RMS error and max|Δ| relative to max|ref|. */
-function compare(actual: Float32Array, reference: Float32Array): { relRms: number; maxRel: number } {
-  expect(actual.length).toBe(reference.length);
-  let num = 0;
-  let den = 0;
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const d = actual[i] - reference[i];
-    num += d * d;
-    den += reference[i] * reference[i];
-    maxDiff = Math.max(maxDiff, Math.abs(d));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  return { relRms: Math.sqrt(num / den), maxRel: maxDiff / maxRef };
-}
-
-function expectWithinTolerance(actual: Float32Array, reference: Float32Array, what: string): void {
-  const { relRms, maxRel } = compare(actual, reference);
-  console.log(`${what}: relative RMS ${relRms.toExponential(2)}, max|Δ|/max|ref| ${maxRel.toExponential(2)}`);
-  expect(relRms, `${what} relative RMS`).toBeLessThanOrEqual(1e-5);
-  expect(maxRel, `${what} max|Δ| / max|ref|`).toBeLessThanOrEqual(1e-4);
-}
 
 function asF32(t: Tensor | undefined): Float32Array {
   if (!(t?.data instanceof Float32Array)) throw new Error('expected a float32 output');
@@ -127,11 +74,11 @@ describe('AudioLDM UNet from diffusers weights', () => {
   const unetWeights = UNET_WEIGHTS;
 
   it('reproduces diffusers noise_pred on the fixture and reads every tensor', async () => {
-    const source = mapSource(unetWeights, 'unet');
+    const source = weightsOf(unetWeights, 'unet');
     const built = buildAudioLdmUnet(unetConfig, source, { heads: 'config' });
     expect(built.parameters).toBe(752_312);
     expect(source.unused()).toEqual([]);
-    expectWithinTolerance(await runUnet(built.bytes), golden('unet_noise_pred'), 'unet_noise_pred');
+    expectGolden(await runUnet(built.bytes), golden('unet_noise_pred'), 'unet_noise_pred');
   });
 
   it("reads attention_head_dim as heads; 'original' with 4 channels per head is the same split here", () => {
@@ -147,7 +94,7 @@ describe('AudioLDM UNet from diffusers weights', () => {
   });
 
   it('differs by more than 1 % when the heads are read wrongly (8 at every level)', async () => {
-    const wrong = buildAudioLdmUnet({ ...unetConfig, configHeads: [8, 8, 8, 8] }, mapSource(unetWeights, 'unet'), { heads: 'config' });
+    const wrong = buildAudioLdmUnet({ ...unetConfig, configHeads: [8, 8, 8, 8] }, weightsOf(unetWeights, 'unet'), { heads: 'config' });
     const { relRms } = compare(await runUnet(wrong.bytes), golden('unet_noise_pred'));
     console.log(`8 heads everywhere: relative RMS ${relRms.toExponential(2)}`);
     expect(relRms).toBeGreaterThan(0.01);
@@ -164,12 +111,12 @@ describe('AudioLDM UNet from diffusers weights', () => {
     const key = 'down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight';
     const missing = new Map(unetWeights);
     missing.delete(key);
-    expect(() => buildAudioLdmUnet(unetConfig, mapSource(missing, 'unet'), { heads: 'config' })).toThrow(
+    expect(() => buildAudioLdmUnet(unetConfig, weightsOf(missing, 'unet'), { heads: 'config' })).toThrow(
       `checkpoint unet/diffusion_pytorch_model.safetensors has no tensor '${key}' that unet needs (expected [16, 16])`,
     );
     const misShaped = new Map(unetWeights);
     misShaped.set('conv_in.weight', { shape: [8, 4, 3, 3], data: new Float32Array(288) });
-    expect(() => buildAudioLdmUnet(unetConfig, mapSource(misShaped, 'unet'), { heads: 'config' })).toThrow(
+    expect(() => buildAudioLdmUnet(unetConfig, weightsOf(misShaped, 'unet'), { heads: 'config' })).toThrow(
       "tensor 'conv_in.weight' has shape [8, 4, 3, 3] but unet needs [8, 8, 3, 3]",
     );
   });
@@ -191,7 +138,7 @@ describe('AudioLDM VAE decoder from diffusers weights', () => {
   const vaeWeights = VAE_WEIGHTS;
 
   it('reproduces diffusers decode_latents on the fixture, and so does its shared-statistics rewrite with own_stats = 1', async () => {
-    const source = mapSource(vaeWeights, 'vae');
+    const source = weightsOf(vaeWeights, 'vae');
     const built = buildAudioLdmVaeDecoder(vaeConfig, source);
     // Every decoder tensor is read; the encoder and quant_conv are not part of decoding.
     expect(source.unused().filter((k) => !k.startsWith('encoder.') && !k.startsWith('quant_conv.'))).toEqual([]);
@@ -200,7 +147,7 @@ describe('AudioLDM VAE decoder from diffusers weights', () => {
 
     const session = await openSession(built.bytes, { name: 'vae', device: 'cpu', intraOpThreads: 1, expected: VAE_SIGNATURE });
     try {
-      expectWithinTolerance(asF32((await session.run({ latent })).mel), reference, 'vae_mel');
+      expectGolden(asF32((await session.run({ latent })).mel), reference, 'vae_mel');
     } finally {
       await session.dispose();
     }
@@ -222,7 +169,7 @@ describe('AudioLDM VAE decoder from diffusers weights', () => {
         feeds[l.meanInput] = f32(new Float32Array(l.groups).fill(3), [l.groups]);
         feeds[l.varInput] = f32(new Float32Array(l.groups).fill(5), [l.groups]);
       }
-      expectWithinTolerance(asF32((await shared.run(feeds)).mel), reference, 'vae_mel (rewritten, own_stats = 1)');
+      expectGolden(asF32((await shared.run(feeds)).mel), reference, 'vae_mel (rewritten, own_stats = 1)');
     } finally {
       await shared.dispose();
     }
@@ -231,10 +178,10 @@ describe('AudioLDM VAE decoder from diffusers weights', () => {
   it('names the tensor, the expected and the actual shape when one is missing or mis-shaped', () => {
     const missing = new Map(vaeWeights);
     missing.delete('decoder.mid_block.attentions.0.to_q.bias');
-    expect(() => buildAudioLdmVaeDecoder(vaeConfig, mapSource(missing, 'vae'))).toThrow("has no tensor 'decoder.mid_block.attentions.0.to_q.bias' that vae needs (expected [32])");
+    expect(() => buildAudioLdmVaeDecoder(vaeConfig, weightsOf(missing, 'vae'))).toThrow("has no tensor 'decoder.mid_block.attentions.0.to_q.bias' that vae needs (expected [32])");
     const misShaped = new Map(vaeWeights);
     misShaped.set('post_quant_conv.weight', { shape: [4, 8, 1, 1], data: new Float32Array(32) });
-    expect(() => buildAudioLdmVaeDecoder(vaeConfig, mapSource(misShaped, 'vae'))).toThrow(
+    expect(() => buildAudioLdmVaeDecoder(vaeConfig, weightsOf(misShaped, 'vae'))).toThrow(
       "tensor 'post_quant_conv.weight' has shape [4, 8, 1, 1] but vae needs [8, 8, 1, 1]",
     );
   });

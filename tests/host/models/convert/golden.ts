@@ -5,7 +5,6 @@
 import { chmod, cp, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
 import { openCheckpoint } from '../../../../src-main/host/models/checkpoint/index.ts';
 import { convertDiffusersAudioLdm, type ConvertOptions, type ConvertResult } from '../../../../src-main/host/models/convert/audioldm.ts';
 import { AUDIOLDM_TINY, readGolden } from '../../../helpers/audioldm-fixture.ts';
@@ -22,29 +21,7 @@ export async function goldenF32(name: string): Promise<Float32Array> {
   return g.data;
 }
 
-/** Relative RMS error and max|Δ| relative to max|ref|. */
-export function compare(actual: Float32Array, reference: Float32Array): { relRms: number; maxRel: number } {
-  expect(actual.length).toBe(reference.length);
-  let num = 0;
-  let den = 0;
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const d = actual[i] - reference[i];
-    num += d * d;
-    den += reference[i] * reference[i];
-    maxDiff = Math.max(maxDiff, Math.abs(d));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  return { relRms: Math.sqrt(num / den), maxRel: maxDiff / maxRef };
-}
-
-/** README §4: relative RMS ≤ 1e-5 and max|Δ| ≤ 1e-4·max|ref|. */
-export function expectGolden(actual: Float32Array, reference: Float32Array, what: string): void {
-  const { relRms, maxRel } = compare(actual, reference);
-  expect(relRms, `${what}: relative RMS`).toBeLessThanOrEqual(1e-5);
-  expect(maxRel, `${what}: max|Δ| / max|ref|`).toBeLessThanOrEqual(1e-4);
-}
+export { compare, expectGolden } from '../../../helpers/audioldm-fixture.ts';
 
 /** A fresh temporary folder (resolved, so paths compare equal to what the code under test resolves). */
 export async function tempDir(prefix: string): Promise<string> {
