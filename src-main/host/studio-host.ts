@@ -10,7 +10,7 @@ import type { ApiResult, OpenedProjectInfo, StudioApi, StudioEventName, StudioEv
 import { CodedError } from '../contract/errors.ts';
 import { parseProject, ProjectError, type RegionId, type TakeRef, type TrackId } from '../contract/project.ts';
 import { resolveProjectAsset } from './assets.ts';
-import { checkPackInWorker, EngineWorker, forkWorker, type SpawnWorker } from './engine-worker/engine-worker.ts';
+import { checkPackInWorker, convertInWorker, EngineWorker, forkWorker, type SpawnWorker } from './engine-worker/engine-worker.ts';
 import { JobQueue } from './jobs.ts';
 import { listInstalledModels, providerInfo } from './model-info.ts';
 import { ModelManager, type ModelManagerOptions } from './models/manager.ts';
@@ -71,9 +71,11 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
   const projects = new Map<string, OpenEntry>();
   const queue = new JobQueue(options.emit);
   const engine = new EngineWorker({ log, ...(options.spawnWorker ? { spawn: options.spawnWorker } : {}) });
-  // A new pack's graphs are opened in a worker process of their own before it is listed as installed.
+  // A new pack's graphs are opened in a worker process of their own before it is listed as installed; a conversion
+  // runs in one too, as building the graphs would stall this event loop (RPC, saves, job progress) for many seconds.
   const manager = new ModelManager({
     checkPack: (dir) => checkPackInWorker(options.spawnWorker ?? forkWorker, dir),
+    convert: (sourceDir, outDir, o) => convertInWorker(options.spawnWorker ?? forkWorker, sourceDir, outDir, o),
     ...options.models,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
   });

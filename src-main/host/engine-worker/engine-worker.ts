@@ -11,7 +11,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ApiError } from '../../contract/api.ts';
 import { CodedError } from '../../contract/errors.ts';
-import type { FromWorker, RunMessage, ToWorker } from './protocol.ts';
+import { ConvertError } from '../models/convert/errors.ts';
+import type { ConvertOptions, ConvertResult } from '../models/convert/audioldm.ts';
+import type { FromWorker, NonJobMessage, RunMessage, ToWorker } from './protocol.ts';
 
 /**
  * A running worker process as the host sees it. Plain Node forks a child process (`forkWorker`); the Electron
@@ -37,7 +39,7 @@ export type SpawnWorker = () => WorkerProcess;
 
 /** Callbacks of one job run. */
 export interface RunHandlers {
-  onMessage(message: Exclude<FromWorker, { type: 'ready' | 'done' | 'failed' | 'pack-checked' }>): void;
+  onMessage(message: Exclude<FromWorker, NonJobMessage | { type: 'done' | 'failed' }>): void;
 }
 
 /** Why a run ended without `done`. */
@@ -141,6 +143,56 @@ export function checkPackInWorker(spawn: SpawnWorker, dir: string): Promise<void
   });
 }
 
+let conversions = 0;
+
+/**
+ * Runs the AudioLDM converter (models/convert/audioldm.ts `convertDiffusersAudioLdm`, same contract) in a worker
+ * process of its own, so that building the graphs (CPU-bound for many seconds) does not stall the host's event loop:
+ * RPC, saves and job progress go on meanwhile. Progress is relayed to `options.onProgress`; the converter's error
+ * arrives with its code and message. `options.signal` kills the worker, and the promise rejects with a `cancelled`
+ * ConvertError only once the process is gone, so the caller's removal of `outDir` cannot race a late write.
+ */
+export function convertInWorker(spawn: SpawnWorker, sourceDir: string, outDir: string, options: ConvertOptions): Promise<ConvertResult> {
+  const { onProgress, signal, ...plain } = options;
+  const cancelled = (): ConvertError => new ConvertError('cancelled', 'Conversion cancelled; nothing was installed.');
+  if (signal?.aborted) return Promise.reject(cancelled());
+  const worker = spawn();
+  const convertId = `convert_${process.pid}_${Date.now().toString(36)}_${++conversions}`;
+  return new Promise<ConvertResult>((resolve, reject) => {
+    let killed = false;
+    const offMessage = worker.onMessage((m) => {
+      if (m.type === 'convert-progress' && m.convertId === convertId) {
+        if (!killed) onProgress?.(m.stage, m.done, m.total);
+        return;
+      }
+      if (m.type !== 'converted' || m.convertId !== convertId) return;
+      done();
+      void worker.stop();
+      if (m.error) reject(m.error.code ? new ConvertError(m.error.code, m.error.message) : new Error(m.error.message));
+      else resolve(m.result);
+    });
+    const offExit = worker.onExit((how) => {
+      done();
+      reject(
+        killed
+          ? cancelled()
+          : new ConvertError('model-error', `the conversion process stopped (${how}) before it finished; it may have run out of memory. Close other programs and try again.`),
+      );
+    });
+    const onAbort = (): void => {
+      killed = true;
+      worker.kill();
+    };
+    const done = (): void => {
+      offMessage();
+      offExit();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.send({ type: 'convert-audioldm', convertId, sourceDir, outDir, options: plain });
+  });
+}
+
 /** One engine worker (respawned as needed). */
 export class EngineWorker {
   private worker: WorkerProcess | null = null;
@@ -159,7 +211,7 @@ export class EngineWorker {
     const worker = this.ensureWorker();
     return new Promise<void>((resolve, reject) => {
       const offMessage = worker.onMessage((m) => {
-        if (m.type === 'ready' || m.type === 'pack-checked' || m.jobId !== message.jobId) return;
+        if (!('jobId' in m) || m.jobId !== message.jobId) return;
         if (m.type === 'done') {
           cleanup();
           resolve();

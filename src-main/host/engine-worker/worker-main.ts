@@ -5,13 +5,14 @@
  * sees or touches project.json.
  */
 import type { JobStage } from '../../contract/api.ts';
-import { errorMessage, toApiError } from '../../contract/errors.ts';
+import { CodedError, errorMessage, toApiError } from '../../contract/errors.ts';
 import { computePeaks } from '../../engine/audio/peaks.ts';
 import type { Progress } from '../../engine/pipelines/text-to-audio.ts';
 import { ModelCache } from '../generation/model-cache.ts';
 import { projectTakeWriter, runPiece } from '../generation/run-piece.ts';
+import { convertDiffusersAudioLdm } from '../models/convert/audioldm.ts';
 import { checkPackLoads } from '../packs/check.ts';
-import type { CheckPackMessage, FromWorker, RunMessage, ToWorker } from './protocol.ts';
+import type { CheckPackMessage, ConvertAudioLdmMessage, FromWorker, RunMessage, ToWorker } from './protocol.ts';
 
 const STAGE: Record<Progress['stage'], JobStage> = { encode: 'encoding', denoise: 'denoising', decode: 'decoding', vocode: 'decoding' };
 
@@ -78,9 +79,21 @@ async function checkPack(m: CheckPackMessage): Promise<void> {
   }
 }
 
+async function convertAudioLdm(m: ConvertAudioLdmMessage): Promise<void> {
+  const { convertId } = m;
+  try {
+    const result = await convertDiffusersAudioLdm(m.sourceDir, m.outDir, { ...m.options, onProgress: (stage, done, total) => send({ type: 'convert-progress', convertId, stage, done, total }) });
+    send({ type: 'converted', convertId, result: { pack: { dir: result.pack.dir, manifest: result.pack.manifest }, warnings: result.warnings } });
+  } catch (e) {
+    // The code only of a coded error, so that the host's callers map the failure as they would in-process.
+    send({ type: 'converted', convertId, error: { ...(e instanceof CodedError ? { code: e.code } : {}), message: errorMessage(e) } });
+  }
+}
+
 function receive(message: ToWorker): void {
   if (message.type === 'run') void run(message);
   else if (message.type === 'check-pack') void checkPack(message);
+  else if (message.type === 'convert-audioldm') void convertAudioLdm(message);
   else if (message.type === 'cancel' && current?.jobId === message.jobId) current.abort.abort();
 }
 

@@ -22,6 +22,7 @@ import { diskError, ModelsError } from './errors.ts';
 import { ensureDir, INSTALL_RECORD, layout, swapIntoPlace, withIdLock, writeInstallRecord } from './store.ts';
 import { digestFile } from './verify.ts';
 import { convertDiffusersAudioLdm, isDiffusersFolder, type ConvertStage } from './convert/audioldm.ts';
+import type { ConvertAudioLdm } from './install.ts';
 import { displayName } from './convert/manifest.ts';
 
 /** Options of {@link importPack}. */
@@ -32,6 +33,8 @@ export interface ImportOptions {
   now?: () => number;
   /** Opens every graph of the copy before it is installed (see ModelManagerOptions.checkPack). */
   checkPack?: (dir: string) => Promise<void>;
+  /** A diffusers folder: runs the converter (default: in this process; see ModelManagerOptions.convert). */
+  convert?: ConvertAudioLdm;
   /** A diffusers folder: the pack's id (default: from the folder's name, e.g. `audioldm-s-full-v2`). */
   id?: string;
   /** A diffusers folder: the UNet's attention-head split (convert/audioldm.ts ConvertOptions.heads). */
@@ -158,7 +161,7 @@ async function importDiffusers(from: string, o: ImportOptions): Promise<ImportRe
       let manifest: Manifest;
       try {
         manifest = (
-          await convertDiffusersAudioLdm(from, staging, {
+          await (o.convert ?? convertDiffusersAudioLdm)(from, staging, {
             id,
             name: displayName(source),
             source,

@@ -18,7 +18,7 @@ import type { CatalogEntry } from '../../contract/catalog.ts';
 import { CodedError } from '../../contract/errors.ts';
 import type { Manifest } from '../../contract/manifest.ts';
 import { PackError, verifyPack } from '../packs/load.ts';
-import { convertDiffusersAudioLdm } from './convert/audioldm.ts';
+import { convertDiffusersAudioLdm, type ConvertOptions, type ConvertResult } from './convert/audioldm.ts';
 import { backoff, downloadFile, type ByteEvent } from './download.ts';
 import { diskError, isAbort, ModelsError } from './errors.ts';
 import { fetchFileInfo, type NetOptions, type RemoteFileInfo } from './hub.ts';
@@ -46,7 +46,15 @@ export interface InstallOptions extends NetOptions {
   freeSpace?: (dir: string) => Promise<number | undefined>;
   /** Opens every graph of the verified download before it is installed (see ModelManagerOptions.checkPack). */
   checkPack?: (dir: string) => Promise<void>;
+  /** Runs the converter for a convert entry (default: in this process; see ModelManagerOptions.convert). */
+  convert?: ConvertAudioLdm;
 }
+
+/**
+ * Converts a diffusers AudioLDM folder into a pack, with the contract of `convertDiffusersAudioLdm`: in this process
+ * (that function itself) or in a worker process (engine-worker.ts `convertInWorker`, as the studio host does).
+ */
+export type ConvertAudioLdm = (sourceDir: string, outDir: string, options: ConvertOptions) => Promise<ConvertResult>;
 
 /** What an install did. */
 export interface InstallResult {
@@ -223,7 +231,7 @@ async function convertAndInstall(
   try {
     s.report('convert', '', 0, undefined, true);
     try {
-      await convertDiffusersAudioLdm(s.staging, out, {
+      await (o.convert ?? convertDiffusersAudioLdm)(s.staging, out, {
         id,
         name: entry.name,
         source: repo.repo,

@@ -14,7 +14,7 @@ import { ModelsError } from './errors.ts';
 import { hubUrlFromEnv, type NetOptions } from './hub.ts';
 import { importPack, packIdForFolder, type ImportOptions, type ImportResult } from './import.ts';
 import { isDiffusersFolder } from './convert/audioldm.ts';
-import { installPack, type InstallResult } from './install.ts';
+import { installPack, type ConvertAudioLdm, type InstallResult } from './install.ts';
 import { planInstall } from './plan.ts';
 import { etaSeconds, RateMeter, throttle, type InstallProgress } from './progress.ts';
 import { forgetRevisions, readEnteredRevisions, rememberRevisions } from './revisions.ts';
@@ -68,6 +68,12 @@ export interface ModelManagerOptions extends Pick<NetOptions, 'fetch'> {
    * the studio host runs it in a worker process of its own, so a graph that crashes ONNX Runtime cannot take the host).
    */
   checkPack?: (dir: string) => Promise<void>;
+  /**
+   * Converts a diffusers AudioLDM folder (a convert entry's download, an imported folder) into a pack (default: in
+   * this process, `convertDiffusersAudioLdm`; the studio host runs it in a worker process, engine-worker.ts
+   * `convertInWorker`, as building the graphs would stall its event loop for many seconds).
+   */
+  convert?: ConvertAudioLdm;
   /** Catalog file to read when `catalog` is not given (default $TESSERA_CATALOG, else the bundled catalog). */
   catalogPath?: string;
   retries?: number;
@@ -221,6 +227,7 @@ export class ModelManager {
         signal: abort.signal,
         revisions,
         checkPack: this.options.checkPack ?? checkPackLoads,
+        ...(this.options.convert ? { convert: this.options.convert } : {}),
         ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
         ...(this.options.retries === undefined ? {} : { retries: this.options.retries }),
         ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
@@ -262,7 +269,7 @@ export class ModelManager {
    * also reported as a `failed` event, so the view's progress row ends.
    */
   async import(dir: string, o: { replace?: boolean; id?: string; heads?: 'original' | 'config'; unetFp16?: boolean; signal?: AbortSignal; onProgress?: (p: InstallProgress) => void } = {}): Promise<ImportResult> {
-    const base: ImportOptions = { modelsDir: this.modelsDir, checkPack: this.options.checkPack ?? checkPackLoads, ...(o.replace ? { replace: true } : {}), ...(this.options.now ? { now: this.options.now } : {}) };
+    const base: ImportOptions = { modelsDir: this.modelsDir, checkPack: this.options.checkPack ?? checkPackLoads, ...(this.options.convert ? { convert: this.options.convert } : {}), ...(o.replace ? { replace: true } : {}), ...(this.options.now ? { now: this.options.now } : {}) };
     if (!(await isDiffusersImport(dir))) {
       const result = await importPack(dir, base);
       this.emit('installed', { id: result.id, dir: result.dir });
