@@ -6,12 +6,22 @@ import { parseManifest, withFileHashes } from '../../contract/manifest.ts';
 import type { BuiltPack, ManifestDraft, ManifestOf } from '../../packs/types.ts';
 import { verifyPack, type VerifiedPack } from './load.ts';
 
+/** Bytes per hash update: Node's hash refuses one update over 2 GB ("data is too long"), as an external-data shard of a large UNet is. */
+const HASH_CHUNK = 1 << 30;
+
+/** Hex sha256 of `bytes`, of any size. */
+export function sha256Hex(bytes: Uint8Array): string {
+  const hash = createHash('sha256');
+  for (let at = 0; at < bytes.length; at += HASH_CHUNK) hash.update(bytes.subarray(at, Math.min(bytes.length, at + HASH_CHUNK)));
+  return hash.digest('hex');
+}
+
 /** Completes a built pack's manifest with the sha256 of each file and validates it. */
 export function finalizeManifest<D extends ManifestDraft>(built: BuiltPack<D>): ManifestOf<D> {
   const hash = (file: string): string => {
     const bytes = built.files[file];
     if (!bytes) throw new Error(`built pack '${built.manifest.id}' has no file '${file}'`);
-    return createHash('sha256').update(bytes).digest('hex');
+    return sha256Hex(bytes);
   };
   const manifest = parseManifest(withFileHashes(built.manifest, hash), `built-in pack '${built.manifest.id}'`);
   return manifest as ManifestOf<D>;
@@ -20,7 +30,7 @@ export function finalizeManifest<D extends ManifestDraft>(built: BuiltPack<D>): 
 /** Version and per-file sha256 of a built pack (what resources/packs/fingerprints.json pins). */
 export function packFingerprint(built: BuiltPack): { version: string; files: Record<string, string> } {
   const files: Record<string, string> = {};
-  for (const name of Object.keys(built.files).sort()) files[name] = createHash('sha256').update(built.files[name]).digest('hex');
+  for (const name of Object.keys(built.files).sort()) files[name] = sha256Hex(built.files[name]);
   return { version: built.manifest.version, files };
 }
 

@@ -6,6 +6,7 @@
  * depend only on the calls made, so the same recipe always produces the same file (and the same sha256).
  */
 import onnxProto from 'onnx-proto';
+import { moveToShards, type ExternalizedGraph } from './external-data.ts';
 
 const { onnx } = onnxProto;
 
@@ -109,7 +110,21 @@ export class GraphBuilder {
 
   /** Serialises the graph to ONNX model bytes. */
   toBytes(docString = ''): Uint8Array {
-    const model = onnx.ModelProto.create({
+    return onnx.ModelProto.encode(this.model(docString)).finish();
+  }
+
+  /**
+   * Serialises the graph with every initializer of at least 1 KiB in the external-data shards `shardNames`
+   * (external-data.ts): the layout of graphs over protobuf's 2 GB, which cannot be serialised whole. Moves the weights
+   * out of this builder: call it once, last.
+   */
+  toExternal(docString: string, shardNames: readonly string[]): ExternalizedGraph {
+    const shards = moveToShards(this.initializers, shardNames);
+    return { graph: this.toBytes(docString), shards };
+  }
+
+  private model(docString: string): onnxProto.onnx.ModelProto {
+    return onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'tessera-graph-builder',
       producerVersion: '1',
@@ -123,7 +138,6 @@ export class GraphBuilder {
         initializer: this.initializers,
       },
     });
-    return onnx.ModelProto.encode(model).finish();
   }
 }
 

@@ -29,44 +29,45 @@ export interface ExternalizedGraph {
  * tensor (fewer tensors than shards) holds one zero block, so every named file exists.
  */
 export function externalizeInitializers(bytes: Uint8Array, shardNames: readonly string[]): ExternalizedGraph {
-  if (shardNames.length === 0) throw new RangeError('externalizeInitializers needs at least one shard name');
-  for (const name of shardNames) {
-    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') throw new RangeError(`shard name '${name}' must be a plain file name`);
-  }
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph;
   if (!graph) throw new RangeError('the model has no graph');
-  const parts: Uint8Array[][] = shardNames.map(() => []);
+  const shards = moveToShards(graph.initializer ?? [], shardNames);
+  return { graph: onnx.ModelProto.encode(model).finish(), shards };
+}
+
+/**
+ * Moves the raw data of every initializer of at least 1 KiB out of `initializers` (mutated: each becomes an external
+ * reference) into shards, balancing their sizes; see {@link externalizeInitializers}. Each tensor's bytes are copied
+ * straight into its shard and released from the tensor at once, so at most one extra copy of the weights exists.
+ */
+export function moveToShards(initializers: onnxProto.onnx.ITensorProto[], shardNames: readonly string[]): Record<string, Uint8Array> {
+  if (shardNames.length === 0) throw new RangeError('moveToShards needs at least one shard name');
+  for (const name of shardNames) {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') throw new RangeError(`shard name '${name}' must be a plain file name`);
+  }
   const sizes = shardNames.map(() => 0);
-  const moved = [...(graph.initializer ?? [])]
+  const moved = [...initializers]
     .filter((t) => t.rawData && t.rawData.length >= MIN_EXTERNAL_BYTES)
     .sort((a, b) => (b.rawData?.length ?? 0) - (a.rawData?.length ?? 0) || String(a.name).localeCompare(String(b.name)));
-  for (const tensor of moved) {
-    const data = tensor.rawData as Uint8Array;
+  // Place first (offsets and shard sizes), then copy into shards allocated once.
+  const placed = moved.map((tensor) => {
+    const length = (tensor.rawData as Uint8Array).length;
     const k = sizes.indexOf(Math.min(...sizes));
     const offset = sizes[k];
-    const padded = Math.ceil(data.length / ALIGN) * ALIGN;
-    const block = new Uint8Array(padded);
-    block.set(data);
-    parts[k].push(block);
-    sizes[k] += padded;
+    sizes[k] += Math.ceil(length / ALIGN) * ALIGN;
+    return { tensor, k, offset, length };
+  });
+  const out = sizes.map((size) => new Uint8Array(Math.max(size, ALIGN)));
+  for (const { tensor, k, offset, length } of placed) {
+    out[k].set(tensor.rawData as Uint8Array, offset);
     tensor.rawData = new Uint8Array(0);
     tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
     tensor.externalData = [
       { key: 'location', value: shardNames[k] },
       { key: 'offset', value: String(offset) },
-      { key: 'length', value: String(data.length) },
+      { key: 'length', value: String(length) },
     ];
   }
-  const shards: Record<string, Uint8Array> = {};
-  shardNames.forEach((name, k) => {
-    const out = new Uint8Array(Math.max(sizes[k], ALIGN));
-    let at = 0;
-    for (const block of parts[k]) {
-      out.set(block, at);
-      at += block.length;
-    }
-    shards[name] = out;
-  });
-  return { graph: onnx.ModelProto.encode(model).finish(), shards };
+  return Object.fromEntries(shardNames.map((name, k) => [name, out[k]]));
 }

@@ -10,6 +10,7 @@
  */
 import type { Rng } from '../../engine/tensor/rng.ts';
 import type { GraphBuilder } from './builder.ts';
+import type { ExternalizedGraph } from './external-data.ts';
 
 /**
  * Trainable tensors from a checkpoint, by state-dict name (`conv_in.weight`). Implementations check the shape and name
@@ -37,8 +38,14 @@ export interface Net {
 
 /** One finished graph: ONNX bytes and its trainable-parameter count. */
 export interface BuiltGraph {
-  bytes: Uint8Array;
+  /** The whole graph serialised (on first use; a graph over 2 GB cannot be: use `external`). */
+  readonly bytes: Uint8Array;
   parameters: number;
+  /**
+   * The graph with its weights in external-data shards (graph.toExternal), for graphs too large to serialise whole.
+   * Present on graphs not yet serialised; the weights move out, so use either this or `bytes`.
+   */
+  external?: (shardNames: readonly string[]) => ExternalizedGraph;
 }
 
 /** Starts a network on `g` drawing weights from `rng`, or reading them from `weights`. */
@@ -46,9 +53,17 @@ export function createNet(g: GraphBuilder, rng: Rng, weights?: WeightSource): Ne
   return { g, rng, parameters: 0, constants: new Map(), ...(weights ? { weights } : {}) };
 }
 
-/** Serialises the network's graph and reports its parameter count. */
+/** The network's graph, serialised when first asked (whole, or with external data), and its parameter count. */
 export function finishNet(net: Net, docString: string): BuiltGraph {
-  return { bytes: net.g.toBytes(docString), parameters: net.parameters };
+  let bytes: Uint8Array | undefined;
+  return {
+    parameters: net.parameters,
+    get bytes(): Uint8Array {
+      bytes ??= net.g.toBytes(docString);
+      return bytes;
+    },
+    external: (shardNames) => net.g.toExternal(docString, shardNames),
+  };
 }
 
 /** Gain that keeps unit variance through SiLU (1/E[silu(z)²] ≈ 2.82 for z ~ N(0,1)). */

@@ -160,9 +160,12 @@ export async function convertDiffusersAudioLdm(sourceDir: string, outDir: string
       const unused = weights.unused();
       if (unused.length > 0) warnings.push(`${file}: ${unused.length} tensor(s) no graph uses: ${unused.slice(0, 8).join(', ')}${unused.length > 8 ? `, and ${unused.length - 8} more` : ''}`);
       const graphFile = GRAPH_FILES[plan.name];
-      if (graph.bytes.length > (options.externalDataAbove ?? EXTERNAL_DATA_ABOVE)) {
+      // Decided on the weights' size before serialising: a graph over protobuf's 2 GB (AudioLDM-L's UNet) cannot be
+      // serialised whole ("data is too long"), so its weights go to external data as the graph is written.
+      const weightBytes = graph.parameters * (fp16 && plan.name === 'unet' ? 2 : 4);
+      if (weightBytes > (options.externalDataAbove ?? EXTERNAL_DATA_ABOVE)) {
         const dataFile = `${graphFile}.data`;
-        const split = externalizeInitializers(graph.bytes, [dataFile]);
+        const split = graph.external ? graph.external([dataFile]) : externalizeInitializers(graph.bytes, [dataFile]);
         files[graphFile] = split.graph;
         Object.assign(files, split.shards);
         externalData[plan.name] = [dataFile];
