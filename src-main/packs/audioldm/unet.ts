@@ -11,10 +11,13 @@
  */
 import { createRng } from '../../engine/tensor/rng.ts';
 import { GraphBuilder } from '../graph/builder.ts';
-import { convertToFloat16 } from '../graph/float16.ts';
+import onnxProto from 'onnx-proto';
+import { convertModelToFloat16 } from '../graph/float16.ts';
 import { type BuiltGraph, type WeightSource, createNet, finishNet } from '../graph/nn.ts';
 import { type UnetTopology, buildUnetBody, declareNoisePred } from '../shape/unet.ts';
 import { AudioLdmConfigError, type UnetConfig } from './config-unet-vae.ts';
+
+const { onnx } = onnxProto;
 
 /**
  * Original `num_head_channels` by the UNet's first-level width: 32 for AudioLDM S (128) and M (192), 64 for L (256)
@@ -106,6 +109,10 @@ export function buildAudioLdmUnet(config: UnetConfig, weights: WeightSource, opt
   const { noisePred } = buildUnetBody(net, topology, diffusersTimestepFrequencies(config.blockOutChannels[0]));
   declareNoisePred(net, noisePred, config.outChannels);
   const heads = topology.heads.filter((_, level) => config.attentionLevels[level]).join(', ');
-  const built = finishNet(net, `AudioLDM UNet2DConditionModel (block_out_channels [${config.blockOutChannels.join(', ')}], heads [${heads}] (${options.heads ?? 'original'})${options.fp16 ? ', float16' : ''})`);
-  return options.fp16 ? { ...built, bytes: convertToFloat16(built.bytes) } : built;
+  const doc = `AudioLDM UNet2DConditionModel (block_out_channels [${config.blockOutChannels.join(', ')}], heads [${heads}] (${options.heads ?? 'original'})${options.fp16 ? ', float16' : ''})`;
+  if (!options.fp16) return finishNet(net, doc);
+  // Halved before serialising: L's float32 UNet (2.96 GB) could not be serialised first.
+  const model = g.toModel(doc);
+  convertModelToFloat16(model);
+  return { bytes: onnx.ModelProto.encode(model).finish(), parameters: net.parameters };
 }

@@ -110,7 +110,7 @@ export class GraphBuilder {
 
   /** Serialises the graph to ONNX model bytes. */
   toBytes(docString = ''): Uint8Array {
-    return onnx.ModelProto.encode(this.model(docString)).finish();
+    return onnx.ModelProto.encode(this.toModel(docString)).finish();
   }
 
   /**
@@ -123,7 +123,8 @@ export class GraphBuilder {
     return { graph: this.toBytes(docString), shards };
   }
 
-  private model(docString: string): onnxProto.onnx.ModelProto {
+  /** The model as a protobuf object, not serialised (for passes over graphs too large to serialise in float32). */
+  toModel(docString = ''): onnxProto.onnx.ModelProto {
     return onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'tessera-graph-builder',

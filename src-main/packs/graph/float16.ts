@@ -72,6 +72,15 @@ export interface Float16Options {
 /** Converts the float32 model `bytes` to float16 as the file comment says; returns the new model's bytes. */
 export function convertToFloat16(bytes: Uint8Array, options: Float16Options = {}): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);
+  convertModelToFloat16(model, options);
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * The same on a model not serialised yet (GraphBuilder.toModel), changed in place: a float32 graph over protobuf's
+ * 2 GB (AudioLDM-L's UNet) cannot be serialised before its weights are halved.
+ */
+export function convertModelToFloat16(model: onnxProto.onnx.IModelProto, options: Float16Options = {}): void {
   const graph = model.graph;
   if (!graph) throw new Error('convertToFloat16: the model has no graph');
   const nodes = graph.node ?? [];
@@ -153,7 +162,6 @@ export function convertToFloat16(bytes: Uint8Array, options: Float16Options = {}
   // Still topologically sorted: each Cast was appended after its source's producer and before its first reader.
   graph.node = out;
   graph.valueInfo = [];
-  return onnx.ModelProto.encode(model).finish();
 }
 
 /** `n`'s name (the builder names every node; the first output stands in otherwise). */
