@@ -209,13 +209,7 @@ export class ModelManager {
    */
   async install(id: string, o: { acceptLicence: boolean; revisions?: Record<string, string>; signal?: AbortSignal; onProgress?: (p: InstallProgress) => void }): Promise<InstallResult> {
     const entry = findEntry(await this.getCatalog(), id);
-    if (this.running.has(id)) throw new ModelsError('busy', `'${id}' is already being installed.`);
-    const abort = new AbortController();
-    const onOuterAbort = (): void => abort.abort();
-    o.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    if (o.signal?.aborted) abort.abort();
-    this.running.set(id, abort);
-    try {
+    return this.tracked(id, o.signal, `'${id}' is already being installed.`, async (signal) => {
       // Commits entered for unpinned repos are remembered with the partial download, so Resume needs none.
       const revisions = { ...(await readEnteredRevisions(this.modelsDir, id)), ...o.revisions };
       planInstall(entry, { acceptLicence: o.acceptLicence, revisions });
@@ -224,7 +218,7 @@ export class ModelManager {
         modelsDir: this.modelsDir,
         hubUrl: this.hubUrl,
         acceptLicence: o.acceptLicence,
-        signal: abort.signal,
+        signal,
         revisions,
         checkPack: this.options.checkPack ?? checkPackLoads,
         ...(this.options.convert ? { convert: this.options.convert } : {}),
@@ -238,16 +232,8 @@ export class ModelManager {
         },
       });
       await forgetRevisions(this.modelsDir, id);
-      this.emit('installed', { id, dir: result.dir });
-      return result;
-    } catch (e) {
-      const error = e instanceof ModelsError ? e : new ModelsError('internal', errorMessage(e), { cause: e });
-      this.emit('failed', { id, code: error.code, message: error.message });
-      throw error;
-    } finally {
-      this.running.delete(id);
-      o.signal?.removeEventListener('abort', onOuterAbort);
-    }
+      return { result, installed: { id, dir: result.dir } };
+    });
   }
 
   /** Cancels a running install of `id` (its partial files are kept); false when none runs. */
@@ -277,12 +263,6 @@ export class ModelManager {
     }
     // The id is fixed here (import.ts derives the same one) so that progress, cancel and `installing()` name it.
     const id = o.id ?? packIdForFolder(await realpath(dir).catch(() => resolve(dir)));
-    if (this.running.has(id)) throw new ModelsError('busy', `'${id}' is already being installed or imported.`);
-    const abort = new AbortController();
-    const onOuterAbort = (): void => abort.abort();
-    o.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    if (o.signal?.aborted) abort.abort();
-    this.running.set(id, abort);
     const now = this.options.now ?? Date.now;
     const meter = new RateMeter(now);
     let converted = 0;
@@ -291,11 +271,11 @@ export class ModelManager {
       o.onProgress?.(p);
       this.emit('progress', p);
     }, now);
-    try {
+    return this.tracked(id, o.signal, `'${id}' is already being installed or imported.`, async (signal) => {
       const result = await importPack(dir, {
         ...base,
         id,
-        signal: abort.signal,
+        signal,
         ...(o.heads ? { heads: o.heads } : {}),
         ...(o.unetFp16 ? { unetFp16: true } : {}),
         onProgress: (stage, done, total) => {
@@ -308,7 +288,24 @@ export class ModelManager {
           report({ id, phase: 'convert', file: stage, fileBytesDone: done, fileBytesTotal: total, bytesDone: done, bytesTotal: total, bytesPerSecond: rate, etaSeconds: etaSeconds(total - done, rate) }, newStage);
         },
       });
-      this.emit('installed', { id: result.id, dir: result.dir });
+      return { result, installed: { id: result.id, dir: result.dir } };
+    });
+  }
+
+  /**
+   * Runs an install or a conversion of `id` as one cancellable, listed job: refused while `id` runs (`busy`), its
+   * signal follows `outer` and `cancel(id)`, `installed` or `failed` is announced at the end (errors as ModelsError).
+   */
+  private async tracked<T>(id: string, outer: AbortSignal | undefined, busy: string, run: (signal: AbortSignal) => Promise<{ result: T; installed: { id: string; dir: string } }>): Promise<T> {
+    if (this.running.has(id)) throw new ModelsError('busy', busy);
+    const abort = new AbortController();
+    const onOuterAbort = (): void => abort.abort();
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    if (outer?.aborted) abort.abort();
+    this.running.set(id, abort);
+    try {
+      const { result, installed } = await run(abort.signal);
+      this.emit('installed', installed);
       return result;
     } catch (e) {
       const error = e instanceof ModelsError ? e : new ModelsError('internal', errorMessage(e), { cause: e });
@@ -316,7 +313,7 @@ export class ModelManager {
       throw error;
     } finally {
       this.running.delete(id);
-      o.signal?.removeEventListener('abort', onOuterAbort);
+      outer?.removeEventListener('abort', onOuterAbort);
     }
   }
 
