@@ -22,6 +22,21 @@ function attempt(input: unknown): ProjectDocument | ProjectError {
   }
 }
 
+/**
+ * Keys that parseProject drops from free-form records on purpose (valibot's record() refuses them, so a project file
+ * can never set a prototype); valid documents therefore never contain them. The test below pins that behaviour.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+function hasPrototypeKey(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(hasPrototypeKey);
+  return Object.keys(value).some((k) => PROTOTYPE_KEYS.has(k) || hasPrototypeKey((value as Record<string, unknown>)[k]));
+}
+/** Take parameters as Tessera writes them: JSON without prototype keys. */
+const parameters = fc
+  .dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 })
+  .filter((p) => !hasPrototypeKey(p));
+
 const time = fc.double({ min: 0.01, max: 40, noNaN: true, noDefaultInfinity: true });
 
 /** Valid documents: 0–4 tracks, 0–5 regions each, laid out with gaps, some with takes. */
@@ -36,7 +51,7 @@ const validProject: fc.Arbitrary<ProjectDocument> = fc
           seed: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: null }),
           takes: fc.integer({ min: 0, max: 2 }),
           active: fc.boolean(),
-          parameters: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }),
+          parameters,
         }),
         { maxLength: 5 },
       ),
@@ -174,6 +189,18 @@ describe('parseProject under fuzzing', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('prototype keys in take parameters are dropped, at any depth, and set no prototype', () => {
+    const doc = fc.sample(validProject.filter((d) => Object.values(d.regions).some((r) => r.takes.length > 0)), { numRuns: 1, seed: 7 })[0];
+    const region = Object.values(doc.regions).find((r) => r.takes.length > 0)!;
+    const json = JSON.parse(JSON.stringify(doc)) as ProjectDocument;
+    const hostile = '{"keep":1,"__proto__":{"polluted":true},"nested":{"constructor":{"prototype":{"polluted":true}},"x":2}}';
+    json.regions[region.id].takes[0].parameters = JSON.parse(hostile) as Region['takes'][number]['parameters'];
+    const parsed = parseProject(json, 'hostile');
+    expect(parsed.regions[region.id].takes[0].parameters).toEqual({ keep: 1, nested: { x: 2 } });
+    expect(Object.getPrototypeOf(parsed.regions[region.id].takes[0].parameters)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it(`arbitrary JSON gives a document or a ProjectError (${RUNS} runs)`, () => {
