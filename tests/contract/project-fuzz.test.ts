@@ -193,7 +193,8 @@ describe('parseProject under fuzzing', () => {
 
   it('prototype keys in take parameters are dropped, at any depth, and set no prototype', () => {
     const doc = fc.sample(validProject.filter((d) => Object.values(d.regions).some((r) => r.takes.length > 0)), { numRuns: 1, seed: 7 })[0];
-    const region = Object.values(doc.regions).find((r) => r.takes.length > 0)!;
+    const region = Object.values(doc.regions).find((r) => r.takes.length > 0);
+    if (!region) throw new Error('the sample has a region with a take (filtered above)');
     const json = JSON.parse(JSON.stringify(doc)) as ProjectDocument;
     const hostile = '{"keep":1,"__proto__":{"polluted":true},"nested":{"constructor":{"prototype":{"polluted":true}},"x":2}}';
     json.regions[region.id].takes[0].parameters = JSON.parse(hostile) as Region['takes'][number]['parameters'];
