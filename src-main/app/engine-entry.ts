@@ -6,7 +6,9 @@
 import { createStudioHost } from '../host/studio-host.ts';
 import { serveStudioApi, type StudioServer } from '../host/rpc/server.ts';
 import { messagePortTransport, type MessagePortLike } from '../contract/rpc/transport.ts';
-import { isMainToEngine, parentPortSpawner, type SpawnerParentPort } from './worker-spawner.ts';
+import { parentPortSpawner } from './worker-spawner.ts';
+import type { BrokerParentPort } from '../host/engine-worker/broker-client.ts';
+import { isMainToEngine } from '../host/engine-worker/broker-protocol.ts';
 import { errorMessage } from '../contract/errors.ts';
 
 /** What the entry uses of `process.parentPort` (Electron's ParentPort). */
@@ -25,7 +27,7 @@ export interface EngineEntry {
 export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: string; log?: (line: string) => void } = {}): EngineEntry {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const servers = new Set<StudioServer>();
-  const spawner = parentPort.postMessage ? parentPortSpawner(parentPort as unknown as SpawnerParentPort) : undefined;
+  const spawner = parentPort.postMessage ? parentPortSpawner(parentPort as unknown as BrokerParentPort) : undefined;
   const host = createStudioHost({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     ...(spawner ? { spawnWorker: spawner } : {}),
@@ -33,7 +35,7 @@ export function runEngine(parentPort: ParentPortLike, options: { cacheDir?: stri
   });
   parentPort.on('message', (event) => {
     const port = event.ports[0];
-    // Worker ports and exits belong to the spawner; every other port is a renderer (or main) connection.
+    // Worker and probe ports and exits belong to the broker client; every other port is a renderer (or main) connection.
     if (!port || isMainToEngine(event.data)) return;
     // One session per connection: a window's projects close (journal kept) when it reloads or closes.
     const session = host.session();

@@ -4,7 +4,8 @@
  * MessageChannelMain whose other end goes to the engine, so main stays out of the data path (ux.md §1.4).
  * The logic lives in window.ts, engine-process.ts, ipc/ and menu.ts, which the unit tests cover.
  *
- * `npm start` bundles this file, engine-entry.ts and the preload to CommonJS in dist/app and runs Electron on it.
+ * `npm start` bundles this file, engine-entry.ts, the worker and WebGPU probe entries and the preload to CommonJS in
+ * dist/app and runs Electron on it.
  * NOTE: the Electron binary is not downloaded on our build machines (Electron 45 has no postinstall), so this file
  * is typechecked and linted here but only runs where `npx install-electron` has fetched the binary.
  */
@@ -16,14 +17,15 @@ import { messagePortTransport } from '../contract/rpc/transport.ts';
 import { resolveAppAsset } from './app-protocol.ts';
 import { createAssetHandler } from './asset-protocol.ts';
 import { createEngineSupervisor } from './engine-process.ts';
-import { createWorkerBroker } from './worker-broker.ts';
+import { createWorkerBroker, forkBrokered } from './worker-broker.ts';
 import { menuTemplate } from './menu.ts';
 import { APP_ORIGIN, APP_SCHEME, ASSET_SCHEME, createMainWindow } from './window.ts';
 import { ENGINE_RESTARTED_CHANNEL, PORT_CHANNEL } from '../ipc/channels.ts';
 import { registerIpcHandlers } from '../ipc/handlers.ts';
 import { errorMessage } from '../contract/errors.ts';
 
-// NOTE: the bundle is CommonJS, so __dirname is dist/app, where esbuild puts main.cjs, engine-entry.cjs, preload.cjs
+// NOTE: the bundle is CommonJS, so __dirname is dist/app, where esbuild puts main.cjs, engine-entry.cjs, preload.cjs,
+// worker-main.cjs and webgpu-probe-main.cjs
 // (.cjs because package.json says "type": "module"; a sandboxed preload cannot be ESM).
 const bundleDir = __dirname;
 const rendererDir = process.env.TESSERA_RENDERER_DIR ?? join(bundleDir, '..', 'renderer');
@@ -38,9 +40,10 @@ const supervisor = createEngineSupervisor<UtilityProcess>({
   modulePath: join(bundleDir, 'engine-entry.cjs'),
 });
 
-// The engine asks main for generation workers (utility processes of their own; see worker-broker.ts).
+// The engine asks main for generation workers, and the engine and its workers for WebGPU probes (utility processes
+// of their own; see worker-broker.ts).
 const broker = createWorkerBroker<UtilityProcess>({
-  fork: () => utilityProcess.fork(join(bundleDir, 'worker-main.cjs'), [], { serviceName: 'Tessera Generation', stdio: 'inherit' }),
+  fork: forkBrokered((modulePath, args, options) => utilityProcess.fork(modulePath, args, options), bundleDir, (child, message) => broker.handle(child, message)),
   channel: () => new MessageChannelMain(),
 });
 

@@ -6,10 +6,11 @@ import cliProgress from 'cli-progress';
 import { GENERATION_DEFAULTS, LIMITS, SAMPLERS, TILING_METHODS, VAE_DECODE_MODES, type TilingOptions } from '../contract/generation-settings.ts';
 import type { Progress } from '../engine/pipelines/text-to-audio.ts';
 import { parseGenerationRequest, type GenerationRequestFile } from '../contract/generation.ts';
-import { DEVICES } from '../contract/generation-settings.ts';
+import { DEVICES, PRECISIONS } from '../contract/generation-settings.ts';
 import { generateToFile, OUTPUT_FORMATS } from '../host/generate.ts';
 import { BUILTIN_PACKS, DEFAULT_MODEL } from '../host/packs/builtin.ts';
 import { checkRegionOrder, CliError, joinNegativeValues, parseChoice, parseLimited, parseRegion, withSigintAbort } from './args.ts';
+import { deviceFlagsHelp, precisionFor, providersHelp } from './devices.ts';
 
 export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duration SECONDS --out FILE.wav [options]
        npm run generate -- --region START:END:PROMPT [--region …] --out FILE.wav [options]
@@ -40,12 +41,12 @@ export const GENERATE_HELP = `usage: npm run generate -- --prompt TEXT --duratio
                            their own statistics + log-mel crossfade; the default otherwise) | shared (the whole
                            piece's exact statistics: exact without global attention, one pass per GroupNorm)
   --max-duration SECONDS   refuse longer pieces (default: ${GENERATION_DEFAULTS.maxSeconds})
-  --device NAME            ${DEVICES.join(' | ')} (default: auto; falls back to cpu with the reason)
+${deviceFlagsHelp(27)}
   --format NAME            ${OUTPUT_FORMATS.join(' | ')} WAV samples (default: float32)
   --quiet                  no progress bar
   --help                   this text
 
-Prints one JSON line on success: the seed used, duration, per-stage seconds and the device.
+Prints one JSON line on success: the seed used, duration, per-stage seconds, the device and its precision.
 `;
 
 async function readRequestFile(path: string): Promise<GenerationRequestFile> {
@@ -90,6 +91,8 @@ export async function runGenerate(argv: string[]): Promise<number> {
         'vae-decode': { type: 'string' },
         'max-duration': { type: 'string' },
         device: { type: 'string', default: 'auto' },
+        precision: { type: 'string' },
+        remeasure: { type: 'boolean', default: false },
         format: { type: 'string', default: 'float32' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -100,7 +103,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   if (v.help) {
-    process.stdout.write(GENERATE_HELP);
+    process.stdout.write(`${GENERATE_HELP}\n${await providersHelp()}`);
     return 0;
   }
   const file: GenerationRequestFile = v.request !== undefined ? await readRequestFile(v.request) : {};
@@ -127,6 +130,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const method = parseChoice('method', v.method, TILING_METHODS) ?? file.method ?? GENERATION_DEFAULTS.method;
   const vaeDecode = parseChoice('vae-decode', v['vae-decode'], VAE_DECODE_MODES) ?? file.vaeDecode;
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
+  const precision = precisionFor(device, parseChoice('precision', v.precision, PRECISIONS));
   const format = parseChoice('format', v.format, OUTPUT_FORMATS) ?? 'float32';
   const tiling: TilingOptions = { ...file.tiling, ...(strideRatio !== undefined ? { strideRatio } : {}), ...(windowBatch !== undefined ? { windowBatch } : {}) };
 
@@ -152,6 +156,8 @@ export async function runGenerate(argv: string[]): Promise<number> {
       sampler,
       eta,
       device,
+      ...(precision ? { precision } : {}),
+      ...(v.remeasure ? { remeasure: true } : {}),
       format,
       signal,
       onModelReady: (m) => {

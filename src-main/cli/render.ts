@@ -1,10 +1,11 @@
 /** `npm run render -- <project dir> --out <dir> [--format …] [--loudness LUFS]`: missing takes, then export. */
 import { parseArgs } from 'node:util';
-import { DEVICES, LIMITS } from '../contract/generation-settings.ts';
+import { DEVICES, LIMITS, PRECISIONS } from '../contract/generation-settings.ts';
 import { EXPORT_FORMATS } from '../host/export/types.ts';
 import { isId, type RegionId } from '../contract/project.ts';
 import { renderProject } from '../host/render.ts';
 import { CliError, joinNegativeValues, parseChoice, parseLimited, parseNumber, withSigintAbort } from './args.ts';
+import { deviceFlagsHelp, precisionFor, providersHelp } from './devices.ts';
 
 const HELP = `usage: npm run render -- PROJECT_DIR --out DIR [options]
 
@@ -24,7 +25,7 @@ track into DIR: Mix.<ext> and NN_TrackName.<ext>, all starting at 0 with the sam
   --resample-rounds N  with --regenerate and for missing regions generated next to kept ones: take each step N times
                        (RePaint resampling, 1 to 10; default 1), so the new content agrees better with the kept
                        neighbours at its edges; costs N× the denoising time
-  --device NAME        ${DEVICES.join(' | ')} (default: auto)
+${deviceFlagsHelp(23)}
   --quiet              no progress lines
 `;
 
@@ -52,6 +53,8 @@ export async function runRender(argv: string[]): Promise<number> {
         strength: { type: 'string' },
         'resample-rounds': { type: 'string' },
         device: { type: 'string', default: 'auto' },
+        precision: { type: 'string' },
+        remeasure: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -61,7 +64,7 @@ export async function runRender(argv: string[]): Promise<number> {
   }
   const v = parsed.values;
   if (v.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\n${await providersHelp()}`);
     return 0;
   }
   const [projectDir, ...extra] = parsed.positionals;
@@ -72,6 +75,7 @@ export async function runRender(argv: string[]): Promise<number> {
   const ceiling = parseNumber('true-peak', v['true-peak'], { check: (n) => n <= 0, expected: 'a ceiling in dBTP ≤ 0', example: '-1' });
   if (ceiling !== undefined && target === undefined) throw new CliError('--true-peak applies with --loudness only');
   const device = parseChoice('device', v.device, DEVICES) ?? 'auto';
+  const precision = precisionFor(device, parseChoice('precision', v.precision, PRECISIONS));
   const strength = parseLimited('strength', v.strength, LIMITS.strength);
   if (strength !== undefined && v.regenerate === undefined) throw new CliError('--strength applies with --regenerate only (it varies the regions named there)');
   const rounds = parseLimited('resample-rounds', v['resample-rounds'], LIMITS.resampleRounds);
@@ -89,6 +93,8 @@ export async function runRender(argv: string[]): Promise<number> {
       format,
       loudness: target === undefined ? undefined : { targetLufs: target, truePeakDbtp: ceiling },
       device,
+      ...(precision ? { precision } : {}),
+      ...(v.remeasure ? { remeasure: true } : {}),
       ...(v.regenerate === undefined ? {} : { regenerate: parseRegionIds(v.regenerate) }),
       ...(strength === undefined ? {} : { strength }),
       ...(rounds === undefined ? {} : { resampleRounds: rounds }),

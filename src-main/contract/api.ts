@@ -8,7 +8,7 @@ import * as v from 'valibot';
 import { commitSchema } from './catalog.ts';
 import { ProjectDocumentSchema, isId } from './project.ts';
 import type { ProjectDocument, RegionId, TakeId, TakeRef, TrackId } from './project.ts';
-import { DEVICES, LIMITS, limitSchema, type DevicePreference, type ExecutionProvider, type SamplerName } from './generation-settings.ts';
+import { DEVICES, LIMITS, limitSchema, PRECISIONS, type DevicePreference, type ExecutionProvider, type PrecisionPreference, type SamplerName } from './generation-settings.ts';
 
 // ─── results ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -39,12 +39,15 @@ export const GENERATION_MODES = ['in-context', 'run'] as const;
 /** One of {@link GENERATION_MODES}. */
 export type GenerationMode = (typeof GENERATION_MODES)[number];
 
-/** Devices and providers (generation-settings.ts): CUDA (Linux x64), DirectML (Windows), CoreML (macOS), CPU. */
-export type { DevicePreference, ExecutionProvider } from './generation-settings.ts';
+/** Devices and providers (generation-settings.ts): CUDA (Linux x64), DirectML (Windows), CoreML (macOS), WebGPU, CPU. */
+export type { DevicePreference, ExecutionProvider, PrecisionPreference } from './generation-settings.ts';
 
 /** Settings of the app (not of a project). */
 export interface StudioSettings {
-  /** Where models run; `auto` takes the best installed provider (CUDA, DirectML, CoreML), else CPU. */
+  /**
+   * Where models run; `auto` takes the platform's installed GPU provider (CUDA, DirectML, CoreML), else WebGPU where it
+   * measured faster than the CPU here, else the CPU.
+   */
   device: DevicePreference;
   /** ONNX Runtime intra-op threads; null lets the runtime choose. */
   intraOpThreads: number | null;
@@ -54,7 +57,18 @@ export interface StudioSettings {
   projectsDir: string;
   /** A device remembered per model id; models not listed use `device`. */
   modelDevices: Record<string, DevicePreference>;
+  /**
+   * The denoiser's precision per provider (`auto` when absent: float16 on a WebGPU adapter with shader-f16, `fp32`
+   * keeps the pack's graph). A patch replaces the whole map.
+   */
+  devicePrecision?: DevicePrecision;
 }
+
+/** The denoiser's precision per provider as settings keep it (`int8` on the CPU only). */
+export type DevicePrecision = { cpu?: PrecisionPreference } & Partial<Record<Exclude<ExecutionProvider, 'cpu'>, Exclude<PrecisionPreference, 'int8'>>>;
+
+/** Precisions a GPU provider takes (`int8` is CPU only: INT8_PROVIDERS). */
+const gpuPrecision = v.picklist(['auto', 'fp32'] as const satisfies readonly PrecisionPreference[], 'int8 runs on the CPU only; choose auto or fp32 for a GPU provider');
 
 const settingsPatchSchema = v.strictObject({
   device: v.optional(v.picklist(DEVICES)),
@@ -66,6 +80,15 @@ const settingsPatchSchema = v.strictObject({
       v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'keys must be model ids')), v.picklist(DEVICES)),
       v.check((r) => Object.keys(r).length <= 256, 'at most 256 models'),
     ),
+  ),
+  devicePrecision: v.optional(
+    v.strictObject({
+      cpu: v.optional(v.picklist(PRECISIONS)),
+      cuda: v.optional(gpuPrecision),
+      dml: v.optional(gpuPrecision),
+      coreml: v.optional(gpuPrecision),
+      webgpu: v.optional(gpuPrecision),
+    }),
   ),
 });
 
@@ -150,6 +173,10 @@ const ResolveAssetInput = v.strictObject({
 const CancelJobInput = v.strictObject({ jobId: handleSchema, hard: v.optional(v.boolean()) });
 const ListJobsInput = v.strictObject({ projectId: v.optional(handleSchema) });
 const SetSettingsInput = v.strictObject({ settings: settingsPatchSchema });
+const GetSystemInfoInput = v.strictObject({
+  /** Measure WebGPU against the CPU again now (seconds) and keep the result for `auto`; default: the kept measurement. */
+  remeasure: v.optional(v.boolean()),
+});
 
 /** Input of `createProject`. */
 export type CreateProjectRequest = v.InferOutput<typeof CreateProjectInput>;
@@ -183,6 +210,8 @@ export type ListJobsRequest = v.InferOutput<typeof ListJobsInput>;
 export type SetSettingsRequest = v.InferOutput<typeof SetSettingsInput>;
 /** Input of methods that take nothing (`{}`). */
 export type NoInput = v.InferOutput<typeof noInput>;
+/** Input of `getSystemInfo`. */
+export type GetSystemInfoRequest = v.InferOutput<typeof GetSystemInfoInput>;
 
 // ─── outputs ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -309,8 +338,12 @@ export interface ModelsDiskInfo {
 export interface ProviderInfo {
   id: ExecutionProvider;
   available: boolean;
-  /** Why it is not available (missing libraries, no GPU). */
+  /** Why it is not available (missing libraries, no GPU, no WebGPU adapter). */
   reason?: string;
+  /** WebGPU: the adapter runs float16 kernels (shader-f16), so precision `auto` runs the denoiser in float16. */
+  shaderF16?: boolean;
+  /** WebGPU: the reference workload's speed as a multiple of the CPU's, measured once on this machine. */
+  speedup?: { ratio: number; atMost: boolean; measuredAt: string; reason: string };
 }
 
 /** What the host runs on. */
@@ -318,6 +351,8 @@ export interface SystemInfo {
   version: string;
   platform: string;
   providers: ProviderInfo[];
+  /** What device `auto` runs on here, and why WebGPU is or is not used (e.g. its measured speed). */
+  auto?: { provider: ExecutionProvider; reason?: string };
 }
 
 /** An asset path resolved to a file the transport may serve. */
@@ -398,8 +433,8 @@ export interface StudioApi {
   getSettings(input: NoInput): Promise<ApiResult<StudioSettings>>;
   /** Applies the given fields; returns the full settings after the change. */
   setSettings(input: SetSettingsRequest): Promise<ApiResult<StudioSettings>>;
-  /** Versions and the execution providers usable here. */
-  getSystemInfo(input: NoInput): Promise<ApiResult<SystemInfo>>;
+  /** Versions, the execution providers usable here and what `auto` picks (`remeasure`: measure WebGPU again first). */
+  getSystemInfo(input: GetSystemInfoRequest): Promise<ApiResult<SystemInfo>>;
   // health
   /** Liveness check; `version` is the host's app version. */
   ping(input: NoInput): Promise<ApiResult<{ pong: true; version: string }>>;
@@ -436,7 +471,7 @@ export const API_INPUT_SCHEMAS: { readonly [K in StudioMethod]: v.GenericSchema<
   removeModel: ModelIdInput,
   getSettings: noInput,
   setSettings: SetSettingsInput,
-  getSystemInfo: noInput,
+  getSystemInfo: GetSystemInfoInput,
   ping: noInput,
 };
 

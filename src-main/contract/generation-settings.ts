@@ -31,14 +31,33 @@ export const WINDOW_WEIGHTS = ['tapered', 'uniform'] as const;
 /** A window weighting. */
 export type WindowWeights = (typeof WINDOW_WEIGHTS)[number];
 
-/** Execution providers ONNX Runtime can run a model on (which ones exist here is probed at start). */
-export const PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml'] as const;
+/**
+ * Execution providers ONNX Runtime can run a model on (which ones exist here is probed: CUDA, DirectML and CoreML by
+ * their libraries and platform, WebGPU by opening an adapter in a child process; host/runtime-probe.ts).
+ */
+export const PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
 /** An execution provider. */
 export type ExecutionProvider = (typeof PROVIDERS)[number];
-/** What a user may choose as a device: a provider, or `auto` (the platform's GPU provider, else the CPU). */
+/**
+ * What a user may choose as a device: a provider, or `auto` (the platform's GPU provider when installed, else WebGPU
+ * where it measured faster than the CPU on this machine, else the CPU).
+ */
 export const DEVICES = ['auto', ...PROVIDERS] as const;
 /** A device choice. */
 export type DevicePreference = (typeof DEVICES)[number];
+/** `auto` uses WebGPU only where a reference workload ran at least this many times faster on it than on the CPU. */
+export const WEBGPU_AUTO_SPEEDUP = 1.25;
+/**
+ * The denoiser's precision on a device: `auto` runs it in float16 where the device computes float16 natively (a WebGPU
+ * adapter with shader-f16; normalisations stay float32), `fp32` keeps the pack's graph as it is, `int8` (CPU only, never
+ * chosen by `auto`: it changes the sound slightly, ≈ 38 dB SNR on the golden UNet) runs the denoiser's Linear and Conv
+ * layers in int8 with weights quantized per channel and activations per call (packs/graph/quantize.ts).
+ */
+export const PRECISIONS = ['auto', 'fp32', 'int8'] as const;
+/** A precision choice. */
+export type PrecisionPreference = (typeof PRECISIONS)[number];
+/** The providers that run `int8` (ONNX Runtime's dynamic-quantization kernels are CPU kernels). */
+export const INT8_PROVIDERS: readonly ExecutionProvider[] = ['cpu'];
 
 /** Samplers of ε-prediction models over a DDPM ᾱ table. */
 export const DDPM_SAMPLERS = ['ddim', 'dpmpp-2m'] as const satisfies readonly SamplerName[];

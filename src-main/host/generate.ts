@@ -9,7 +9,7 @@ import { GENERATION_DEFAULTS, type TilingMethod, type TilingOptions, type VaeDec
 import { InvalidRequestError } from '../engine/errors.ts';
 import type { TruncatedPrompt } from '../engine/families/model.ts';
 import { checkRequest, requestRegions, type Progress, type Region, type TextToAudioRequest } from '../engine/pipelines/text-to-audio.ts';
-import type { DevicePreference } from '../contract/generation-settings.ts';
+import type { DevicePreference, ExecutionProvider, PrecisionPreference } from '../contract/generation-settings.ts';
 import { ModelCache } from './generation/model-cache.ts';
 import type { PieceJob } from './generation/plan.ts';
 import { fileTakeWriter, runPiece } from './generation/run-piece.ts';
@@ -40,6 +40,10 @@ export interface GenerateOptions {
   sampler?: TextToAudioRequest['sampler'];
   eta?: number;
   device: DevicePreference;
+  /** The denoiser's precision per provider (host/packs/precision.ts; `auto` when absent). */
+  precision?: Partial<Record<ExecutionProvider, PrecisionPreference>>;
+  /** Measure WebGPU against the CPU again before `auto` chooses. */
+  remeasure?: boolean;
   format: WavFormat;
   cacheDir?: string;
   onProgress?: (p: Progress) => void;
@@ -68,6 +72,8 @@ export interface GenerateSummary {
   sampler: string;
   eta: number;
   device: string;
+  /** The denoiser's precision there (`fp16` when converted for a WebGPU adapter with shader-f16). */
+  precision?: string;
   fallbackReason?: string;
   unknownWords: string[];
   /** The VAE decode mode used, and why not the one asked for. */
@@ -127,8 +133,8 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
     const title = requestRegions(request).map((r) => r.prompt).join(' → ');
     const job: PieceJob = { modelId: o.model, request, slices: [{ start: 0, end: request.seconds, title }], origin: 0, label: o.model };
     // Window decoding needs only the original VAE; every other mode (and the default) the shared-statistics rewrite.
-    const model = await models.open(o.model, { device: o.device, sharedStatsDecoder: request.vaeDecode !== 'window' });
-    const { provider, fallbackReason } = model.device;
+    const model = await models.open(o.model, { device: o.device, sharedStatsDecoder: request.vaeDecode !== 'window', ...(o.precision ? { precision: o.precision } : {}), ...(o.remeasure ? { remeasure: true } : {}) });
+    const { provider, precision, fallbackReason } = model.device;
     o.onModelReady?.({ id: pack.manifest.id, version: pack.manifest.version, provider, fallbackReason });
     const load = (performance.now() - t0) / 1000;
     const { result, writeSeconds } = await runPiece(model, job, fileTakeWriter(out, o.format), { onProgress: o.onProgress, signal: o.signal, maxSeconds: o.maxSeconds });
@@ -149,6 +155,7 @@ export async function generateToFile(o: GenerateOptions): Promise<GenerateSummar
       sampler: request.sampler,
       eta: request.eta,
       device: provider,
+      ...(precision === undefined ? {} : { precision }),
       ...(fallbackReason ? { fallbackReason } : {}),
       unknownWords: result.unknownWords,
       vaeDecode: result.vaeDecode,

@@ -2,20 +2,18 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionProvider, ModelInfo, ProviderInfo } from '../contract/api.ts';
-import { FAMILY_SETTINGS, PROVIDERS } from '../contract/generation-settings.ts';
+import { FAMILY_SETTINGS } from '../contract/generation-settings.ts';
 import { listInstalled } from './models/store.ts';
 import { BUILTIN_PACKS, ensureBuiltinPack, findInstalledPack, listedBuiltins } from './packs/builtin.ts';
 import type { VerifiedPack } from './packs/load.ts';
-import { probeProviders } from './runtime-probe.ts';
+import { providerReport, type RuntimeProbeOptions } from './runtime-probe.ts';
 
-/** Every provider with whether it is installed here and, if not, why. */
-export function providerInfo(): ProviderInfo[] {
-  const probed = probeProviders();
-  return PROVIDERS.map((id) => {
-    const available = probed.available.includes(id);
-    const reason = probed.missing[id];
-    return { id, available, ...(available || reason === undefined ? {} : { reason }) };
-  });
+/**
+ * Every provider with whether it is available here and, if not, why: `getSystemInfo`'s list (providerReport), so a
+ * model's devices include WebGPU exactly when the probe found an adapter (checked once per process).
+ */
+export async function providerInfo(options: RuntimeProbeOptions = {}): Promise<ProviderInfo[]> {
+  return (await providerReport(options)).providers;
 }
 
 async function folderBytes(dir: string): Promise<number> {
@@ -46,11 +44,15 @@ export async function modelInfo(pack: VerifiedPack, builtin: boolean, devices: E
   };
 }
 
-/** The packs that can generate: listed built-in ones (built on first use), then installed ones that verify. */
-export async function listInstalledModels(cacheDir?: string, modelsDir?: string): Promise<ModelInfo[]> {
-  const devices = providerInfo().filter((p) => p.available).map((p) => p.id);
-  // Unlisted built-ins (test oracles) stay out of the model menu; they are still reached by id.
-  const builtins = await Promise.all(listedBuiltins().map((id) => ensureBuiltinPack(id, cacheDir)));
+/**
+ * The packs that can generate: listed built-in ones (built on first use), then installed ones that verify. `probe`
+ * reaches the provider probe (tests inject WebGPU's status).
+ */
+export async function listInstalledModels(cacheDir?: string, modelsDir?: string, probe: RuntimeProbeOptions = {}): Promise<ModelInfo[]> {
+  // Unlisted built-ins (test oracles) stay out of the model menu; they are still reached by id. The probe runs while
+  // they are found or built.
+  const [providers, builtins] = await Promise.all([providerInfo(probe), Promise.all(listedBuiltins().map((id) => ensureBuiltinPack(id, cacheDir)))]);
+  const devices = providers.filter((p) => p.available).map((p) => p.id);
   const infos = await Promise.all(builtins.map((p) => modelInfo(p, true, devices)));
   if (modelsDir !== undefined) {
     for (const installed of await listInstalled(modelsDir)) {

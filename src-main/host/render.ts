@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ProjectError, type Region, type RegionId } from '../contract/project.ts';
 import { applyTakes } from '../contract/takes.ts';
 import type { Progress } from '../engine/pipelines/text-to-audio.ts';
-import type { DevicePreference } from '../contract/generation-settings.ts';
+import type { DevicePreference, ExecutionProvider, PrecisionPreference } from '../contract/generation-settings.ts';
 import { exportProject } from './export/export.ts';
 import { exportTracks } from './export/project-tracks.ts';
 import type { ExportFormat, ExportResult, LoudnessTarget } from './export/types.ts';
@@ -28,6 +28,10 @@ export interface RenderOptions {
   format: ExportFormat;
   loudness?: LoudnessTarget;
   device: DevicePreference;
+  /** The denoiser's precision per provider (host/packs/precision.ts; `auto` when absent). */
+  precision?: Partial<Record<ExecutionProvider, PrecisionPreference>>;
+  /** Measure WebGPU against the CPU again before `auto` chooses (at the first model opened). */
+  remeasure?: boolean;
   /** Regions to regenerate in context first (new active takes for them only), in this order. */
   regenerate?: RegionId[];
   /** With `regenerate`: vary each region's take by this strength in (0, 1] instead of a fresh take (1). */
@@ -64,7 +68,7 @@ export async function renderProject(o: RenderOptions): Promise<RenderSummary> {
     if (unknown.length > 0) throw new ProjectError('not-found', `--regenerate: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a region of ${paths.dir} (its regions: ${Object.keys(doc.regions).slice(0, 8).join(', ')}${Object.keys(doc.regions).length > 8 ? ', …' : ''})`);
     /** Runs job `index` of `count`, saves its takes into the project and counts them. */
     const generate = async (job: PieceJob, index: number, count: number): Promise<void> => {
-      const model = await models.open(job.modelId, { device: o.device });
+      const model = await models.open(job.modelId, { device: o.device, ...(o.precision ? { precision: o.precision } : {}), ...(o.remeasure && generatedPieces === 0 ? { remeasure: true } : {}) });
       const { takes } = await runPiece(model, job, write, {
         signal: o.signal,
         onProgress: (progress) => o.onGenerate?.({ piece: index + 1, pieces: count, track: job.label, seconds: job.request.seconds, progress }),

@@ -1,7 +1,7 @@
 /**
  * App settings on disk (`settings.json` in the user's config folder): loaded when the host starts, written
- * atomically on every change, so the device choice (also per model), threads, autosave interval and projects folder
- * survive restarts. A missing file gives the defaults; an unreadable or invalid one is set aside as
+ * atomically on every change, so the device choice (also per model), the denoiser's precision per device, threads,
+ * autosave interval and projects folder survive restarts. A missing file gives the defaults; an unreadable or invalid one is set aside as
  * `settings.json.bad` with a warning rather than stopping the app.
  */
 import { mkdir, readFile, rename } from 'node:fs/promises';

@@ -12,7 +12,7 @@ import { parseProject, ProjectError, type RegionId, type TakeRef, type TrackId }
 import { resolveProjectAsset } from './assets.ts';
 import { checkPackInWorker, convertInWorker, EngineWorker, forkWorker, type SpawnWorker } from './engine-worker/engine-worker.ts';
 import { JobQueue } from './jobs.ts';
-import { listInstalledModels, providerInfo } from './model-info.ts';
+import { listInstalledModels } from './model-info.ts';
 import { ModelManager, type ModelManagerOptions } from './models/manager.ts';
 import { projectPaths } from './projects/layout.ts';
 import {
@@ -27,6 +27,7 @@ import {
   saveProjectAs,
   type OpenedProject,
 } from './projects/project-store.ts';
+import { providerReport } from './runtime-probe.ts';
 import { defaultConfigDir, loadSettings, saveSettings } from './settings-store.ts';
 import { catalogInfo } from './studio/catalog-info.ts';
 import { exportJob } from './studio/export-job.ts';
@@ -261,8 +262,9 @@ export function createStudioHost(options: StudioHostOptions): StudioHost {
       if (settingsFile !== null) await saveSettings(settingsFile, settings);
       return ok(settings);
     },
-    async getSystemInfo() {
-      return ok({ version: packageJson.version, platform: `${platform()} ${process.arch}`, providers: providerInfo() });
+    async getSystemInfo({ remeasure }) {
+      const { providers, auto } = await providerReport({ remeasure: remeasure === true });
+      return ok({ version: packageJson.version, platform: `${platform()} ${process.arch}`, providers, auto });
     },
     async ping() {
       return ok({ pong: true as const, version: packageJson.version });

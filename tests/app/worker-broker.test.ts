@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createWorkerBroker, isEngineToMain, type MainToEngine, type WorkerChild } from '../../src-main/app/worker-broker.ts';
-import { isMainToEngine, parentPortSpawner, type SpawnerParentPort, type WorkerPortLike } from '../../src-main/app/worker-spawner.ts';
+import { parentPortSpawner } from '../../src-main/app/worker-spawner.ts';
+import type { BrokerParentPort as SpawnerParentPort, BrokerPortLike as WorkerPortLike } from '../../src-main/host/engine-worker/broker-client.ts';
+import { isMainToEngine } from '../../src-main/host/engine-worker/broker-protocol.ts';
 import type { FromWorker, ToWorker } from '../../src-main/host/engine-worker/protocol.ts';
 
 /** A MessageChannelMain stand-in: two ports that deliver to each other (after start, asynchronously). */

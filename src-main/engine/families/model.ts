@@ -123,8 +123,8 @@ export interface LatentDiffusionModel {
   predict(sample: F32, timestep: number, conditions: F32, rows: WindowRows): Promise<F32>;
   /** Decodes a latent [1, C, T, Fq] to audio channels of at least samplesFor(T / fps) samples. */
   decodeAudio(latent: F32, options: DecodeAudioOptions): Promise<DecodedAudio>;
-  /** Where the denoiser runs, and why a preferred provider was not used. */
-  readonly device: { provider: string; fallbackReason?: string };
+  /** Where the denoiser runs, in which precision (fp32, fp16, int8), and why a preferred provider was not used. */
+  readonly device: { provider: string; precision?: string; fallbackReason?: string };
   /** Seconds spent inside ONNX Runtime across the model's sessions. */
   runtimeSeconds(): number;
   /** Releases all sessions. */

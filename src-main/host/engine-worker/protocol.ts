@@ -5,7 +5,7 @@
  */
 import type { ApiError, ErrorCode, JobStage } from '../../contract/api.ts';
 import type { NewTake } from '../../contract/takes.ts';
-import type { DevicePreference } from '../../contract/generation-settings.ts';
+import type { DevicePreference, ExecutionProvider, PrecisionPreference } from '../../contract/generation-settings.ts';
 import type { PieceJob } from '../generation/plan.ts';
 import type { ConvertOptions, ConvertResult, ConvertStage } from '../models/convert/audioldm.ts';
 
@@ -17,6 +17,8 @@ export interface RunMessage {
   /** Each piece with the device its model runs on (settings: the model's remembered device, else the default). */
   pieces: { job: PieceJob; device: DevicePreference }[];
   intraOpThreads: number | null;
+  /** The denoiser's precision per provider (settings `devicePrecision`; `auto` when absent). */
+  devicePrecision?: Partial<Record<ExecutionProvider, PrecisionPreference>>;
   cacheDir?: string;
   /** The models folder where installed packs are found by id. */
   modelsDir?: string;

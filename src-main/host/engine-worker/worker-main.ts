@@ -41,7 +41,7 @@ async function run(m: RunMessage): Promise<void> {
     for (const { job, device } of m.pieces) {
       send({ type: 'progress', jobId: m.jobId, stage: 'loading', step: 0, steps: 0 });
       // Sessions are cached per model, device and thread count: a settings change opens fresh ones.
-      const model = await cacheFor(m).open(job.modelId, { device, ...(m.intraOpThreads === null ? {} : { intraOpThreads: m.intraOpThreads }) });
+      const model = await cacheFor(m).open(job.modelId, { device, ...(m.intraOpThreads === null ? {} : { intraOpThreads: m.intraOpThreads }), ...(m.devicePrecision ? { precision: m.devicePrecision } : {}) });
       const sampleRate = model.manifest.audio.sampleRate;
       const { takes } = await runPiece(model, job, write, {
         signal: abort.signal,

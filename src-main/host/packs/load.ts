@@ -13,9 +13,10 @@ import type { LatentDiffusionModel } from '../../engine/families/model.ts';
 import { StableAudio3Model } from '../../engine/families/stable-audio-3/model.ts';
 import { detectDecoder, detectDitVariant, detectNumberConditioner, detectTextEncoder, type GraphNames } from '../../engine/families/stable-audio-3/contract.ts';
 import { rewriteGroupNormForSharedStats, sharedStatsSignature } from '../../packs/graph/groupnorm-stats.ts';
-import type { DevicePreference } from '../../contract/generation-settings.ts';
+import type { DevicePreference, ExecutionProvider, PrecisionPreference } from '../../contract/generation-settings.ts';
 import { openSession, type ActualSignature, type ModelSession, type ModelSource, type SessionOptions } from '../../engine/runtime/session.ts';
-import { probeProviders } from '../runtime-probe.ts';
+import { probeRuntime, type RuntimeChoice } from '../runtime-probe.ts';
+import { denoiserVariant } from './precision.ts';
 import { externalDataRefs, GraphFormatError } from './external-data.ts';
 import { CodedError } from '../../contract/errors.ts';
 
@@ -137,6 +138,20 @@ export interface OpenModelOptions {
    * false here; the host's ModelCache opens models with it.
    */
   sharedStatsDecoder?: boolean;
+  /**
+   * The denoiser's precision per provider (`auto` when absent: float16 on a WebGPU adapter with shader-f16;
+   * host/packs/precision.ts).
+   */
+  precision?: Partial<Record<ExecutionProvider, PrecisionPreference>>;
+  /** Measure WebGPU against the CPU again before `auto` chooses (host/webgpu-probe.ts). */
+  remeasure?: boolean;
+  /** The providers for `device`, when the caller probed them already (ModelCache probes while the pack resolves). */
+  runtime?: RuntimeChoice;
+}
+
+/** The providers for `options.device`: the caller's probe, else a fresh one (nothing is probed for `cpu`). */
+function runtimeFor(options: OpenModelOptions): Promise<RuntimeChoice> {
+  return options.runtime ? Promise.resolve(options.runtime) : probeRuntime(options.device, { remeasure: options.remeasure === true });
 }
 
 /** Opens a verified pack of any family (its sessions on the requested device). */
@@ -158,9 +173,9 @@ export async function openAudioLdmModel(pack: VerifiedPack, options: OpenModelOp
 async function openAudioLdm(pack: VerifiedPack<AudioLdmManifest>, options: OpenModelOptions): Promise<AudioLdmModel> {
   const names: AudioLdmComponentName[] = ['textEncoder', 'unet', 'vaeDecoder', 'vocoder'];
   const opened: ModelSession[] = [];
-  const installed = probeProviders();
-  const open = (source: ModelSource, name: string, expected: SessionOptions['expected']): Promise<ModelSession> =>
-    openSession(source, { name, device: options.device, intraOpThreads: options.intraOpThreads, platform: process.platform, installed, expected });
+  const runtime = await runtimeFor(options);
+  const open = (source: ModelSource, name: string, expected: SessionOptions['expected'], variant?: SessionOptions['variant']): Promise<ModelSession> =>
+    openSession(source, { name, device: options.device, intraOpThreads: options.intraOpThreads, platform: process.platform, installed: runtime.installed, ...(runtime.auto ? { auto: runtime.auto } : {}), expected, ...(variant ? { variant } : {}) });
   let shared: SharedStatsDecoder | undefined;
   try {
     for (const name of names) {
@@ -180,7 +195,7 @@ async function openAudioLdm(pack: VerifiedPack<AudioLdmManifest>, options: OpenM
           continue;
         }
       }
-      opened.push(await open(path, `${pack.manifest.id}/${spec.file}`, spec));
+      opened.push(await open(path, `${pack.manifest.id}/${spec.file}`, spec, name === 'unet' ? denoiserVariant(path, runtime, options.precision) : undefined));
     }
     const [textEncoder, unet, vaeDecoder, vocoder] = opened;
     return new AudioLdmModel(pack.manifest, { textEncoder, unet, vaeDecoder, vocoder }, await loadTokenizer(pack), shared);
@@ -198,18 +213,21 @@ async function openAudioLdm(pack: VerifiedPack<AudioLdmManifest>, options: OpenM
 export async function openStableAudio3Model(pack: VerifiedPack<StableAudio3Manifest>, options: OpenModelOptions): Promise<StableAudio3Model> {
   const { manifest } = pack;
   const opened: ModelSession[] = [];
-  const installed = probeProviders();
+  const runtime = await runtimeFor(options);
   const names = (a: ActualSignature): GraphNames => ({ inputs: a.inputs.map((t) => t.name), outputs: a.outputs.map((t) => t.name) });
-  const open = async (spec: ComponentSpec, inspect: (graph: string, n: GraphNames) => unknown): Promise<ModelSession> => {
+  const open = async (spec: ComponentSpec, inspect: (graph: string, n: GraphNames) => unknown, denoiser = false): Promise<ModelSession> => {
     const name = `${manifest.id}/${spec.file}`;
-    const session = await openSession(join(pack.dir, spec.file), {
+    const path = join(pack.dir, spec.file);
+    const session = await openSession(path, {
       name,
       device: options.device,
       intraOpThreads: options.intraOpThreads,
       platform: process.platform,
-      installed,
+      installed: runtime.installed,
+      ...(runtime.auto ? { auto: runtime.auto } : {}),
       expected: spec,
       inspect: (actual) => void inspect(name, names(actual)),
+      ...(denoiser ? { variant: denoiserVariant(path, runtime, options.precision) } : {}),
     });
     opened.push(session);
     return session;
@@ -218,7 +236,7 @@ export async function openStableAudio3Model(pack: VerifiedPack<StableAudio3Manif
     const c = manifest.components;
     const textEncoder = await open(c.textEncoder, detectTextEncoder);
     const numberConditioner = c.numberConditioner ? await open(c.numberConditioner, detectNumberConditioner) : undefined;
-    const dit = await open(c.dit, detectDitVariant);
+    const dit = await open(c.dit, detectDitVariant, true);
     const decoder = await open(c.decoder, detectDecoder);
     const tokenizer = await loadTokenizer(pack);
     const padding = await loadPaddingEmbedding(pack);

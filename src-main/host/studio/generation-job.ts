@@ -67,6 +67,7 @@ export function generationJob(ctx: GenerationContext, spec: GenerationSpec): Job
             projectDir: p.handle.dir,
             pieces,
             intraOpThreads: settings.intraOpThreads,
+            ...(settings.devicePrecision ? { devicePrecision: settings.devicePrecision } : {}),
             ...(ctx.cacheDir ? { cacheDir: ctx.cacheDir } : {}),
             modelsDir: ctx.modelsDir,
             previewSamplesPerPeak: PREVIEW_SAMPLES_PER_PEAK,

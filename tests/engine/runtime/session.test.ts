@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CodedError, toApiError } from '../../../src-main/contract/errors.ts';
 import type { TensorSpec } from '../../../src-main/contract/manifest.ts';
 import { ModelRunError } from '../../../src-main/engine/errors.ts';
-import { autoProviders, openSession, sessionOptionsFor, type SessionOptions } from '../../../src-main/engine/runtime/session.ts';
+import { autoProviders, openSession, providerOrder, sessionOptionsFor, type SessionOptions } from '../../../src-main/engine/runtime/session.ts';
 import { f32 } from '../../../src-main/engine/tensor/tensor.ts';
 import { probeProviders } from '../../../src-main/host/runtime-probe.ts';
 import { GraphBuilder } from '../../../src-main/packs/graph/builder.ts';
@@ -159,5 +159,53 @@ describe('provider policy', () => {
     expect(probeProviders('win32', 'x64', () => false).available).toEqual(['cpu', 'dml']);
     expect(probeProviders('darwin', 'arm64', () => false).available).toEqual(['cpu', 'coreml']);
     expect(probeProviders('linux', 'arm64', () => true).missing.cuda).toMatch(/Linux x64 only/);
+  });
+});
+
+describe('auto as the host decided it, and provider-specific graphs', () => {
+  it('providerOrder: the host\'s auto order with the reasons it left providers out; cpu alone; explicit then cpu', () => {
+    const auto = { order: ['webgpu', 'cpu'] as const, skipped: { cuda: 'cuda unavailable (not installed)' } };
+    expect(providerOrder('auto', { auto })).toEqual({ order: ['webgpu', 'cpu'], notes: ['cuda unavailable (not installed)'] });
+    // CPU is last even when the host's list forgets it.
+    expect(providerOrder('auto', { auto: { order: ['cuda'], skipped: {} } }).order).toEqual(['cuda', 'cpu']);
+    expect(providerOrder('auto', { platform: 'win32' })).toEqual({ order: ['dml', 'cpu'], notes: [] });
+    expect(providerOrder('cpu', { auto })).toEqual({ order: ['cpu'], notes: [] });
+    expect(providerOrder('webgpu')).toEqual({ order: ['webgpu', 'cpu'], notes: [] });
+  });
+
+  it('auto on CPU after the host left WebGPU out: the reason heads the fallback reason', async () => {
+    const skipped = { webgpu: "webgpu measured 0.01x the CPU's speed on this machine" };
+    const s = await openSession(addOne(), options({ device: 'auto', installed: { available: ['cpu', 'webgpu'], missing: {} }, auto: { order: ['cpu'], skipped } }));
+    expect(s.provider).toBe('cpu');
+    expect(s.fallbackReason).toBe("webgpu measured 0.01x the CPU's speed on this machine");
+    await s.dispose();
+  });
+
+  it('a variant that does not load falls back to the source on the same provider, which then reports its precision', async () => {
+    const asked: string[] = [];
+    const s = await openSession(addOne(), options({
+      variant: (provider) => {
+        asked.push(provider);
+        return Promise.resolve({ source: new Uint8Array([1, 2, 3]), precision: 'fp16' });
+      },
+    }));
+    expect(asked).toEqual(['cpu']);
+    expect(s.provider).toBe('cpu');
+    expect(s.precision).toBe('fp32');
+    expect(s.fallbackReason).toMatch(/^cpu fp16 graph unavailable \(/);
+    await s.dispose();
+    const plain = await openSession(addOne(), options({ precision: 'fp16' }));
+    expect(plain.precision).toBe('fp16');
+    await plain.dispose();
+  });
+
+  it('a variant that loads is what runs, with its precision', async () => {
+    const g = new GraphBuilder('add_two');
+    g.output(g.op('Add', [g.input('x', 'float32', ['N', 3]), g.scalar(2)]), 'y', 'float32', ['N', 3]);
+    const s = await openSession(addOne(), options({ variant: () => Promise.resolve({ source: g.toBytes(), precision: 'fp16' }) }));
+    expect(s.precision).toBe('fp16');
+    expect(s.fallbackReason).toBeUndefined();
+    expect(Array.from((await s.run({ x: f32(new Float32Array([1, 2, 3]), [1, 3]) })).y.data as Float32Array)).toEqual([3, 4, 5]);
+    await s.dispose();
   });
 });

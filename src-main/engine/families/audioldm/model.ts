@@ -104,9 +104,9 @@ export class AudioLdmModel implements LatentDiffusionModel {
   }
 
   /** Where the UNet runs. */
-  get device(): { provider: string; fallbackReason?: string } {
-    const { provider, fallbackReason } = this.sessions.unet;
-    return fallbackReason === undefined ? { provider } : { provider, fallbackReason };
+  get device(): { provider: string; precision: string; fallbackReason?: string } {
+    const { provider, precision, fallbackReason } = this.sessions.unet;
+    return fallbackReason === undefined ? { provider, precision } : { provider, precision, fallbackReason };
   }
 
   /** One UNet call: sample [N, C, T, Fq] at one timestep with labels [N, D] → ε [N, C, T, Fq]. */

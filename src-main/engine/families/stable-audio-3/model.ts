@@ -381,9 +381,9 @@ export class StableAudio3Model implements LatentDiffusionModel {
   }
 
   /** Where the DiT runs. */
-  get device(): { provider: string; fallbackReason?: string } {
-    const { provider, fallbackReason } = this.sessions.dit;
-    return fallbackReason === undefined ? { provider } : { provider, fallbackReason };
+  get device(): { provider: string; precision: string; fallbackReason?: string } {
+    const { provider, precision, fallbackReason } = this.sessions.dit;
+    return fallbackReason === undefined ? { provider, precision } : { provider, precision, fallbackReason };
   }
 
   /** Seconds spent inside ONNX Runtime across the sessions. */
