@@ -2,6 +2,7 @@
  * `tessera` command line: `generate`, `bench`, `packs`, `models`. Usage errors exit 2, runtime failures 1, Ctrl-C 130.
  */
 import { runBench } from './bench.ts';
+import { runBenchGpu } from './bench-gpu.ts';
 import { runBenchLongform } from './bench-longform.ts';
 import { runGenerate } from './generate.ts';
 import { runModels } from './models.ts';
@@ -17,6 +18,7 @@ commands:
   generate   generate audio from a text prompt into a WAV file (npm run generate -- --help)
   bench      measure engine stages on the built-in packs (npm run bench:engine)
   bench-longform  long-form cost, scaling and seams (npm run bench:longform)
+  bench-gpu  full-size UNet and end-to-end timings per device, CPU for a ratio (npm run bench:gpu -- --help)
   packs      write a built-in model pack to a folder (npm run build:packs -- --help)
   models     list, install (download with resume and sha256), import and remove model packs (npm run models -- --help)
   render     generate a project's missing takes and export mixdown and stems (npm run render -- --help)
@@ -50,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       return runBench(rest);
     case 'bench-longform':
       return runBenchLongform(rest);
+    case 'bench-gpu':
+      return runBenchGpu(rest);
     case 'packs':
       return runPacks(rest);
     case 'models':
