@@ -2,7 +2,8 @@
  * Chunked VAE decoding and vocoding of long latents in bounded memory (research/longform.md §5.3, §6).
  *
  * Both walk {@link planChunks}' equal-shape chunks (last one end-aligned) one at a time and keep one chunk's output
- * besides the result:
+ * besides the result (a latent of up to {@link VAE_SINGLE_PASS_CORES} cores is one VAE call, the exact decode; the
+ * vocoder's default cores are fitted to the mel so its calls overlap by their halos only):
  * - VAE decoder: halo on both sides, crop-and-stitch, plus a short linear (sum-to-one) crossfade of the decoded
  *   log-mel across each join. GroupNorm and the mid-block attention make a GN+attention decoder inexact under any
  *   tiling (§5.2); the crossfade hides the residual gain mismatch (§5.3). Sum-to-one, not equal-power, because the
@@ -72,8 +73,21 @@ export const DEFAULT_CROSSFADE_MEL_FRAMES = 32;
  * ±4 frames were noisier (0.9 dB).
  */
 export const LEVEL_MATCH_REACH = 12;
-/** Mel frames of core per vocoder call by default (10.24 s at hop 160). */
+/**
+ * Mel frames of core per vocoder call at most, by default (10.24 s at hop 160). The vocoder's cost per frame does not
+ * depend on the call's length (AudioLDM-S HiFi-GAN, 546 to 2094 frames per call: within 1 %, issue 14), so larger
+ * cores only save halos (2 × 23 frames per call); 1024 keeps the first audio of a preview early.
+ */
 export const DEFAULT_VOCODER_CORE_MEL_FRAMES = 1024;
+/**
+ * A latent of at most this many chunk cores is decoded in one pass by default (AudioLDM: 512 latent frames, 20.48 s).
+ * One pass is the reference every chunked mode approximates, and up to two cores it is also the cheapest plan: any
+ * chunked plan needs two calls of core + 2·halo frames (estimated mode four), while the one pass grows only by the
+ * mid-block attention's T² term (AudioLDM-S VAE, one thread: 8.0 s per 328-frame call against 13.0 s for 512 frames
+ * in one call; issue 14). Its memory is what one call of that length needs (3.0 GiB RSS at 512 frames against 1.9 GiB
+ * per 328-frame chunk, through the shared-statistics rewrite), so longer pieces stay chunked.
+ */
+export const VAE_SINGLE_PASS_CORES = 2;
 
 /** Progress and cancellation shared by both chunked stages. */
 export interface ChunkedRunOptions {
@@ -87,6 +101,11 @@ export interface ChunkedRunOptions {
 export interface DecodeChunkedOptions extends ChunkedRunOptions {
   /** Latent frames each chunk contributes at most. Default: the geometry's `core` (256 for AudioLDM). */
   core?: number;
+  /**
+   * Latents of at most this many frames are decoded in one pass, the exact decode (default
+   * {@link VAE_SINGLE_PASS_CORES} × core). Longer ones are chunked; a latent that fits one chunk is always one pass.
+   */
+  singlePassFrames?: number;
   /**
    * Latent frames of real context beyond everything a chunk contributes, per side. Default: max(the geometry's
    * `receptiveField`, 32). Smaller values are accepted for experiments and lose exactness.
@@ -103,7 +122,11 @@ export interface DecodeChunkedOptions extends ChunkedRunOptions {
 
 /** Options of {@link vocodeChunked}. */
 export interface VocodeChunkedOptions extends ChunkedRunOptions {
-  /** Mel frames each chunk contributes at most. Default 1024. */
+  /**
+   * Mel frames each chunk contributes. Default: equal cores of ⌈F/n⌉ frames for the fewest chunks n whose cores hold
+   * at most {@link DEFAULT_VOCODER_CORE_MEL_FRAMES}, so that no call computes frames only to throw them away (with fixed
+   * cores of 1024, 11 s of audio took two calls of 1070 frames; now two of 596). A given core is used as it is.
+   */
   core?: number;
   /**
    * Mel frames of context per side. Default: the geometry's `receptiveField` (22–23 for AudioLDM's HiFi-GAN, §6).
@@ -162,16 +185,28 @@ export function planDecode(total: number, core: number, halo: number, crossfadeM
 }
 
 /** The VAE chunk plan decodeChunked uses for `total` latent frames (defaults filled in from `geometry`). */
-export function decodePlanFor(geometry: VaeGeometry, total: number, options: Pick<DecodeChunkedOptions, 'core' | 'halo' | 'crossfadeMelFrames'> = {}): DecodePlan {
+export function decodePlanFor(
+  geometry: VaeGeometry,
+  total: number,
+  options: Pick<DecodeChunkedOptions, 'core' | 'halo' | 'crossfadeMelFrames' | 'singlePassFrames'> = {},
+): DecodePlan {
   const core = options.core ?? geometry.core;
   const halo = options.halo ?? Math.max(geometry.receptiveField, DEFAULT_VAE_HALO_LATENT_FRAMES);
   const crossfade = options.crossfadeMelFrames ?? DEFAULT_CROSSFADE_MEL_FRAMES;
-  return planDecode(total, core, halo, crossfade, geometry.melPerLatent);
+  const singlePass = options.singlePassFrames ?? VAE_SINGLE_PASS_CORES * core;
+  // A core as long as the latent makes the one chunk [0, total).
+  return planDecode(total, total <= singlePass ? total : core, halo, crossfade, geometry.melPerLatent);
 }
 
 /** The vocoder chunk plan vocodeChunked uses for `total` mel frames (defaults filled in from `geometry`). */
 export function vocodePlanFor(geometry: VocoderGeometry, total: number, options: Pick<VocodeChunkedOptions, 'core' | 'halo'> = {}): Chunk[] {
-  return planChunks(total, options.core ?? DEFAULT_VOCODER_CORE_MEL_FRAMES, options.halo ?? geometry.receptiveField);
+  const halo = options.halo ?? geometry.receptiveField;
+  if (options.core !== undefined) return planChunks(total, options.core, halo);
+  // One call while the mel fits a default chunk (halos included); else n cores of ⌈F/n⌉ ≤ the default core, which
+  // make n chunks again (⌈F/⌈F/n⌉⌉ = n), each core + 2·halo long.
+  const core = DEFAULT_VOCODER_CORE_MEL_FRAMES;
+  const chunks = total <= core + 2 * halo ? 1 : Math.ceil(total / core);
+  return planChunks(total, Math.ceil(total / chunks), halo);
 }
 
 /**

@@ -22,11 +22,13 @@
  * Estimated statistics (issue 12 §3): pass 1 runs window mode's chunks with their own statistics (`own_stats` = 1,
  * i.e. window mode's activations) and merges every layer's core sums at once; pass 2 decodes the same chunks with
  * those merged statistics through {@link decodeChunked}, whose crossfade and level match then only have to hide what
- * the chunk-local mid-block attention changes. Cost: 2 chunked decodes (1 when the piece is one chunk: pass 1 is then
- * the one-pass decode). Seams come from chunks normalising differently, so statistics shared by every chunk remove
- * them; how good the estimates are decides only how close the result is to the one-pass decode. On shape-s with
- * loudness changing near the joins (T = 768, 12 layouts): audio seam step SSZ 0.7–3.2 (one pass 1.2–3.4, window
- * mode up to 15.8), log-mel error against one pass 0.5–2.5 dB (window 1.2–7.9; docs/BENCHMARKS.md).
+ * the chunk-local mid-block attention changes. Cost: 2 chunked decodes, or 1 run when the plan is one chunk (pass 1
+ * is then the one-pass decode), as it is for a latent of up to two cores (decode.ts VAE_SINGLE_PASS_CORES; AudioLDM:
+ * up to 20.48 s, which took 4 runs of 328 frames from 13.16 s on). Seams come from chunks normalising differently,
+ * so statistics shared by every chunk remove them; how good the estimates are decides only how close the result is
+ * to the one-pass decode. On shape-s with loudness changing near the joins (T = 768, 12 layouts): audio seam step SSZ
+ * 0.7–3.2 (one pass 1.2–3.4, window mode up to 15.8), log-mel error against one pass 0.5–2.5 dB (window 1.2–7.9;
+ * docs/BENCHMARKS.md).
  *
  * Statistics merge: n = Σnᵢ, μ = ΣSᵢ/n, σ² = max(ΣQᵢ/n − μ², 0) (biased, as GroupNorm), in float64 from the graph's
  * float32 per-chunk sums Sᵢ = Σx, Qᵢ = Σx². The output matches the one-pass decode up to float32 summation order.
@@ -160,15 +162,15 @@ export function ownStatsFeeds(latentName: string, latent: F32, layers: readonly 
 
 /** Options of {@link decodeWithEstimatedStats}: window mode's chunking, fades and level match, and a run counter. */
 export interface EstimatedStatsDecodeOptions extends Omit<DecodeChunkedOptions, 'onChunk'> {
-  /** Called after each chunk run with the runs done and the run count, 2 × chunks (1 when the latent is one chunk). */
+  /** Called after each chunk run with the runs done and the run count, 2 × chunks (1 when the plan is one chunk). */
   onProgress?: (done: number, total: number) => void;
 }
 
 /**
  * Decodes latent [1, C, T, Fq] to mel [1, 1, r·T, bins] with statistics estimated in one pass (file header): window
  * mode's chunk plan, crossfade and level match ({@link decodeChunked}), but every chunk normalises with the same
- * statistics. 2 chunked decodes (1 when the latent fits one chunk). Not exact: the estimates come from window-mode
- * activations, and a decoder's attention still sees only its chunk.
+ * statistics. 2 chunked decodes (1 when the latent fits one chunk, as it does up to two cores: {@link decodePlanFor}).
+ * Not exact: the estimates come from window-mode activations, and a decoder's attention still sees only its chunk.
  */
 export async function decodeWithEstimatedStats(
   run: GraphRun,

@@ -13,7 +13,7 @@ import { createRng } from '../../engine/tensor/rng.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import onnxProto from 'onnx-proto';
 import { convertModelToFloat16 } from '../graph/float16.ts';
-import { type BuiltGraph, type WeightSource, createNet, finishNet } from '../graph/nn.ts';
+import { type AttentionKernel, type BuiltGraph, type WeightSource, createNet, finishNet } from '../graph/nn.ts';
 import { type UnetTopology, buildUnetBody, declareNoisePred } from '../shape/unet.ts';
 import { AudioLdmConfigError, type UnetConfig } from './config-unet-vae.ts';
 
@@ -39,6 +39,8 @@ export interface AudioLdmUnetOptions {
    * float32 and float32 inputs and outputs, as the exporter's `--fp16` (graph/float16.ts).
    */
   fp16?: boolean;
+  /** How the transformer blocks compute attention (default graph/nn.ts's DEFAULT_ATTENTION_KERNEL). */
+  attentionKernel?: AttentionKernel;
 }
 
 /** Heads per level for `options` (the level-0 entry is unused when level 0 has no attention, as in AudioLDM). */
@@ -97,6 +99,7 @@ export function audioLdmUnetTopology(config: UnetConfig, options: AudioLdmUnetOp
     inChannels: config.inChannels,
     outChannels: config.outChannels,
     classDim: config.classEmbedInputDim,
+    ...(options.attentionKernel === undefined ? {} : { attentionKernel: options.attentionKernel }),
   };
 }
 

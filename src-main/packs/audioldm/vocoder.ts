@@ -32,6 +32,7 @@ import {
   transpose,
   transposedConvSpan,
   traceBack,
+  unsqueeze,
 } from '../graph/nn.ts';
 import type { HifiGanConfig } from './config-text-vocoder.ts';
 
@@ -60,8 +61,8 @@ function upsamplePadding(config: HifiGanConfig, i: number): number {
 function resBlock(net: Net, x: string, c: number, k: number, dilations: readonly number[], slope: number, key: string): string {
   let h = x;
   dilations.forEach((d, m) => {
-    let t = conv1d(net, leakyRelu(net, h, slope), c, c, k, { dilation: d, gain: leakyGain(slope), key: `${key}.convs1.${m}` });
-    t = conv1d(net, leakyRelu(net, t, slope), c, c, k, { gain: RESIDUAL_GAIN * 2 * leakyGain(slope), key: `${key}.convs2.${m}` });
+    let t = conv1d(net, leakyRelu(net, h, slope), c, c, k, { dilation: d, gain: leakyGain(slope), key: `${key}.convs1.${m}`, row: true });
+    t = conv1d(net, leakyRelu(net, t, slope), c, c, k, { gain: RESIDUAL_GAIN * 2 * leakyGain(slope), key: `${key}.convs2.${m}`, row: true });
     h = add(net, h, t);
   });
   return h;
@@ -81,18 +82,21 @@ export function buildHifiGan(config: HifiGanConfig, rng: Rng, options: HifiGanOp
     x = g.op('Div', [x, param(net, 'mel_scale', [config.modelInDim], 0, 1, 'scale')]);
   }
   let ch = config.upsampleInitialChannel;
-  let h = conv1d(net, transpose(net, x, [0, 2, 1]), config.modelInDim, ch, OUTER_KERNEL, { key: 'conv_pre' });
+  // The signal is held as a one-row image [B, C, 1, L] from here on, so that every convolution is a 2-D one, which
+  // ONNX Runtime's CPU provider runs with its blocked NCHWc kernels (Conv1dOptions.row; issue 14).
+  const rows = unsqueeze(net, transpose(net, x, [0, 2, 1]), [2]);
+  let h = conv1d(net, rows, config.modelInDim, ch, OUTER_KERNEL, { key: 'conv_pre', row: true });
   config.upsampleRates.forEach((u, i) => {
     const k = config.upsampleKernelSizes[i];
-    h = convTranspose1d(net, leakyRelu(net, h, slope), ch, ch / 2, k, u, upsamplePadding(config, i), { gain: leakyGain(slope), key: `upsampler.${i}` });
+    h = convTranspose1d(net, leakyRelu(net, h, slope), ch, ch / 2, k, u, upsamplePadding(config, i), { gain: leakyGain(slope), key: `upsampler.${i}`, row: true });
     ch /= 2;
     const branches = kernels.map((rk, j) => resBlock(net, h, ch, rk, config.resblockDilationSizes[j], slope, `resblocks.${i * kernels.length + j}`));
     const sum = branches.reduce((acc, b) => add(net, acc, b));
     // PyTorch divides by the count; multiplying by its reciprocal differs by at most one rounding.
     h = branches.length === 1 ? sum : g.op('Mul', [sum, filled(net, 1 / branches.length, [])]);
   });
-  h = conv1d(net, leakyRelu(net, h, FINAL_SLOPE), ch, 1, OUTER_KERNEL, { gain: (options.outputGain ?? 1) * leakyGain(FINAL_SLOPE), key: 'conv_post' });
-  const wave = g.op('Squeeze', [g.op('Tanh', [h]), ints(net, [1])]);
+  h = conv1d(net, leakyRelu(net, h, FINAL_SLOPE), ch, 1, OUTER_KERNEL, { gain: (options.outputGain ?? 1) * leakyGain(FINAL_SLOPE), key: 'conv_post', row: true });
+  const wave = g.op('Squeeze', [g.op('Tanh', [h]), ints(net, [1, 2])]);
   g.output(wave, 'waveform', 'float32', ['B', 'L']);
   return finishNet(net, options.docString ?? `SpeechT5HifiGan vocoder (${config.upsampleInitialChannel} channels)`);
 }

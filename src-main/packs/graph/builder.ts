@@ -27,9 +27,23 @@ export type ConstTensor =
   | { type: 'int64'; data: BigInt64Array; dims: readonly number[] }
   | { type: 'int32'; data: Int32Array; dims: readonly number[] };
 
+/** An operator set besides the default ONNX one (`ai.onnx`), by domain name and version. */
+export interface OpsetDomain {
+  readonly domain: string;
+  readonly version: number;
+}
+
+/**
+ * ONNX Runtime's contrib operators (`com.microsoft`, version 1): fused kernels such as MultiHeadAttention that the CPU,
+ * CUDA and WebGPU providers implement and other runtimes may not.
+ */
+export const MS_DOMAIN: OpsetDomain = { domain: 'com.microsoft', version: 1 };
+
 /** One graph under construction. Names returned by the methods are the tensor names to pass to later ops. */
 export class GraphBuilder {
   private readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  /** Operator sets imported besides the default one, by domain (each imported once, at one version). */
+  private readonly domains = new Map<string, number>();
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
@@ -108,6 +122,27 @@ export class GraphBuilder {
     return outputs;
   }
 
+  /**
+   * Appends a node of another operator set (`domain`, e.g. {@link MS_DOMAIN}) with `count` outputs and imports that
+   * operator set into the model. A graph with such nodes loads only in runtimes that implement them.
+   */
+  domainOpN(domain: OpsetDomain, opType: string, inputs: readonly string[], count: number, attrs: Record<string, AttrValue> = {}, prefix = opType.toLowerCase()): string[] {
+    this.importDomain(domain);
+    const outputs = this.opN(opType, inputs, count, attrs, prefix);
+    const node = this.nodes[this.nodes.length - 1];
+    node.domain = domain.domain;
+    return outputs;
+  }
+
+  /** Imports operator set `domain` (done by {@link domainOpN}); one graph holds each domain at one version only. */
+  importDomain(domain: OpsetDomain): void {
+    const had = this.domains.get(domain.domain);
+    if (had !== undefined && had !== domain.version) {
+      throw new Error(`graph '${this.name}': operator set '${domain.domain}' is already imported at version ${had}, not ${domain.version}; use one version per graph`);
+    }
+    this.domains.set(domain.domain, domain.version);
+  }
+
   /** Serialises the graph to ONNX model bytes. */
   toBytes(docString = ''): Uint8Array {
     return onnx.ModelProto.encode(this.toModel(docString)).finish();
@@ -130,7 +165,8 @@ export class GraphBuilder {
       producerName: 'tessera-graph-builder',
       producerVersion: '1',
       docString,
-      opsetImport: [{ domain: '', version: this.opset }],
+      // Imported domains follow the default one in import order, so a graph without them serialises as before.
+      opsetImport: [{ domain: '', version: this.opset }, ...[...this.domains].map(([domain, version]) => ({ domain, version }))],
       graph: {
         name: this.name,
         node: this.nodes,

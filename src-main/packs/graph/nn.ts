@@ -9,7 +9,7 @@
  * upsampling via Resize). Random weights are N(0, (gain/√fan_in)²) so activations stay O(1) through deep stacks.
  */
 import type { Rng } from '../../engine/tensor/rng.ts';
-import type { GraphBuilder } from './builder.ts';
+import { type GraphBuilder, MS_DOMAIN } from './builder.ts';
 import type { ExternalizedGraph } from './external-data.ts';
 
 /**
@@ -183,7 +183,11 @@ export interface ConvOptions {
   key?: string;
 }
 
-function conv(net: Net, x: string, rank: 1 | 2, cin: number, cout: number, k: number, opts: ConvOptions): string {
+/**
+ * A Conv with kernel k along each spatial axis where `along` is true and 1 (no stride, dilation or padding) where it
+ * is false: [true] Conv1d, [true, true] Conv2d, [false, true] Conv1d over a signal held as a one-row image.
+ */
+function conv(net: Net, x: string, along: readonly boolean[], cin: number, cout: number, k: number, opts: ConvOptions): string {
   const { stride = 1, dilation = 1, groups = 1 } = opts;
   if (cin % groups !== 0 || cout % groups !== 0) throw new Error(`conv: channels ${cin}→${cout} not divisible by groups ${groups}`);
   let pad: number;
@@ -191,30 +195,82 @@ function conv(net: Net, x: string, rank: 1 | 2, cin: number, cout: number, k: nu
     if (k % 2 === 0) throw new Error(`conv: 'same' padding needs an odd kernel, got ${k}`);
     pad = ((k - 1) * dilation) / 2;
   } else pad = opts.padding;
-  const fanIn = (cin / groups) * k ** rank;
-  const kernel = Array<number>(rank).fill(k);
-  const w = param(net, 'conv_w', [cout, cin / groups, ...kernel], (opts.gain ?? 1) / Math.sqrt(fanIn), 0, sub(opts.key, 'weight'));
+  const kernel = along.map((on) => (on ? k : 1));
+  const fanIn = (cin / groups) * kernel.reduce((a, b) => a * b, 1);
+  const spread = (opts.gain ?? 1) / Math.sqrt(fanIn);
+  let w: string;
+  if (along.every((on) => on)) w = param(net, 'conv_w', [cout, cin / groups, ...kernel], spread, 0, sub(opts.key, 'weight'));
+  else {
+    // Asked for in the checkpoint's layout (a Conv1d's [cout, cin, k]; also what a missing tensor's message names),
+    // stored with the size-1 kernel axes: the same values in the same order.
+    const values = paramValues(net, 'conv_w', [cout, cin / groups, ...kernel.filter((_, i) => along[i])], spread, 0, sub(opts.key, 'weight'));
+    w = net.g.init('conv_w', { type: 'float32', data: values, dims: [cout, cin / groups, ...kernel] });
+  }
   const inputs = opts.bias === false ? [x, w] : [x, w, param(net, 'conv_b', [cout], 0.02, 0, sub(opts.key, 'bias'))];
+  const per = (value: number, off: number): number[] => along.map((on) => (on ? value : off));
   return net.g.op('Conv', inputs, {
     kernel_shape: kernel,
-    strides: Array<number>(rank).fill(stride),
-    dilations: Array<number>(rank).fill(dilation),
-    pads: Array<number>(2 * rank).fill(pad),
+    strides: per(stride, 1),
+    dilations: per(dilation, 1),
+    pads: [...per(pad, 0), ...per(pad, 0)],
     group: groups,
   });
 }
 
-/** Conv1d on [B, cin, L]. */
-export function conv1d(net: Net, x: string, cin: number, cout: number, k: number, opts: ConvOptions = {}): string {
-  return conv(net, x, 1, cin, cout, k, opts);
+/** Options of {@link conv1d}. */
+export interface Conv1dOptions extends ConvOptions {
+  /**
+   * `x` is [B, cin, 1, L], the signal as a one-row image, and the layer a 2-D Conv with kernel [1, k] giving
+   * [B, cout, 1, L']: the same parameters (a checkpoint's [cout, cin, k] serves [cout, cin, 1, k]) and the same
+   * function, but ONNX Runtime's CPU provider runs 2-D Convs with its blocked NCHWc kernels and 1-D ones with im2col
+   * and GEMM, which was 7–40 % slower on every layer shape of AudioLDM's HiFi-GAN (one thread, issue 14).
+   */
+  row?: boolean;
+}
+
+/** Conv1d on [B, cin, L] (or [B, cin, 1, L] with `row`). */
+export function conv1d(net: Net, x: string, cin: number, cout: number, k: number, opts: Conv1dOptions = {}): string {
+  return conv(net, x, opts.row === true ? [false, true] : [true], cin, cout, k, opts);
 }
 
 /** Conv2d with a square kernel on [B, cin, H, W]. */
 export function conv2d(net: Net, x: string, cin: number, cout: number, k: number, opts: ConvOptions = {}): string {
-  return conv(net, x, 2, cin, cout, k, opts);
+  return conv(net, x, [true, true], cin, cout, k, opts);
 }
 
-/** ConvTranspose1d on [B, cin, L] → [B, cout, (L−1)·stride − 2·padding + k]. */
+/**
+ * The values {@link param} would create for the same arguments (drawn in the same order, or read by `key`), counted
+ * as trainable but not yet an initializer: for layers that store their parameters rearranged.
+ */
+function paramValues(net: Net, what: string, dims: readonly number[], spread: number, center = 0, key?: string): Float32Array {
+  const n = dims.reduce((a, b) => a * b, 1);
+  let data: Float32Array;
+  if (net.weights) {
+    if (key === undefined) throw new Error(`a ${what} parameter of [${dims.join(', ')}] has no state-dict name; every layer built from a checkpoint needs its key`);
+    data = net.weights.tensor(key, dims);
+  } else {
+    data = net.rng.normals(n);
+    for (let i = 0; i < n; i++) data[i] = center + spread * data[i];
+  }
+  net.parameters += n;
+  return data;
+}
+
+/** Slice ends at or beyond this clamp to the axis length (ONNX Slice semantics): "to the end". */
+const SLICE_TO_END = Number.MAX_SAFE_INTEGER;
+
+/**
+ * ConvTranspose1d on [B, cin, L] → [B, cout, (L−1)·stride − 2·padding + k], PyTorch's weight layout [cin, cout, k].
+ *
+ * Built in its polyphase form, because ONNX Runtime's CPU ConvTranspose (col2im) ran at a third of the speed of its
+ * Conv on AudioLDM's HiFi-GAN (issue 14: 12 % of the vocoder's time for 5 % of its FLOPs). With u = stride,
+ * K = ⌈k/u⌉ and o + p = q·u + r (0 ≤ r < u), the output is y[o] = b + Σ_m x[q − m]·w[m·u + r] (m·u + r < k): for each
+ * phase r a stride-1 correlation with the taps w[r], w[u + r], … reversed. One Conv with u·cout output channels
+ * (channel co·u + r holds phase r of channel co; phases with fewer than K taps padded with zeros) over x padded by K − 1
+ * gives phase r at q = 0 … L + K − 2; Reshape/Transpose interleave the phases into s = q·u + r, and y = s[p, p + L_out).
+ * Equal to ConvTranspose up to float rounding (tests/packs/nn-conv.test.ts). `row`: x is [B, cin, 1, L] and the
+ * output [B, cout, 1, L_out] (see {@link Conv1dOptions.row}).
+ */
 export function convTranspose1d(
   net: Net,
   x: string,
@@ -223,13 +279,43 @@ export function convTranspose1d(
   k: number,
   stride: number,
   padding: number,
-  opts: { gain?: number; key?: string } = {},
+  opts: { gain?: number; key?: string; row?: boolean } = {},
 ): string {
+  if (!Number.isInteger(stride) || stride < 1 || !Number.isInteger(padding) || padding < 0 || !Number.isInteger(k) || k < 1) {
+    throw new Error(`convTranspose1d: kernel ${k}, stride ${stride} and padding ${padding} must be integers (k, stride ≥ 1, padding ≥ 0)`);
+  }
   // Each output sample sums about k/stride taps of every input channel.
   const fanIn = (cin * k) / stride;
-  const w = param(net, 'convt_w', [cin, cout, k], (opts.gain ?? 1) / Math.sqrt(fanIn), 0, sub(opts.key, 'weight'));
-  const b = param(net, 'convt_b', [cout], 0.02, 0, sub(opts.key, 'bias'));
-  return net.g.op('ConvTranspose', [x, w, b], { kernel_shape: [k], strides: [stride], pads: [padding, padding] });
+  const w = paramValues(net, 'convt_w', [cin, cout, k], (opts.gain ?? 1) / Math.sqrt(fanIn), 0, sub(opts.key, 'weight'));
+  const b = paramValues(net, 'convt_b', [cout], 0.02, 0, sub(opts.key, 'bias'));
+  const u = stride;
+  const taps = Math.ceil(k / u);
+  const phases = new Float32Array(cout * u * cin * taps);
+  const bias = new Float32Array(cout * u);
+  for (let co = 0; co < cout; co++) {
+    for (let r = 0; r < u; r++) {
+      bias[co * u + r] = b[co];
+      for (let ci = 0; ci < cin; ci++) {
+        for (let n = 0; n < taps; n++) {
+          const j = (taps - 1 - n) * u + r;
+          if (j < k) phases[((co * u + r) * cin + ci) * taps + n] = w[(ci * cout + co) * k + j];
+        }
+      }
+    }
+  }
+  const g = net.g;
+  const row = opts.row === true;
+  const stacked = g.op('Conv', [x, g.f32('convt_phases', phases, [cout * u, cin, ...(row ? [1] : []), taps]), g.f32('convt_bias', bias, [cout * u])], {
+    kernel_shape: row ? [1, taps] : [taps],
+    strides: row ? [1, 1] : [1],
+    dilations: row ? [1, 1] : [1],
+    pads: row ? [0, taps - 1, 0, taps - 1] : [taps - 1, taps - 1],
+    group: 1,
+  });
+  const interleaved = reshape(net, transpose(net, reshape(net, stacked, [0, cout, u, -1]), [0, 1, 3, 2]), row ? [0, cout, 1, -1] : [0, cout, -1]);
+  // s has (L + K − 1)·u samples; the output drops `padding` at the start and K·u + padding − k at the end.
+  const cut = taps * u + padding - k;
+  return g.op('Slice', [interleaved, ints(net, [padding]), ints(net, [cut === 0 ? SLICE_TO_END : -cut]), ints(net, [row ? 3 : 2])]);
 }
 
 /** GroupNorm over [B, C, …] (spatialRank trailing axes), exported the PyTorch opset-17 way via InstanceNormalization. */
@@ -272,10 +358,14 @@ export function leakyRelu(net: Net, x: string, alpha: number): string {
   return net.g.op('LeakyRelu', [x], { alpha: { float: alpha } });
 }
 
-/** Exact GELU as PyTorch exports it below opset 20: 0.5·x·(1 + erf(x/√2)). */
+/**
+ * Exact GELU below opset 20: (x·0.5)·(1 + erf(x/√2)). The division by √2 (not a multiplication by 1/√2) is the form
+ * ONNX Runtime's GeluFusion recognises: it becomes one `Gelu` kernel (`BiasGelu` after a bias Add) instead of five
+ * element-wise passes.
+ */
 export function gelu(net: Net, x: string): string {
   const g = net.g;
-  const erf = g.op('Erf', [g.op('Mul', [x, filled(net, Math.SQRT1_2, [])])]);
+  const erf = g.op('Erf', [g.op('Div', [x, filled(net, Math.SQRT2, [])])]);
   return g.op('Mul', [g.op('Mul', [x, filled(net, 0.5, [])]), add(net, erf, filled(net, 1, []))]);
 }
 
@@ -299,6 +389,69 @@ export function upsampleNearest2x(net: Net, x: string, spatialRank = 2): string 
   });
 }
 
+/**
+ * Nearest ×2 upsampling followed by a 3×3 Conv2d ('same' padding) on [B, cin, H, W] → [B, cout, 2H, 2W]: the
+ * upsampler of AutoencoderKL and UNet up blocks, with the parameters {@link conv2d} would create (same keys, same
+ * random draws).
+ *
+ * Built in its sub-pixel form, 2.25× fewer FLOPs: along each axis, output 2i reads the upsampled inputs 2i − 1, 2i,
+ * 2i + 1, i.e. x[i − 1], x[i], x[i] (taps w0 and w1 + w2), and output 2i + 1 reads x[i], x[i], x[i + 1] (taps w0 + w1
+ * and w2). Over x padded by 1, a 2×2 Conv at position i' reads x[i' − 1], x[i']: output 2i' − 1 (taps [w0 + w1, w2])
+ * and output 2i' (taps [w0, w1 + w2]). So one 2×2 Conv with 4·cout channels (slot (a, b) for output rows 2i' − 1 + a,
+ * columns 2j' − 1 + b) at (H + 1)×(W + 1), DepthToSpace(2) (DCR: channel (2a + b)·cout + co) and a crop of one row and
+ * column at each border are the upsampled conv. Equal up to float rounding (tests/packs/nn-conv.test.ts).
+ */
+export function upsampleNearest2xConv3x3(net: Net, x: string, cin: number, cout: number, opts: Pick<ConvOptions, 'gain' | 'key'> = {}): string {
+  const k = 3;
+  const w = paramValues(net, 'conv_w', [cout, cin, k, k], (opts.gain ?? 1) / Math.sqrt(cin * k * k), 0, sub(opts.key, 'weight'));
+  const b = paramValues(net, 'conv_b', [cout], 0.02, 0, sub(opts.key, 'bias'));
+  // merge[a][t][j]: weight of 3×3 tap j in 2×2 tap t for slot a (a = 0: output 2i' − 1, a = 1: output 2i').
+  const merge = [
+    [
+      [1, 1, 0],
+      [0, 0, 1],
+    ],
+    [
+      [1, 0, 0],
+      [0, 1, 1],
+    ],
+  ];
+  const sub2 = new Float32Array(4 * cout * cin * 4);
+  const bias = new Float32Array(4 * cout);
+  for (let a = 0; a < 2; a++) {
+    for (let bb = 0; bb < 2; bb++) {
+      for (let co = 0; co < cout; co++) {
+        const oc = (2 * a + bb) * cout + co;
+        bias[oc] = b[co];
+        for (let ci = 0; ci < cin; ci++) {
+          const src = (co * cin + ci) * 9;
+          const dst = (oc * cin + ci) * 4;
+          for (let tr = 0; tr < 2; tr++) {
+            for (let tc = 0; tc < 2; tc++) {
+              let s = 0;
+              for (let jr = 0; jr < 3; jr++) {
+                if (merge[a][tr][jr] === 0) continue;
+                for (let jc = 0; jc < 3; jc++) if (merge[bb][tc][jc] !== 0) s += w[src + jr * 3 + jc];
+              }
+              sub2[dst + tr * 2 + tc] = s;
+            }
+          }
+        }
+      }
+    }
+  }
+  const g = net.g;
+  const slots = g.op('Conv', [x, g.f32('upconv_w', sub2, [4 * cout, cin, 2, 2]), g.f32('upconv_b', bias, [4 * cout])], {
+    kernel_shape: [2, 2],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pads: [1, 1, 1, 1],
+    group: 1,
+  });
+  const up = g.op('DepthToSpace', [slots], { blocksize: 2, mode: 'DCR' });
+  return g.op('Slice', [up, ints(net, [1, 1]), ints(net, [-1, -1]), ints(net, [2, 3])]);
+}
+
 /** [B, C, …spatial] → tokens [B, L, C] with L the flattened spatial positions. */
 export function toTokens(net: Net, x: string): string {
   return transpose(net, reshape(net, x, [0, 0, -1]), [0, 2, 1]);
@@ -309,35 +462,66 @@ export function fromTokens(net: Net, tokens: string, like: string): string {
   return net.g.op('Reshape', [transpose(net, tokens, [0, 2, 1]), net.g.op('Shape', [like])]);
 }
 
+/**
+ * How {@link attention} computes softmax(q·kᵀ/√d)·v:
+ * - `matmul` (default): plain ONNX (MatMul, Softmax, MatMul with the head split as Reshape/Transpose), as
+ *   `torch.onnx.export` emits it. Runs on every execution provider, float16 included.
+ * - `fused`: one ONNX Runtime contrib `com.microsoft.MultiHeadAttention` node. On the CPU provider it runs MLAS's flash
+ *   attention, which never materialises the [B, h, L, L] scores: 2.5–3 % less CPU time per full-size AudioLDM-S UNet
+ *   call, the same time on the VAE's single head (issue 14, docs/BENCHMARKS.md). NOTE: not the default because
+ *   ONNX Runtime 1.30's WebGPU MultiHeadAttention returns wrong values from 32 tokens on (SwiftShader: max |error|
+ *   0.03 on outputs of 0.08, exact below 32), and packs are built once for every device.
+ */
+export type AttentionKernel = 'fused' | 'matmul';
+
+/** The default {@link AttentionKernel}: the one every execution provider runs correctly. */
+export const DEFAULT_ATTENTION_KERNEL: AttentionKernel = 'matmul';
+
 /** Options of {@link attention}. */
 export interface AttentionOptions {
   /** Biases on the q/k/v projections (VAE AttnBlock: yes; transformer blocks: no). */
   qkvBias?: boolean;
   /** State-dict names of the four projections (diffusers: `…to_q`, `…to_k`, `…to_v`, `…to_out.0`). */
   keys?: { q: string; k: string; v: string; out: string };
+  /** Default {@link DEFAULT_ATTENTION_KERNEL}. Both kernels read the same parameters in the same order. */
+  kernel?: AttentionKernel;
 }
 
-/** Self-attention over tokens [B, L, C] with `heads` heads (MatMul/Softmax), including the output projection. */
+/** Self-attention over tokens [B, L, C] with `heads` heads, including the output projection. */
 export function attention(net: Net, x: string, channels: number, heads: number, opts: AttentionOptions = {}): string {
   if (channels % heads !== 0) throw new Error(`attention: ${channels} channels not divisible by ${heads} heads`);
   const g = net.g;
   const d = channels / heads;
   const bias = opts.qkvBias ?? false;
-  // The 1/√d scale is folded into q (one [B,h,L,d] multiply instead of one over the [B,h,L,L] scores).
   const keys = opts.keys;
-  const q = g.op('Mul', [linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.q } : {}) }), filled(net, 1 / Math.sqrt(d), [])]);
-  const k = linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.k } : {}) });
-  const v = linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.v } : {}) });
+  const kernel = opts.kernel ?? DEFAULT_ATTENTION_KERNEL;
   let out: string;
-  if (heads === 1) {
-    const probs = g.op('Softmax', [g.op('MatMul', [q, transpose(net, k, [0, 2, 1])])], { axis: -1 });
-    out = g.op('MatMul', [probs, v]);
+  if (kernel === 'fused') {
+    // The q/k/v biases go into the node's packed bias input [3C], which the kernel adds while splitting heads.
+    const q = linear(net, x, channels, channels, { bias: false, ...(keys ? { key: keys.q } : {}) });
+    const qb = bias ? param(net, 'linear_b', [channels], 0.02, 0, keys ? `${keys.q}.bias` : undefined) : undefined;
+    const k = linear(net, x, channels, channels, { bias: false, ...(keys ? { key: keys.k } : {}) });
+    const kb = bias ? param(net, 'linear_b', [channels], 0.02, 0, keys ? `${keys.k}.bias` : undefined) : undefined;
+    const v = linear(net, x, channels, channels, { bias: false, ...(keys ? { key: keys.v } : {}) });
+    const vb = bias ? param(net, 'linear_b', [channels], 0.02, 0, keys ? `${keys.v}.bias` : undefined) : undefined;
+    const inputs = [q, k, v];
+    if (qb !== undefined && kb !== undefined && vb !== undefined) inputs.push(g.op('Concat', [qb, kb, vb], { axis: 0 }));
+    out = g.domainOpN(MS_DOMAIN, 'MultiHeadAttention', inputs, 1, { num_heads: heads, scale: { float: 1 / Math.sqrt(d) } }, 'mha')[0];
   } else {
-    const split = (t: string, perm: number[]): string => transpose(net, reshape(net, t, [0, 0, heads, d]), perm);
-    const scores = g.op('MatMul', [split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1])]);
-    const probs = g.op('Softmax', [scores], { axis: -1 });
-    const merged = g.op('MatMul', [probs, split(v, [0, 2, 1, 3])]);
-    out = reshape(net, transpose(net, merged, [0, 2, 1, 3]), [0, 0, channels]);
+    // The 1/√d scale is folded into q (one [B,h,L,d] multiply instead of one over the [B,h,L,L] scores).
+    const q = g.op('Mul', [linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.q } : {}) }), filled(net, 1 / Math.sqrt(d), [])]);
+    const k = linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.k } : {}) });
+    const v = linear(net, x, channels, channels, { bias, ...(keys ? { key: keys.v } : {}) });
+    if (heads === 1) {
+      const probs = g.op('Softmax', [g.op('MatMul', [q, transpose(net, k, [0, 2, 1])])], { axis: -1 });
+      out = g.op('MatMul', [probs, v]);
+    } else {
+      const split = (t: string, perm: number[]): string => transpose(net, reshape(net, t, [0, 0, heads, d]), perm);
+      const scores = g.op('MatMul', [split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1])]);
+      const probs = g.op('Softmax', [scores], { axis: -1 });
+      const merged = g.op('MatMul', [probs, split(v, [0, 2, 1, 3])]);
+      out = reshape(net, transpose(net, merged, [0, 2, 1, 3]), [0, 0, channels]);
+    }
   }
   return linear(net, out, channels, channels, { gain: RESIDUAL_GAIN * 2, ...(keys ? { key: keys.out } : {}) });
 }

@@ -117,7 +117,7 @@ export function buildShapePack(options: ShapePackOptions = {}): BuiltPack<AudioL
  * Bump when the builder's output bytes change (tests/packs/fingerprints.test.ts says when): caches reuse a built
  * pack whose version matches without rebuilding it.
  */
-export const SHAPE_BUILDER_REVISION = 2;
+export const SHAPE_BUILDER_REVISION = 3;
 
 /** The version string a shape pack built with `options` carries (no build needed). */
 export function shapePackVersion(options: ShapePackOptions = {}): string {

@@ -31,7 +31,7 @@ import {
   silu,
   toTokens,
   traceBack,
-  upsampleNearest2x,
+  upsampleNearest2xConv3x3,
 } from '../graph/nn.ts';
 
 /** Sizes of the VAE decoder (AudioLDM: ch 128, 2 res-blocks per level). */
@@ -147,7 +147,8 @@ export function buildVaeDecoderBody(net: Net, topo: VaeDecoderTopology): void {
       h = resBlock(net, topo, h, ch, cout, `${key}.resnets.${i}`);
       ch = cout;
     }
-    if (level > 0) h = conv2d(net, upsampleNearest2x(net, h), ch, ch, 3, { key: `${key}.upsamplers.0.conv` });
+    // Nearest ×2 + Conv3×3 in its sub-pixel form (2.25× fewer FLOPs, the same function and parameters).
+    if (level > 0) h = upsampleNearest2xConv3x3(net, h, ch, ch, { key: `${key}.upsamplers.0.conv` });
   }
   const normed = norm(net, topo, h, ch, 'decoder.conv_norm_out');
   const mel = conv2d(net, silu(net, normed), ch, topo.outChannels, 3, { gain: SILU_GAIN, key: 'decoder.conv_out' });

@@ -8,7 +8,16 @@ import { loudAndQuiet } from '../../../src-main/cli/bench-vae-decode.ts';
 import { CancelledError } from '../../../src-main/engine/errors.ts';
 import { vaeGeometryOf, vocoderGeometryOf } from '../../../src-main/engine/families/audioldm/decode.ts';
 import type { AudioLdmModel } from '../../../src-main/engine/families/audioldm/model.ts';
-import { decodeChunked, planDecode, vocodeChunked, type DecodeChunkedOptions, type VocodeChunkedOptions } from '../../../src-main/engine/longform/decode.ts';
+import {
+  DEFAULT_VOCODER_CORE_MEL_FRAMES,
+  decodeChunked,
+  decodePlanFor,
+  planDecode,
+  vocodeChunked,
+  vocodePlanFor,
+  type DecodeChunkedOptions,
+  type VocodeChunkedOptions,
+} from '../../../src-main/engine/longform/decode.ts';
 import { createRng } from '../../../src-main/engine/tensor/rng.ts';
 import { f32, i64, type F32, type Tensor } from '../../../src-main/engine/tensor/tensor.ts';
 import { openBuiltin } from '../../helpers/packs.ts';
@@ -375,6 +384,62 @@ describe('chunked decode and vocode take plain functions', () => {
     expect(offsets.length).toBeGreaterThan(1);
     expect(wave.length).toBe(5 * 300 + 3);
     expect(maxAbsDiff(wave, full)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('decodeChunked decodes a latent of up to two cores in one pass (the exact decode), a longer one in chunks', async () => {
+    // AudioLDM's geometry (cores of 256, receptive field 17 → halo 32 + 4 → calls of 328) over a pointwise fake.
+    const geometry = { ...vae, melPerLatent: MEL_PER_LATENT, core: 256, receptiveField: 17 };
+    const pointwise = async (latent: F32): Promise<F32> => {
+      const [, C, w, Fq] = latent.dims;
+      const mel = new Float32Array(MEL_PER_LATENT * w * vae.melBins);
+      for (let m = 0; m < MEL_PER_LATENT * w; m++) {
+        const t = Math.floor(m / MEL_PER_LATENT);
+        for (let b = 0; b < vae.melBins; b++) for (let c = 0; c < C; c++) mel[m * vae.melBins + b] += latent.data[(c * w + t) * Fq + (b % Fq)];
+      }
+      return f32(mel, [1, 1, MEL_PER_LATENT * w, vae.melBins]);
+    };
+    const widthsFor = async (total: number, options?: DecodeChunkedOptions): Promise<number[]> => {
+      const latent = f32(createRng(total).normals(2 * total * 3), [1, 2, total, 3]);
+      const widths: number[] = [];
+      const mel = await decodeChunked((l) => (widths.push(l.dims[2]), pointwise(l)), latent, geometry, options);
+      if (widths.length === 1) expect(Array.from(mel.data)).toEqual(Array.from((await pointwise(latent)).data));
+      return widths;
+    };
+    // 10.24 s, 10.24 s + a little, 16 s and 20.48 s: one call each (400 and 512 frames used to take two calls of 328).
+    for (const total of [256, 300, 400, 512]) expect(await widthsFor(total)).toEqual([total]);
+    expect(await widthsFor(513)).toEqual([328, 328, 328]);
+    expect(await widthsFor(400, { singlePassFrames: 256 })).toEqual([328, 328]);
+    expect(decodePlanFor(geometry, 512).chunks).toHaveLength(1);
+    expect(decodePlanFor(geometry, 1500).chunks).toHaveLength(6);
+  });
+
+  it('vocodePlanFor fits the default cores to the mel (no call computes frames another keeps), and keeps a given core', () => {
+    const geometry = { ...vocoder, receptiveField: 23 };
+    const widths = (total: number, options?: VocodeChunkedOptions): number[] => vocodePlanFor(geometry, total, options).map((c) => c.end - c.start);
+    // 10.24 s and up to a default chunk with its halos: one call.
+    expect(widths(1024)).toEqual([1024]);
+    expect(widths(1070)).toEqual([1070]);
+    // 11 s: two cores of 550 (fixed cores of 1024 took two calls of 1070); 60 s: six of 1000.
+    expect(widths(1100)).toEqual([596, 596]);
+    expect(widths(6000)).toEqual(Array.from({ length: 6 }, () => 1046));
+    for (const total of [1071, 2049, 3000, 18000]) {
+      const chunks = vocodePlanFor(geometry, total);
+      expect(chunks.length).toBe(Math.ceil(total / DEFAULT_VOCODER_CORE_MEL_FRAMES));
+      expect(chunks[0].keepStart).toBe(0);
+      expect(chunks[chunks.length - 1].keepEnd).toBe(total);
+      for (let k = 1; k < chunks.length; k++) expect(chunks[k].keepStart).toBe(chunks[k - 1].keepEnd);
+      for (const c of chunks) expect(c.keepEnd - c.keepStart).toBeLessThanOrEqual(DEFAULT_VOCODER_CORE_MEL_FRAMES);
+    }
+    expect(widths(2000, { core: 512 })).toEqual([558, 558, 558, 558]);
+  });
+
+  it('vocodeChunked with the fitted default cores matches one call', async () => {
+    const geometry = { ...vocoder, receptiveField: 23 };
+    const mel = f32(createRng(63).normals(1100 * 4), [1, 1, 1100, 4]);
+    const widths: number[] = [];
+    const wave = await vocodeChunked((m, offset) => (widths.push(m.dims[2]), fakeVocode(m, offset)), mel, geometry);
+    expect(widths).toEqual([596, 596]);
+    expect(maxAbsDiff(wave, (await fakeVocode(mel, 0)).data)).toBeLessThanOrEqual(1e-6);
   });
 });
 

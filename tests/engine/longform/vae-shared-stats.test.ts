@@ -346,6 +346,33 @@ describe('decodeWithEstimatedStats', () => {
     expect(relativeErrors(mel, await decodeOnce(withAttention.original, 'latent', 'mel', latent)).max).toBeLessThanOrEqual(1e-5);
   });
 
+  it('runs once up to two cores (10.24 s, a little more, 20.48 s at AudioLDM scale), twice per window chunk beyond', async () => {
+    // A fake rewritten decoder (one GroupNorm, pointwise) that counts its runs and the latent frames each one reads.
+    const layer: SharedStatsLayer = { index: 0, groups: 2, upstream: [], meanInput: 'gn0_mean', varInput: 'gn0_var', sumOutput: 'gn0_sum', sumsqOutput: 'gn0_sumsq', countOutput: 'gn0_count' };
+    const graph = { name: 'fake', inputs: ['latent', 'core_start', 'core_end', 'own_stats', 'gn0_mean', 'gn0_var'], outputs: ['mel', 'gn0_sum', 'gn0_sumsq', 'gn0_count'] };
+    const geometry = { ...vaeGeometryOf(shape.manifest), core: 256, receptiveField: 17 };
+    const widthsFor = async (total: number): Promise<number[]> => {
+      const widths: number[] = [];
+      const run = async (feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> => {
+        const w = feeds.latent.dims[2];
+        widths.push(w);
+        return {
+          mel: f32(new Float32Array(4 * w * 64).fill(1), [1, 1, 4 * w, 64]),
+          gn0_sum: f32(Float32Array.of(w, w), [2]),
+          gn0_sumsq: f32(Float32Array.of(2 * w, 2 * w), [2]),
+          gn0_count: { type: 'int64', data: BigInt64Array.of(BigInt(w)), dims: [1] },
+        };
+      };
+      const runs: number[] = [];
+      await decodeWithEstimatedStats(run, graph, [layer], latentOf(total, 9), geometry, { onProgress: (_, n) => runs.push(n) });
+      expect(runs.every((n) => n === widths.length)).toBe(true);
+      return widths;
+    };
+    for (const total of [256, 300, 400, 512]) expect(await widthsFor(total)).toEqual([total]);
+    // 20.52 s: three window chunks of 256 + 2 × 36, each run for the statistics and again for the decode.
+    expect(await widthsFor(513)).toEqual(Array.from({ length: 6 }, () => 328));
+  });
+
   it('stops between chunk runs when cancelled', async () => {
     const latent = latentOf(128, 8);
     const geometry = { ...vaeGeometryOf(shape.manifest), core: 32 };
