@@ -173,7 +173,9 @@ export async function openSession(source: ModelSource, options: SessionOptions):
  * - all: every graph optimisation (constant folding, fusions, layout), sequential execution (our graphs are
  *   chains; parallel branches gain nothing and cost a second thread pool), warnings and errors only.
  * - cpu: one intra-op pool (0 = ORT's default: one thread per physical core) unless the user set threads; the CPU
- *   memory arena and memory-pattern planning on, since a long piece calls the same shapes thousands of times.
+ *   memory arena on, since a long piece calls the same shapes thousands of times; memory-pattern planning off: it
+ *   keeps a planned block per input shape on top of the arena (full-size AudioLDM-S, measured: VAE chunk 2.02 → 1.18
+ *   GiB, UNet after batches 2/6/4 2.28 → 1.81 GiB) and saved no run time (docs/BENCHMARKS.md, 2026-12-05).
  * - cuda: device 0 (the only CUDA option onnxruntime-node's binding reads); the CPU arena off (only feeds and
  *   outputs live in host memory, and the arena would keep the largest of them for the whole session).
  * - dml: DirectML requires memory patterns off and sequential execution (onnxruntime's DirectML EP docs).
@@ -185,7 +187,7 @@ export function sessionOptionsFor(provider: Provider, intraOpThreads: number | u
   const common = { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 } as const;
   switch (provider) {
     case 'cpu':
-      return { ...common, executionProviders: ['cpu'], intraOpNumThreads: intraOpThreads ?? 0, enableCpuMemArena: true, enableMemPattern: true };
+      return { ...common, executionProviders: ['cpu'], intraOpNumThreads: intraOpThreads ?? 0, enableCpuMemArena: true, enableMemPattern: false };
     case 'cuda':
       return { ...common, executionProviders: [{ name: 'cuda', deviceId: 0 }], intraOpNumThreads: intraOpThreads ?? 0, enableCpuMemArena: false, enableMemPattern: true };
     case 'dml':

@@ -134,7 +134,7 @@ describe('run failures inside ONNX Runtime', () => {
 
 describe('session options per provider', () => {
   it('tunes threads, arena, memory patterns and the EP entry per provider', () => {
-    expect(sessionOptionsFor('cpu', undefined)).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 0, enableCpuMemArena: true, enableMemPattern: true, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    expect(sessionOptionsFor('cpu', undefined)).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 0, enableCpuMemArena: true, enableMemPattern: false, graphOptimizationLevel: 'all', executionMode: 'sequential' });
     expect(sessionOptionsFor('cpu', 3).intraOpNumThreads).toBe(3);
     expect(sessionOptionsFor('cuda', undefined)).toMatchObject({ executionProviders: [{ name: 'cuda', deviceId: 0 }], enableCpuMemArena: false });
     // DirectML refuses memory patterns and parallel execution.
