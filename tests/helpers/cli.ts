@@ -14,8 +14,13 @@ export interface CliRun {
 
 /** `tessera <args>` with `env` as its whole environment. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return runTsx('src-main/cli/main.ts', args, env);
+}
+
+/** A TypeScript script (path from the repository root) under tsx in a child process, `env` its whole environment. */
+export function runTsx(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -4,7 +4,6 @@
  * falls back to the CPU with ORT's reason (in a child process: the adapter is chosen once per process), and the
  * real probe finds the adapter, no shader-f16, and keeps `auto` on the CPU with the speed it measured.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { openSession, providerFailure, sessionOptionsFor, WEBGPU_OPTIONS } from 
 import { probeRuntime } from '../../../src-main/host/runtime-probe.ts';
 import { readMeasurements, resetWebGpuProbe, webgpuStatus } from '../../../src-main/host/webgpu-probe.ts';
 import { adapterCheckGraphs } from '../../../src-main/host/webgpu-probe-graphs.ts';
-import { ROOT } from '../../helpers/cli.ts';
+import { runTsx } from '../../helpers/cli.ts';
 import { maxDifference, useSoftwareAdapter } from '../../helpers/webgpu.ts';
 
 const skip = useSoftwareAdapter();
@@ -75,15 +74,7 @@ describe.skipIf(skip !== undefined)(`WebGPU on SwiftShader${skip === undefined ?
   });
 
   it('a missing adapter falls back to the CPU with its reason (child process with VK_ICD_FILENAMES=/nonexistent)', { timeout: 60_000 }, async () => {
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/webgpu-open-child.ts'], { cwd: ROOT, env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await runTsx('tests/helpers/webgpu-open-child.ts', [], { ...process.env, VK_ICD_FILENAMES: '/nonexistent' });
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({ provider: 'cpu', precision: 'fp32', fallbackReason: 'webgpu unavailable (Failed to get a WebGPU adapter: No supported adapters)', outputs: ['y'] });
   });
